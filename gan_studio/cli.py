@@ -1,0 +1,376 @@
+"""Command line: ``gan-studio train | sample | presets | export``.
+
+Every failure a user can cause (bad arguments, missing files, unknown names, corrupt checkpoints)
+ends with one clear line on stderr and a non-zero exit status, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+EXIT_USAGE = 2
+EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """An error caused by the user's input: printed as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage dump
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _kv(text: str):
+    """KEY=VALUE, VALUE parsed as JSON when it is JSON (numbers, lists, true/false), else a string."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    k, v = text.split("=", 1)
+    try:
+        return k.strip(), json.loads(v)
+    except json.JSONDecodeError:
+        return k.strip(), v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
+    return v
+
+
+def _float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+# ------------------------------------------------------------------------------------- parser
+TRAIN_SETTINGS = {  # argparse dest -> TrainConfig field
+    "dataset": "dataset", "model": "model", "loss": "loss", "optimizer": "optimizer", "lr_d": "lr_d",
+    "lr_g": "lr_g", "k": "k", "g_steps": "g_steps", "batch_size": "batch_size", "z_dim": "z_dim",
+    "noise": "noise", "steps": "steps", "seed": "seed", "momentum": "momentum",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = Parser(prog="gan-studio", description="Train GANs and watch and steer the training live. "
+               "Without a command, opens the studio window.")
+    p.add_argument("--version", action="version", version=f"gan-studio {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train headless (the paper's Algorithm 1) and write a run folder",
+                       description="Train headless. Settings come from --preset, then explicit flags override them.")
+    t.add_argument("--preset", help="start from a named preset (see `gan-studio presets`)")
+    t.add_argument("--dataset", help="dataset name (ring8, grid25, bimodal1d, spiral, moons, points, digits, mnist, "
+                                     "fashion-mnist, cifar10, image-folder)")
+    t.add_argument("--dataset-arg", action="append", type=_kv, default=[], metavar="KEY=VALUE",
+                   help="dataset parameter, e.g. sigma=0.02 or path=pts.npy (repeatable)")
+    t.add_argument("--data-root", help="folder holding downloaded datasets (e.g. ROOT/MNIST/raw)")
+    t.add_argument("--model", help="model pair (mlp, paper-mlp, dcgan, cond-mlp, cond-paper-mlp, cond-dcgan)")
+    t.add_argument("--model-arg", action="append", type=_kv, default=[], metavar="KEY=VALUE",
+                   help="model parameter, e.g. hidden=256 (repeatable)")
+    t.add_argument("--loss", help="minimax, nonsaturating, lsgan, hinge or wgan-gp")
+    t.add_argument("--optimizer", choices=["adam", "sgd"])
+    t.add_argument("--lr-d", type=_float, help="discriminator learning rate")
+    t.add_argument("--lr-g", type=_float, help="generator learning rate")
+    t.add_argument("--momentum", type=_float, help="SGD momentum")
+    t.add_argument("--k", type=_positive_int, help="discriminator steps per iteration (the paper's k)")
+    t.add_argument("--g-steps", type=_positive_int, help="generator steps per iteration")
+    t.add_argument("--batch-size", type=_positive_int, help="minibatch size m")
+    t.add_argument("--z-dim", type=_positive_int, help="noise dimension")
+    t.add_argument("--noise", choices=["normal", "uniform"])
+    t.add_argument("--steps", type=_nonneg_int, help="train until this many iterations in total")
+    t.add_argument("--seed", type=_nonneg_int)
+    t.add_argument("--device", default=None, help="auto (cuda, then mps, then cpu), cpu, cuda or mps")
+    t.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint, exactly where it stopped")
+    t.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
+    t.add_argument("--gif-every", type=_positive_int, default=None, help="iterations between GIF frames")
+    t.add_argument("--log-every", type=_positive_int, default=10, help="iterations between metrics.jsonl lines")
+    t.add_argument("--save-every", type=_nonneg_int, default=0, help="also checkpoint every N iterations (0: at end)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sample", help="draw samples from a checkpoint into a .npy file")
+    s.add_argument("checkpoint", metavar="CKPT")
+    s.add_argument("--n", type=_positive_int, default=1000, help="number of samples")
+    s.add_argument("--out", required=True, metavar="FILE.npy")
+    s.add_argument("--seed", type=_nonneg_int, default=0)
+    s.add_argument("--device", default="cpu")
+
+    pr = sub.add_parser("presets", help="list the presets")
+    pr.add_argument("--json", action="store_true", help="full configurations as JSON")
+
+    e = sub.add_parser("export", help="export the generator alone (safetensors + JSON config)")
+    e.add_argument("checkpoint", metavar="CKPT")
+    e.add_argument("--out", required=True, metavar="FILE.safetensors")
+    return p
+
+
+# ------------------------------------------------------------------------------------- commands
+def _explicit_settings(a) -> dict:
+    d = {TRAIN_SETTINGS[k]: getattr(a, k) for k in TRAIN_SETTINGS if getattr(a, k) is not None}
+    return d
+
+
+def cmd_presets(a) -> int:
+    from .core.presets import all_presets
+
+    presets = all_presets()
+    if a.json:
+        print(json.dumps({n: {"summary": p.summary, "config": p.config.to_dict()} for n, p in presets.items()},
+                         indent=2))
+    else:
+        w = max(len(n) for n in presets)
+        for n, p in presets.items():
+            print(f"{n:<{w}}  {p.summary}")
+    return 0
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (only when it is a terminal), redrawn at most 5 times a second."""
+
+    def __init__(self, total: int, start: int, enabled: bool) -> None:
+        self.total, self.start = total, start
+        self.enabled = enabled and sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+
+    def on_iteration(self, trainer, stats) -> None:
+        now = time.perf_counter()
+        if not self.enabled or (now - self.last < 0.2 and stats.iteration < self.total):
+            return
+        self.last = now
+        done = stats.iteration
+        frac = done / max(1, self.total)
+        bar = "#" * int(30 * frac) + "." * (30 - int(30 * frac))
+        rate = (done - self.start) / max(1e-9, now - self.t0)
+        sys.stderr.write(f"\r[{bar}] {done}/{self.total}  {rate:6.0f} it/s  D {stats.d_loss:.3f}  G {stats.g_loss:.3f} ")
+        sys.stderr.flush()
+
+    def on_diverged(self, trainer, message) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+class MetricsWriter:
+    """Appends one JSON object per logged iteration to metrics.jsonl (line-buffered)."""
+
+    def __init__(self, path: Path, every: int, resume_from: int | None) -> None:
+        self.every = every
+        if resume_from is not None and path.exists():  # drop lines past the checkpoint we resume from
+            keep = []
+            for line in path.read_text().splitlines():
+                try:
+                    if json.loads(line).get("iteration", 0) <= resume_from:
+                        keep.append(line)
+                except json.JSONDecodeError:
+                    pass
+            path.write_text("".join(k + "\n" for k in keep))
+        elif path.exists():
+            path.unlink()
+        self.f = open(path, "a", buffering=1, encoding="utf-8")
+
+    def on_iteration(self, trainer, s) -> None:
+        if s.iteration % self.every == 0:
+            self.f.write(json.dumps({"iteration": s.iteration, "d_loss": _num(s.d_loss), "g_loss": _num(s.g_loss),
+                                     "d_real": _num(s.d_real), "d_fake": _num(s.d_fake),
+                                     "lr_d": trainer.lr_d, "lr_g": trainer.lr_g, "k": trainer.config.k,
+                                     "seconds": round(s.seconds, 6)}) + "\n")
+
+    def on_diverged(self, trainer, message) -> None:
+        self.f.write(json.dumps({"iteration": trainer.iteration, "event": "diverged", "message": message}) + "\n")
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def _num(v: float):
+    return v if math.isfinite(v) else None
+
+
+def cmd_train(a) -> int:
+    from .core.checkpoint import save_checkpoint, trainer_from_checkpoint
+    from .core.config import TrainConfig
+    from .core.gif import GifRecorder
+    from .core.metrics import mode_metrics
+    from .core.presets import get_preset
+    from .core.trainer import Diverged, Trainer
+
+    out = Path(a.out).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create run folder {out}: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK):
+        raise UserError(f"run folder {out} is not writable")
+    explicit = _explicit_settings(a)
+    if a.dataset_arg:
+        explicit["dataset_args"] = dict(a.dataset_arg)
+    if a.model_arg:
+        explicit["model_args"] = dict(a.model_arg)
+    if a.data_root:
+        explicit.setdefault("dataset_args", {})["root"] = a.data_root
+
+    if a.resume:
+        if a.preset:
+            raise UserError("--resume continues a checkpoint's own settings; leave out --preset")
+        requested = dict(explicit)
+        if "dataset_args" in requested:
+            requested["dataset_args"] = {k: v for k, v in requested["dataset_args"].items() if k != "root"}
+            if not requested["dataset_args"]:
+                requested.pop("dataset_args")
+        trainer = trainer_from_checkpoint(a.resume, requested, device=a.device, data_root=a.data_root)
+        if "steps" not in explicit:
+            trainer.config.steps = max(trainer.config.steps, trainer.iteration)
+    else:
+        base = get_preset(a.preset).config.to_dict() if a.preset else TrainConfig().to_dict()
+        if a.preset is None and "dataset" in explicit and "model" not in explicit and explicit["dataset"] in (
+                "digits", "mnist", "fashion-mnist", "cifar10", "image-folder"):
+            base.update({"model": "mlp", "model_args": {"hidden": 256, "layers": 2, "out_range": "unit"},
+                         "z_dim": 32})
+        if "dataset_args" in explicit and a.preset and "dataset" not in explicit:
+            merged = dict(base.get("dataset_args", {}))
+            merged.update(explicit["dataset_args"])
+            explicit["dataset_args"] = merged
+        if "model_args" in explicit and "model" not in explicit:
+            merged = dict(base.get("model_args", {}))
+            merged.update(explicit["model_args"])
+            explicit["model_args"] = merged
+        if "dataset" in explicit and "dataset_args" not in explicit and explicit["dataset"] != base["dataset"]:
+            base["dataset_args"] = {}
+        if "model" in explicit and "model_args" not in explicit and explicit["model"] != base["model"]:
+            base["model_args"] = {}
+        base.update(explicit)
+        if a.device:
+            base["device"] = a.device
+        cfg = TrainConfig.from_dict(base)
+        trainer = Trainer(cfg)
+
+    steps = trainer.config.steps
+    start = trainer.iteration
+    (out / "config.json").write_text(json.dumps(trainer.config.to_dict(), indent=2) + "\n")
+    gif_every = a.gif_every or max(1, steps // 60)
+    gif = trainer.add_observer(GifRecorder(every=gif_every))
+    gif.capture(trainer)
+    metrics = trainer.add_observer(MetricsWriter(out / "metrics.jsonl", a.log_every, start if a.resume else None))
+    bar = trainer.add_observer(ProgressBar(steps, start, not a.quiet))
+    ckpt = out / "checkpoint.pt"
+    t0 = time.perf_counter()
+    status, exit_code = "finished", 0
+    try:
+        while trainer.iteration < steps:
+            trainer.step()
+            if a.save_every and trainer.iteration % a.save_every == 0:
+                save_checkpoint(trainer, ckpt)
+    except Diverged as exc:
+        status, exit_code = "diverged", EXIT_DIVERGED
+        print(f"gan-studio train: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        status, exit_code = "interrupted", EXIT_INTERRUPTED
+    seconds = time.perf_counter() - t0
+    bar.close()
+    metrics.close()
+    gif.capture(trainer)
+    save_checkpoint(trainer, ckpt)
+    gif.write(out / "samples.gif")
+    done = trainer.iteration - start
+    result = {"status": status, "iterations": trainer.iteration, "trained": done, "seconds": round(seconds, 3),
+              "it_per_s": round(done / seconds, 2) if seconds > 0 else 0.0, "device": str(trainer.device),
+              "preset": a.preset, "checkpoint": str(ckpt), "gif": str(out / "samples.gif"),
+              "metrics": str(out / "metrics.jsonl")}
+    h = trainer.history
+    if len(h["d_loss"]):
+        result.update(d_loss=_num(h["d_loss"][-1]), g_loss=_num(h["g_loss"][-1]))
+    if trainer.dataset.centers is not None:
+        m = mode_metrics(trainer.generate(2500, seed=0), trainer.dataset.centers, trainer.dataset.sigma)
+        result.update(modes_covered=m["modes_covered"], n_modes=m["n_modes"],
+                      high_quality=round(m["high_quality"], 4))
+    if trainer.diverged:
+        result["diverged"] = trainer.diverged
+    print(json.dumps(result))
+    return exit_code
+
+
+def cmd_sample(a) -> int:
+    import numpy as np
+
+    from .core.checkpoint import atomic_path, trainer_from_checkpoint
+
+    out = Path(a.out).expanduser()
+    if out.suffix != ".npy":
+        raise UserError(f"--out must end in .npy, got {out.name}")
+    trainer = trainer_from_checkpoint(a.checkpoint, device=a.device)
+    x = trainer.generate(a.n, seed=a.seed).astype(np.float32)
+    if trainer.dataset.kind == "images":
+        x = np.clip(x, 0.0, 1.0)
+    with atomic_path(out, suffix=".npy") as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, x)
+    print(json.dumps({"out": str(out), "shape": list(x.shape), "dtype": "float32", "iteration": trainer.iteration,
+                      "dataset": trainer.config.dataset}))
+    return 0
+
+
+def cmd_export(a) -> int:
+    from .core.checkpoint import export_generator, trainer_from_checkpoint
+
+    trainer = trainer_from_checkpoint(a.checkpoint, device="cpu")
+    st, js = export_generator(trainer, a.out)
+    print(json.dumps({"weights": str(st), "config": str(js), "iteration": trainer.iteration}))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "presets": cmd_presets, "export": cmd_export}
+
+
+def run_cli(argv: list[str]) -> int:
+    from .core.config import ConfigError
+
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    if a.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[a.command](a)
+    except (UserError, ConfigError) as exc:
+        print(f"gan-studio {a.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"gan-studio {a.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print(f"gan-studio {a.command}: error: out of memory (try a smaller --batch-size or --n)", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"gan-studio {a.command}: error: {exc.strerror or exc}"
+              f"{': ' + str(exc.filename) if getattr(exc, 'filename', None) else ''}", file=sys.stderr)
+        return 1

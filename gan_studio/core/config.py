@@ -1,0 +1,142 @@
+"""Run configuration: one plain, JSON-able dataclass shared by the CLI, the studio and checkpoints."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used; the message says which and why."""
+
+
+#: Settings that may change on a running trainer (applied at the next iteration).
+LIVE_KEYS = ("k", "g_steps", "lr_d", "lr_g", "loss", "optimizer", "batch_size", "momentum",
+             "betas", "lr_decay", "lr_min", "momentum_final", "momentum_ramp", "gp_weight")
+
+#: Settings that define the networks and the data: a checkpoint cannot be resumed with others.
+STRUCTURAL_KEYS = ("dataset", "dataset_args", "model", "model_args", "z_dim", "noise")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run.
+
+    ``k`` is the paper's number of discriminator steps per iteration, ``g_steps`` the number of
+    generator steps (the paper uses one).  Learning-rate schedules follow the original MNIST code:
+    ``lr_decay`` divides the learning rate after every update (floor ``lr_min``), and the momentum
+    rises linearly from ``momentum`` to ``momentum_final`` over ``momentum_ramp`` iterations.
+    """
+
+    dataset: str = "ring8"
+    dataset_args: dict = field(default_factory=dict)
+    model: str = "mlp"
+    model_args: dict = field(default_factory=dict)
+    loss: str = "nonsaturating"
+    optimizer: str = "adam"
+    lr_d: float = 1e-3
+    lr_g: float = 1e-3
+    betas: tuple = (0.5, 0.999)
+    momentum: float = 0.5
+    momentum_final: float | None = None
+    momentum_ramp: int = 0
+    lr_decay: float = 1.0
+    lr_min: float = 0.0
+    k: int = 1
+    g_steps: int = 1
+    batch_size: int = 256
+    z_dim: int = 2
+    noise: str = "normal"
+    gp_weight: float = 10.0
+    seed: int = 0
+    device: str = "auto"
+    steps: int = 2000
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(float(b) for b in self.betas)
+        self.dataset_args = dict(self.dataset_args or {})
+        self.model_args = dict(self.model_args or {})
+        validate_values(self.to_dict())
+
+    # -- plain data -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        if not isinstance(data, dict):
+            raise ConfigError("configuration must be a mapping of setting names to values")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        d = self.to_dict()
+        d.update(changes)
+        return TrainConfig.from_dict(d)
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
+def validate_values(d: dict[str, Any]) -> None:
+    """Check the values present in ``d`` (a full config or a partial set of live changes)."""
+    from . import losses, optim  # local import: registries live beside
+
+    def num(key: str) -> float:
+        v = d[key]
+        _check(isinstance(v, (int, float)) and not isinstance(v, bool), f"{key} must be a number, got {v!r}")
+        return float(v)
+
+    def integer(key: str) -> int:
+        v = d[key]
+        _check(isinstance(v, int) and not isinstance(v, bool), f"{key} must be a whole number, got {v!r}")
+        return int(v)
+
+    if "k" in d:
+        _check(integer("k") >= 1, f"k (discriminator steps per iteration) must be at least 1, got {d['k']}")
+    if "g_steps" in d:
+        _check(integer("g_steps") >= 1, f"g_steps must be at least 1, got {d['g_steps']}")
+    if "batch_size" in d:
+        _check(1 <= integer("batch_size") <= 65536, f"batch_size must be between 1 and 65536, got {d['batch_size']}")
+    for key in ("lr_d", "lr_g"):
+        if key in d:
+            v = num(key)
+            _check(0 < v <= 10 and v == v, f"{key} must be a learning rate in (0, 10], got {d[key]}")
+    if "lr_min" in d:
+        _check(num("lr_min") >= 0, "lr_min must be >= 0")
+    if "lr_decay" in d:
+        _check(num("lr_decay") >= 1.0, f"lr_decay divides the rate after each update and must be >= 1, got {d['lr_decay']}")
+    for key in ("momentum", "momentum_final"):
+        if key in d and d[key] is not None:
+            _check(0 <= num(key) < 1, f"{key} must be in [0, 1), got {d[key]}")
+    if "momentum_ramp" in d:
+        _check(integer("momentum_ramp") >= 0, "momentum_ramp must be >= 0 iterations")
+    if "betas" in d:
+        b = d["betas"]
+        _check(isinstance(b, (list, tuple)) and len(b) == 2 and all(isinstance(x, (int, float)) and 0 <= x < 1 for x in b),
+               f"betas must be two numbers in [0, 1), got {b!r}")
+    if "gp_weight" in d:
+        _check(num("gp_weight") >= 0, "gp_weight must be >= 0")
+    if "loss" in d:
+        _check(d["loss"] in losses.LOSSES, f"unknown loss {d['loss']!r}; choose one of {', '.join(losses.LOSSES)}")
+    if "optimizer" in d:
+        _check(d["optimizer"] in optim.OPTIMIZERS,
+               f"unknown optimizer {d['optimizer']!r}; choose one of {', '.join(optim.OPTIMIZERS)}")
+    if "z_dim" in d:
+        _check(1 <= integer("z_dim") <= 4096, f"z_dim must be between 1 and 4096, got {d['z_dim']}")
+    if "noise" in d:
+        _check(d["noise"] in ("normal", "uniform"), f"noise must be 'normal' or 'uniform', got {d['noise']!r}")
+    if "seed" in d:
+        _check(integer("seed") >= 0, f"seed must be a non-negative whole number, got {d['seed']}")
+    if "steps" in d:
+        _check(integer("steps") >= 0, f"steps must be >= 0, got {d['steps']}")
+    if "device" in d:
+        _check(isinstance(d["device"], str) and d["device"].split(":")[0] in ("auto", "cpu", "cuda", "mps"),
+               f"device must be auto, cpu, cuda or mps, got {d['device']!r}")

@@ -1,0 +1,77 @@
+"""Record frames during training (bounded memory) and write an animated, looping GIF."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import render
+from .trainer import Observer
+
+
+def frame_for(trainer, real_points: np.ndarray | None = None, field_res: int = 64) -> np.ndarray:
+    """A picture of what G makes from the fixed z now: an image grid, or points over D's field."""
+    ds = trainer.dataset
+    if ds.kind == "images":
+        return render.image_grid(trainer.fixed_samples(64))
+    fake = trainer.fixed_samples()
+    lo, hi = ds.bounds()
+    if real_points is None:
+        real_points = trainer._real_view(1024)[0].cpu().numpy()
+    if ds.dim == 1:
+        return render.histogram_1d(real_points, fake, float(lo[0]), float(hi[0]))
+    if ds.dim == 2:
+        xs = np.linspace(lo[0], hi[0], field_res)
+        ys = np.linspace(lo[1], hi[1], field_res)
+        gx, gy = np.meshgrid(xs, ys)
+        field = trainer.d_on(np.stack([gx.ravel(), gy.ravel()], 1)).reshape(field_res, field_res)
+        if not trainer.loss.sigmoid:  # critic scores: squash for display only
+            field = 1 / (1 + np.exp(-(field - np.median(field)) / (field.std() + 1e-8)))
+        return render.scatter(real_points, fake, lo, hi, field=field)
+    # higher-dimensional points: first two coordinates
+    return render.scatter(real_points[:, :2], fake[:, :2], lo[:2], hi[:2])
+
+
+class GifRecorder(Observer):
+    """Keeps at most ``max_frames`` frames: when full, it drops every other frame and records half as often,
+    so a run of any length gives an evenly spaced animation in bounded memory."""
+
+    def __init__(self, every: int = 50, max_frames: int = 120) -> None:
+        if every < 1 or max_frames < 2:
+            raise ValueError("every must be ≥ 1 and max_frames ≥ 2")
+        self.every = int(every)
+        self.max_frames = int(max_frames)
+        self.frames: list[tuple[int, np.ndarray]] = []
+        self._real = None
+
+    def on_iteration(self, trainer, stats) -> None:
+        if stats.iteration % self.every == 0:
+            self.capture(trainer)
+
+    def capture(self, trainer) -> None:
+        if self.frames and self.frames[-1][0] == trainer.iteration:
+            return
+        if self._real is None and trainer.dataset.kind == "points":
+            self._real = trainer._real_view(1024)[0].cpu().numpy()
+        self.frames.append((trainer.iteration, frame_for(trainer, self._real)))
+        while len(self.frames) > self.max_frames:
+            self.every *= 2  # keep the multiples of the doubled interval: still evenly spaced
+            kept = [f for f in self.frames if f[0] % self.every == 0]
+            self.frames = kept if len(kept) < len(self.frames) else self.frames[::2]
+
+    def write(self, path: str | Path, duration_ms: int = 100) -> Path:
+        return write_gif(path, [f for _, f in self.frames], duration_ms)
+
+
+def write_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int = 100) -> Path:
+    """Animated GIF that loops forever, written atomically. Frames: H×W×3 uint8, all the same size."""
+    import imageio.v3 as iio
+
+    from .checkpoint import atomic_path
+
+    if not frames:
+        raise ValueError("no frames to write")
+    duration_ms = max(20, int(duration_ms))  # viewers clamp shorter frames
+    with atomic_path(path, suffix=".gif") as tmp:
+        iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=duration_ms, loop=0)
+    return Path(path)

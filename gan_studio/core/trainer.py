@@ -1,0 +1,436 @@
+"""The paper's Algorithm 1 as a steerable loop.
+
+One iteration = ``k`` discriminator steps, then ``g_steps`` generator steps, each on a minibatch of
+``batch_size`` noise vectors (and examples, for D).  Settings change through :meth:`Trainer.submit`,
+which validates at once and queues; the queue is drained at the top of the next iteration, in order,
+so changes made from another thread (the studio) apply exactly at the next iteration.  Observers get
+an :class:`IterationStats` after each iteration; expensive views (samples, D's outputs, D over a grid)
+are computed only when someone asks.
+"""
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from array import array
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+
+from . import losses as losses_mod
+from . import optim as optim_mod
+from .config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
+from .datasets import build_dataset
+from .models import build_models
+
+HISTORY_KEYS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """cuda, then mps, then cpu for ``auto``; a named device that is not there is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for, but no CUDA GPU is available here (use --device auto or cpu)")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("device 'mps' was asked for, but Apple's Metal backend is not available here")
+    return dev
+
+
+@dataclass(frozen=True)
+class IterationStats:
+    """What one iteration reports. NaN marks a part that did not run (a D-only or G-only step)."""
+
+    iteration: int
+    d_loss: float
+    g_loss: float
+    d_real: float  # mean D(x) (a probability for sigmoid losses, the critic score otherwise)
+    d_fake: float  # mean D(G(z))
+    seconds: float  # wall time of this iteration
+    d_steps: int
+    g_steps: int
+
+
+class Observer:
+    """Base class for things that watch a trainer. Override what you need."""
+
+    def on_iteration(self, trainer: "Trainer", stats: IterationStats) -> None:  # pragma: no cover - default
+        pass
+
+    def on_diverged(self, trainer: "Trainer", message: str) -> None:  # pragma: no cover - default
+        pass
+
+
+class Diverged(RuntimeError):
+    pass
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, dataset=None, safe_every: int = 50) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        torch.manual_seed(config.seed)
+        self.dataset = (dataset if dataset is not None else build_dataset(config.dataset, config.dataset_args))
+        self.dataset.to(self.device)
+        self.G, self.D = build_models(config.model, self.dataset.shape, config.z_dim, self.dataset.n_classes,
+                                      config.model_args)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        self.conditional = bool(self.G.n_classes)
+        self.loss = losses_mod.get_loss(config.loss)
+        self.lr_d, self.lr_g = float(config.lr_d), float(config.lr_g)
+        self._build_optimizers()
+        # Two RNG streams on the device: training (data, noise) and views (never touch training).
+        self.gen = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.view_gen = torch.Generator(device=self.device).manual_seed(config.seed + 7919)
+        n_fixed = 64 if self.dataset.kind == "images" else 1024  # a grid of images, or a cloud of points
+        self.fixed_z = self._noise(n_fixed, self.view_gen)
+        self.fixed_y = (torch.arange(n_fixed, device=self.device) % self.G.n_classes) if self.conditional else None
+        self.iteration = 0
+        self.diverged: str | None = None
+        self.history = {k: array("d") for k in HISTORY_KEYS}
+        self.observers: list[Observer] = []
+        self._changes: "queue.Queue[dict]" = queue.Queue()
+        self._lock = threading.Lock()
+        self.safe_every = max(1, int(safe_every))
+        self._good: dict | None = None
+        self._good_iteration = 0
+        self._nan = torch.tensor(float("nan"), device=self.device)
+        self._snapshot_good()
+
+    # ------------------------------------------------------------------ setup helpers
+    def _build_optimizers(self) -> None:
+        cfg = self.config
+        self.opt_d = optim_mod.build_optimizer(cfg.optimizer, self.D.parameters(), self.lr_d, cfg)
+        self.opt_g = optim_mod.build_optimizer(cfg.optimizer, self.G.parameters(), self.lr_g, cfg)
+
+    def _noise(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        if self.config.noise == "uniform":  # unit variance, as in the original code
+            return (torch.rand(n, self.config.z_dim, generator=gen, device=self.device) * 2 - 1) * math.sqrt(3)
+        return torch.randn(n, self.config.z_dim, generator=gen, device=self.device)
+
+    def _fake_labels(self, n: int, gen: torch.Generator):
+        if not self.conditional:
+            return None
+        return torch.randint(self.G.n_classes, (n,), generator=gen, device=self.device)
+
+    def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 2 - 1 if self.G.out_range == "tanh" else x
+
+    def to_data_space(self, x: torch.Tensor) -> torch.Tensor:
+        return (x + 1) * 0.5 if self.G.out_range == "tanh" else x
+
+    # ------------------------------------------------------------------ observers & control
+    def add_observer(self, obs: Observer) -> Observer:
+        self.observers.append(obs)
+        return obs
+
+    def remove_observer(self, obs: Observer) -> None:
+        if obs in self.observers:
+            self.observers.remove(obs)
+
+    def submit(self, **changes: Any) -> None:
+        """Queue setting changes (thread-safe). They are validated now and applied, in the order given,
+        at the start of the next iteration. Invalid values raise :class:`ConfigError` immediately."""
+        unknown = [k for k in changes if k not in LIVE_KEYS]
+        if unknown:
+            raise ConfigError(f"cannot change {', '.join(unknown)} on a running trainer (live settings: "
+                              f"{', '.join(LIVE_KEYS)}); start a new run instead")
+        validate_values(changes)
+        self._changes.put(dict(changes))
+
+    def pending_changes(self) -> int:
+        return self._changes.qsize()
+
+    def apply_changes(self) -> list[dict]:
+        """Apply every queued change now (the trainer does this at each iteration's start)."""
+        applied = []
+        while True:
+            try:
+                ch = self._changes.get_nowait()
+            except queue.Empty:
+                return applied
+            self._apply(ch)
+            applied.append(ch)
+
+    def _apply(self, ch: dict) -> None:
+        cfg_dict = self.config.to_dict()
+        cfg_dict.update(ch)
+        new_cfg = TrainConfig.from_dict(cfg_dict)
+        old = self.config
+        self.config = new_cfg
+        if "optimizer" in ch and ch["optimizer"] != old.optimizer:
+            self._build_optimizers()  # a different optimiser cannot inherit the other's state
+        if "lr_d" in ch:
+            self.lr_d = float(ch["lr_d"])
+            optim_mod.set_lr(self.opt_d, self.lr_d)
+        if "lr_g" in ch:
+            self.lr_g = float(ch["lr_g"])
+            optim_mod.set_lr(self.opt_g, self.lr_g)
+        if "loss" in ch:
+            self.loss = losses_mod.get_loss(ch["loss"])
+        if "betas" in ch or "momentum" in ch:
+            m = optim_mod.momentum_at(self.config, self.iteration)
+            optim_mod.set_hyper(self.opt_d, self.config, m)
+            optim_mod.set_hyper(self.opt_g, self.config, m)
+
+    # ------------------------------------------------------------------ Algorithm 1
+    def _d_step(self, m: int):
+        cfg = self.config
+        x, y = self.dataset.sample(m, self.gen)
+        x = self.to_model_space(x)
+        z = self._noise(m, self.gen)
+        y_fake = self._fake_labels(m, self.gen)
+        with torch.no_grad():
+            fake = self.G(z, y_fake)
+        s_real = self.D(x, y)
+        s_fake = self.D(fake, y_fake)
+        loss = self.loss.d_loss(s_real, s_fake)
+        if self.loss.gradient_penalty and cfg.gp_weight > 0:
+            # the penalty interpolates between a real and a fake example; use fake labels for both
+            loss = loss + cfg.gp_weight * losses_mod.gradient_penalty(self.D, x, fake, y if y is not None else None,
+                                                                      self.gen)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        self._decay("d")
+        with torch.no_grad():
+            return loss.detach(), self.loss.probability(s_real.detach()).mean(), \
+                self.loss.probability(s_fake.detach()).mean()
+
+    def _g_step(self, m: int):
+        z = self._noise(m, self.gen)
+        y_fake = self._fake_labels(m, self.gen)
+        loss = self.loss.g_loss(self.D(self.G(z, y_fake), y_fake))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        self._decay("g")
+        return loss.detach()
+
+    def _decay(self, which: str) -> None:
+        cfg = self.config
+        if cfg.lr_decay > 1.0:
+            if which == "d":
+                self.lr_d = max(self.lr_d / cfg.lr_decay, cfg.lr_min)
+                optim_mod.set_lr(self.opt_d, self.lr_d)
+            else:
+                self.lr_g = max(self.lr_g / cfg.lr_decay, cfg.lr_min)
+                optim_mod.set_lr(self.opt_g, self.lr_g)
+
+    def step(self, d_steps: int | None = None, g_steps: int | None = None) -> IterationStats:
+        """Run one iteration: ``k`` D-steps then ``g_steps`` G-steps (either may be overridden, e.g. 0
+        for a D-only single step). Raises :class:`Diverged` if the trainer has diverged."""
+        if self.diverged:
+            raise Diverged(self.diverged)
+        with self._lock:
+            self.apply_changes()
+            cfg = self.config
+            k = cfg.k if d_steps is None else int(d_steps)
+            gs = cfg.g_steps if g_steps is None else int(g_steps)
+            m = cfg.batch_size
+            t0 = time.perf_counter()
+            if cfg.momentum_final is not None and cfg.momentum_ramp > 0 and cfg.optimizer == "sgd":
+                mom = optim_mod.momentum_at(cfg, self.iteration)
+                optim_mod.set_hyper(self.opt_d, cfg, mom)
+                optim_mod.set_hyper(self.opt_g, cfg, mom)
+            if not (self.G.training and self.D.training):  # views restore the mode; setting it costs ~90 µs
+                self.G.train()
+                self.D.train()
+            d_loss = d_real = d_fake = g_loss = self._nan
+            for _ in range(k):
+                d_loss, d_real, d_fake = self._d_step(m)
+            for _ in range(gs):
+                g_loss = self._g_step(m)
+            vals = torch.stack([d_loss, g_loss, d_real, d_fake]).tolist()  # one device sync per iteration
+            dt = time.perf_counter() - t0
+            self.iteration += 1
+            stats = IterationStats(self.iteration, vals[0], vals[1], vals[2], vals[3], dt, k, gs)
+            ran = ([vals[0], vals[2], vals[3]] if k else []) + ([vals[1]] if gs else [])
+            if not all(math.isfinite(v) for v in ran):
+                self._on_divergence(stats)
+                raise Diverged(self.diverged)
+            h = self.history
+            for key in HISTORY_KEYS:
+                h[key].append(getattr(stats, key))
+            if self.iteration - self._good_iteration >= self.safe_every:
+                self._snapshot_good()
+        for obs in list(self.observers):
+            obs.on_iteration(self, stats)
+        return stats
+
+    def run(self, steps: int, should_stop: Callable[[], bool] | None = None) -> int:
+        """Iterate until ``self.iteration == steps`` (a total, so a resumed run continues to the same end)."""
+        while self.iteration < steps:
+            if should_stop is not None and should_stop():
+                break
+            self.step()
+        return self.iteration
+
+    # ------------------------------------------------------------------ divergence
+    def _weights_finite(self) -> bool:
+        params = [p.detach() for m in (self.G, self.D) for p in m.parameters()]
+        if not params:
+            return True
+        norms = torch._foreach_norm(params)  # one fused pass, one device sync below
+        return bool(torch.isfinite(torch.stack(norms)).all())
+
+    def _snapshot_good(self) -> None:
+        """Keep a copy of the current (finite) weights to restore on divergence. The buffers are allocated
+        once and refreshed in place, so this costs one fused copy every ``safe_every`` iterations."""
+        if not self._weights_finite():
+            return
+        src = {"G": self.G.state_dict(), "D": self.D.state_dict()}
+        good = self._good
+        if good is None or any(good[n].keys() != src[n].keys() or
+                               any(good[n][k].shape != v.shape for k, v in src[n].items()) for n in src):
+            self._good = {n: {k: v.detach().clone() for k, v in sd.items()} for n, sd in src.items()}
+        else:
+            dst = [good[n][k] for n in src for k in src[n]]
+            torch._foreach_copy_(dst, [src[n][k].detach() for n in src for k in src[n]])
+        self._good_iteration = self.iteration
+
+    def _on_divergence(self, stats: IterationStats) -> None:
+        parts = [f"{n} = {v:g}" for n, v in (("D loss", stats.d_loss), ("G loss", stats.g_loss),
+                                               ("mean D(x)", stats.d_real), ("mean D(G(z))", stats.d_fake))
+                 if not math.isfinite(v) and not (n == "G loss" and stats.g_steps == 0)
+                 and not (n != "G loss" and stats.d_steps == 0)]
+        self.iteration = stats.iteration - 1
+        if self._good is not None:
+            self.G.load_state_dict(self._good["G"])
+            self.D.load_state_dict(self._good["D"])
+        self._build_optimizers()  # their state may hold non-finite values
+        self.diverged = (f"diverged at iteration {stats.iteration} ({', '.join(parts)}); "
+                         f"weights restored from iteration {self._good_iteration}, the last finite ones")
+        for obs in list(self.observers):
+            obs.on_diverged(self, self.diverged)
+
+    def clear_divergence(self) -> None:
+        """Let training continue from the restored weights (e.g. after lowering the learning rate)."""
+        self.iteration = self._good_iteration
+        self.diverged = None
+
+    # ------------------------------------------------------------------ views (on demand only)
+    @torch.no_grad()
+    def _eval(self, fn):
+        was_g, was_d = self.G.training, self.D.training
+        self.G.eval()
+        self.D.eval()
+        try:
+            return fn()
+        finally:
+            self.G.train(was_g)
+            self.D.train(was_d)
+
+    def fixed_samples(self, n: int | None = None) -> np.ndarray:
+        """G on the fixed z (the same noise for the whole run), in the data's own space."""
+        z = self.fixed_z if n is None else self.fixed_z[:n]
+        y = None if self.fixed_y is None else self.fixed_y[: len(z)]
+        return self._eval(lambda: self.to_data_space(self.G(z, y)).float().cpu().numpy())
+
+    def generate(self, n: int, seed: int | None = None, batch: int = 1000) -> np.ndarray:
+        """n fresh samples in the data's space (float32). Uses its own RNG, never the training stream."""
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31 - 1, (1,)).item()))
+        out = []
+        for i in range(0, n, batch):
+            b = min(batch, n - i)
+            z = self._noise(b, gen)
+            y = self._fake_labels(b, gen)
+            out.append(self._eval(lambda: self.to_data_space(self.G(z, y)).float().cpu().numpy()))
+        return np.concatenate(out) if out else np.zeros((0, *self.dataset.shape), np.float32)
+
+    def d_outputs(self, n: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """D's outputs (probabilities, or critic scores) on n real and n generated examples."""
+        def run():
+            x, y = self._real_view(n)
+            z = self._noise(n, self.view_gen)
+            yf = self._fake_labels(n, self.view_gen)
+            real = self.loss.probability(self.D(self.to_model_space(x), y))
+            fake = self.loss.probability(self.D(self.G(z, yf), yf))
+            return real.float().cpu().numpy(), fake.float().cpu().numpy()
+
+        return self._eval(run)
+
+    def _real_view(self, n: int):
+        """Real examples for views, drawn without moving the training data stream."""
+        ds = self.dataset
+        if ds.kind == "images":
+            idx = torch.randint(len(ds.images), (n,), generator=self.view_gen, device=self.device)
+            return ds.images[idx].float() / 255.0, None if ds.labels is None else ds.labels[idx]
+        return ds.sample(n, self.view_gen)
+
+    def d_on(self, points: np.ndarray) -> np.ndarray:
+        """D's output on given points (toy data): the discriminator field for a heatmap."""
+        x = torch.as_tensor(np.asarray(points, np.float32), device=self.device).reshape(-1, *self.dataset.shape)
+        return self._eval(lambda: self.loss.probability(self.D(x)).float().cpu().numpy())
+
+    def g_on(self, z: np.ndarray) -> np.ndarray:
+        """G's output on given latent vectors (e.g. a latent grid, for the warped-mesh view)."""
+        zt = torch.as_tensor(np.asarray(z, np.float32), device=self.device).reshape(-1, self.config.z_dim)
+        y = None if not self.conditional else torch.arange(len(zt), device=self.device) % self.G.n_classes
+        return self._eval(lambda: self.to_data_space(self.G(zt, y)).float().cpu().numpy())
+
+    def history_arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.frombuffer(v, dtype=np.float64).copy() if len(v) else np.zeros(0) for k, v in self.history.items()}
+
+    # ------------------------------------------------------------------ state (for checkpoints)
+    def state_dict(self) -> dict:
+        rng = {"gen": self.gen.get_state(), "view_gen": self.view_gen.get_state(), "torch_cpu": torch.get_rng_state(),
+               "device_type": self.device.type}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "config": self.config.to_dict(),
+            "iteration": int(self.iteration),
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_G": self.opt_g.state_dict(),
+            "opt_D": self.opt_d.state_dict(),
+            "lr": {"d": float(self.lr_d), "g": float(self.lr_g)},
+            "rng": rng,
+            "data": self.dataset.state_dict(),
+            "fixed_z": self.fixed_z.cpu(),
+            "history": {k: torch.tensor(np.frombuffer(v, dtype=np.float64).copy() if len(v) else [],
+                                        dtype=torch.float64) for k, v in self.history.items()},
+            "diverged": self.diverged or "",
+            "data_info": {"name": self.dataset.name, "kind": self.dataset.kind, "shape": list(self.dataset.shape),
+                          "n_classes": self.dataset.n_classes or 0},
+        }
+
+    def load_state_dict(self, st: dict) -> None:
+        self.G.load_state_dict(st["G"])
+        self.D.load_state_dict(st["D"])
+        self.opt_g.load_state_dict(st["opt_G"])
+        self.opt_d.load_state_dict(st["opt_D"])
+        self.lr_d, self.lr_g = float(st["lr"]["d"]), float(st["lr"]["g"])
+        optim_mod.set_lr(self.opt_d, self.lr_d)
+        optim_mod.set_lr(self.opt_g, self.lr_g)
+        self.iteration = int(st["iteration"])
+        rng = st["rng"]
+        if rng.get("device_type") == self.device.type:
+            self.gen.set_state(rng["gen"])
+            self.view_gen.set_state(rng["view_gen"])
+            if "cuda" in rng and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda"], self.device)
+        torch.set_rng_state(rng["torch_cpu"])
+        self.dataset.load_state_dict(st.get("data", {}))
+        self.fixed_z = st["fixed_z"].to(self.device)
+        self.history = {k: array("d", st["history"][k].tolist()) if k in st["history"] else array("d")
+                        for k in HISTORY_KEYS}
+        self.diverged = st.get("diverged") or None
+        self._snapshot_good()
+
+
+def iterate_stats(trainer: Trainer, steps: int) -> Iterable[IterationStats]:
+    """Generator form of the loop: one yield per iteration (for worker threads that pause between yields)."""
+    while trainer.iteration < steps:
+        yield trainer.step()

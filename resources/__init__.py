@@ -1,0 +1,1 @@
+"""Data files shipped with GAN Studio (presets, icons, styles), read with importlib.resources."""
