@@ -68,6 +68,23 @@ def _float(text: str) -> float:
     return v
 
 
+def _positive_float(text: str) -> float:
+    v = _float(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text!r}")
+    return v
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(t) for t in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1440x900, got {text!r}") from None
+    if not (320 <= w <= 10000 and 240 <= h <= 10000):
+        raise argparse.ArgumentTypeError(f"window size {w}x{h} is out of range (320x240 to 10000x10000)")
+    return w, h
+
+
 # ------------------------------------------------------------------------------------- parser
 TRAIN_SETTINGS = {  # argparse dest -> TrainConfig field
     "dataset": "dataset", "model": "model", "loss": "loss", "optimizer": "optimizer", "lr_d": "lr_d",
@@ -82,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="gan-studio", description="Train GANs and watch and steer the training live. "
                "Without a command, opens the studio window.")
     p.add_argument("--version", action="version", version=f"gan-studio {__version__}")
+    g = p.add_argument_group("studio window (when no COMMAND is given)")
+    g.add_argument("--preset", dest="studio_preset", metavar="NAME",
+                   help="open with this preset and start training at once (default: your last session, paused)")
+    g.add_argument("--exit-after", type=_positive_float, metavar="SECONDS",
+                   help="close after this many seconds and print one JSON line of figures (for docs and tests)")
+    g.add_argument("--screenshot", metavar="FILE.png", help="with --exit-after: save the window to this PNG first")
+    g.add_argument("--seed", dest="studio_seed", type=_nonneg_int, help="seed of the run")
+    g.add_argument("--device", dest="studio_device", help="auto, cpu, cuda or mps")
+    g.add_argument("--size", type=_size, metavar="WxH", help="window size, e.g. 1440x900")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train headless (the paper's Algorithm 1) and write a run folder",
@@ -357,8 +383,23 @@ def run_cli(argv: list[str]) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
     if a.command is None:
-        parser.print_help()
-        return 0
+        if a.screenshot and a.exit_after is None:
+            parser.error("--screenshot needs --exit-after (the screenshot is taken just before exiting)")
+        if a.studio_device is not None:
+            try:
+                from .core.config import validate_values
+
+                validate_values({"device": a.studio_device})
+            except ConfigError as exc:
+                parser.error(str(exc))
+        try:
+            from .gui.app import run_studio
+        except ImportError as exc:
+            print(f"gan-studio: error: the studio window needs PySide6 and pyqtgraph ({exc}); "
+                  "the command line (gan-studio train ...) works without them", file=sys.stderr)
+            return 1
+        return run_studio(preset=a.studio_preset, exit_after=a.exit_after, screenshot=a.screenshot,
+                          seed=a.studio_seed, device=a.studio_device, size=a.size)
     try:
         return COMMANDS[a.command](a)
     except (UserError, ConfigError) as exc:

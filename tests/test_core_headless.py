@@ -31,3 +31,23 @@ def test_importing_and_training_with_the_core_loads_no_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_config_names_match_the_registries():
+    from gan_studio.core import config, losses, optim
+
+    assert set(config.LOSS_NAMES) == set(losses.LOSSES)
+    assert set(config.OPTIMIZER_NAMES) == set(optim.OPTIMIZERS)
+    from gan_studio.core import datasets, models
+
+    assert config.DATASET_KINDS == {k: v.kind for k, v in datasets.DATASETS.items()}
+    assert set(config.MODEL_NAMES) == set(models.MODELS)
+
+
+def test_configs_and_presets_load_without_torch():
+    """The studio validates settings and lists presets before torch is imported (fast startup)."""
+    code = ("import sys, gan_studio.core as c\nfrom gan_studio.core import presets\n"
+            "presets.get_preset('ring8'); c.TrainConfig(k=3)\n"
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr

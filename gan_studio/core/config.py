@@ -14,6 +14,16 @@ class ConfigError(ValueError):
 LIVE_KEYS = ("k", "g_steps", "lr_d", "lr_g", "loss", "optimizer", "batch_size", "momentum",
              "betas", "lr_decay", "lr_min", "momentum_final", "momentum_ramp", "gp_weight")
 
+#: Names in the loss and optimiser registries (kept here so validation needs no torch; a test checks
+#: that they match ``losses.LOSSES`` and ``optim.OPTIMIZERS``).
+LOSS_NAMES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp", "ns")
+OPTIMIZER_NAMES = ("adam", "sgd")
+#: Dataset names and kinds, model names (torch-free copies of the registries, checked by a test).
+DATASET_KINDS = {"ring8": "points", "grid25": "points", "bimodal1d": "points", "spiral": "points",
+                 "moons": "points", "points": "points", "digits": "images", "mnist": "images",
+                 "fashion-mnist": "images", "cifar10": "images", "image-folder": "images"}
+MODEL_NAMES = ("mlp", "paper-mlp", "dcgan", "cond-mlp", "cond-paper-mlp", "cond-dcgan")
+
 #: Settings that define the networks and the data: a checkpoint cannot be resumed with others.
 STRUCTURAL_KEYS = ("dataset", "dataset_args", "model", "model_args", "z_dim", "noise")
 
@@ -87,8 +97,6 @@ def _check(cond: bool, msg: str) -> None:
 
 def validate_values(d: dict[str, Any]) -> None:
     """Check the values present in ``d`` (a full config or a partial set of live changes)."""
-    from . import losses, optim  # local import: registries live beside
-
     def num(key: str) -> float:
         v = d[key]
         _check(isinstance(v, (int, float)) and not isinstance(v, bool), f"{key} must be a number, got {v!r}")
@@ -125,10 +133,10 @@ def validate_values(d: dict[str, Any]) -> None:
     if "gp_weight" in d:
         _check(num("gp_weight") >= 0, "gp_weight must be >= 0")
     if "loss" in d:
-        _check(d["loss"] in losses.LOSSES, f"unknown loss {d['loss']!r}; choose one of {', '.join(losses.LOSSES)}")
+        _check(d["loss"] in LOSS_NAMES, f"unknown loss {d['loss']!r}; choose one of {', '.join(LOSS_NAMES)}")
     if "optimizer" in d:
-        _check(d["optimizer"] in optim.OPTIMIZERS,
-               f"unknown optimizer {d['optimizer']!r}; choose one of {', '.join(optim.OPTIMIZERS)}")
+        _check(d["optimizer"] in OPTIMIZER_NAMES,
+               f"unknown optimizer {d['optimizer']!r}; choose one of {', '.join(OPTIMIZER_NAMES)}")
     if "z_dim" in d:
         _check(1 <= integer("z_dim") <= 4096, f"z_dim must be between 1 and 4096, got {d['z_dim']}")
     if "noise" in d:

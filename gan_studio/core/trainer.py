@@ -57,6 +57,9 @@ class IterationStats:
     seconds: float  # wall time of this iteration
     d_steps: int
     g_steps: int
+    lr_d: float = float("nan")  # the learning rates and batch size this iteration used
+    lr_g: float = float("nan")
+    batch_size: int = 0
 
 
 class Observer:
@@ -237,6 +240,7 @@ class Trainer:
             k = cfg.k if d_steps is None else int(d_steps)
             gs = cfg.g_steps if g_steps is None else int(g_steps)
             m = cfg.batch_size
+            lr_d, lr_g = self.lr_d, self.lr_g
             t0 = time.perf_counter()
             if cfg.momentum_final is not None and cfg.momentum_ramp > 0 and cfg.optimizer == "sgd":
                 mom = optim_mod.momentum_at(cfg, self.iteration)
@@ -253,7 +257,7 @@ class Trainer:
             vals = torch.stack([d_loss, g_loss, d_real, d_fake]).tolist()  # one device sync per iteration
             dt = time.perf_counter() - t0
             self.iteration += 1
-            stats = IterationStats(self.iteration, vals[0], vals[1], vals[2], vals[3], dt, k, gs)
+            stats = IterationStats(self.iteration, vals[0], vals[1], vals[2], vals[3], dt, k, gs, lr_d, lr_g, m)
             ran = ([vals[0], vals[2], vals[3]] if k else []) + ([vals[1]] if gs else [])
             if not all(math.isfinite(v) for v in ran):
                 self._on_divergence(stats)

@@ -1,0 +1,573 @@
+"""A trainer running in a background thread, steered through a command queue and observed through snapshots.
+
+This is the studio's worker, kept free of Qt so it runs (and is tested) headless:
+
+* Commands (play, pause, step, setting changes, view requests, save) go into one queue and are handled
+  by the training thread, one at a time and in the order made, between iterations. A setting change is
+  passed to :meth:`Trainer.submit`, so it applies at the very next iteration.
+* The training thread publishes a small immutable :class:`Snapshot` (numbers and numpy arrays only) at
+  display rate, never per step; views for the panels that are visible are computed then, at most at
+  ``views_hz``. Per-iteration statistics are buffered and drained by the observer in bulk.
+* The thread never calls back into the GUI: the GUI polls :meth:`latest`, :meth:`drain_stats` and
+  :meth:`drain_events` from its own timer.
+"""
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
+
+#: Columns of the arrays returned by :meth:`LiveRun.drain_stats`.
+STAT_COLUMNS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "d_steps", "g_steps", "lr_d",
+                "lr_g", "batch_size")
+
+_run_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    run_id: int
+    iteration: int
+    state: str  # "loading", "running", "paused", "diverged", "error", "stopped"
+    message: str
+    it_per_s: float
+    device: str
+    config: dict
+    static: Any  # views.StaticInfo once loaded
+    views: dict = field(default_factory=dict)
+    views_iteration: int = -1
+    lr_d: float = 0.0
+    lr_g: float = 0.0
+    time: float = 0.0
+    loss_info: tuple = ()  # (name, sigmoid, d_equilibrium, g_equilibrium) of the current loss
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # "ready", "error", "diverged", "saved", "state"
+    message: str
+    data: Any = None
+
+
+class LiveRun:
+    def __init__(self, config: TrainConfig, *, start_paused: bool = False, publish_hz: float = 30.0,
+                 views_hz: float = 15.0, views_budget: float = 0.04, nn_hz: float = 1.0, checkpoint: dict | None = None,
+                 trainer_factory: Callable[[TrainConfig], Any] | None = None, run_id: int | None = None,
+                 inbox=None, sink: Callable | None = None) -> None:
+        self.run_id = next(_run_ids) if run_id is None else run_id
+        self.config = config
+        self._factory = trainer_factory
+        self._checkpoint = checkpoint
+        # commands come from a queue.Queue (thread mode) or a multiprocessing queue (ProcessRun's child)
+        self._cmds = inbox if inbox is not None else queue.Queue()
+        # in a child process, every publication is also handed to `sink` (which sends it to the parent)
+        self._sink = sink
+        self._running = not start_paused
+        self._stop = threading.Event()
+        self._publish_dt = 1.0 / publish_hz
+        self._views_dt = 1.0 / views_hz
+        self._views_budget = float(views_budget)  # at most this share of the training thread's time
+        self._views_cost = 0.0
+        self._nn_dt = 1.0 / nn_hz
+        self._speed: float | None = None
+        self._request = None  # views.ViewRequest
+        self._latest: Snapshot | None = None
+        self._stats: list[tuple] = []
+        self._stats_lock = threading.Lock()
+        self._events: list[Event] = []
+        self._events_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._main, name=f"gan-studio-train-{self.run_id}", daemon=True)
+        self.trainer = None  # owned by the training thread; read it only while it is stopped
+        self.state = "loading"
+        self._message = ""
+        self._static = None
+        self._frame = 0
+        self._dirty = True
+
+    # ----------------------------------------------------------------------------- control (any thread)
+    def start(self) -> "LiveRun":
+        self._thread.start()
+        return self
+
+    def play(self) -> None:
+        self._cmds.put(("play",))
+
+    def pause(self) -> None:
+        self._cmds.put(("pause",))
+
+    def step(self, kind: str = "full") -> None:
+        """One iteration now: ``full`` (k D-steps then the G-steps), ``d`` (one D-step) or ``g`` (one G-step)."""
+        if kind not in ("full", "d", "g"):
+            raise ValueError(f"step kind must be full, d or g, not {kind!r}")
+        self._cmds.put(("step", kind))
+
+    def set(self, **changes: Any) -> None:
+        """Change live settings; validated now (raises :class:`ConfigError`), applied at the next iteration."""
+        unknown = [k for k in changes if k not in LIVE_KEYS]
+        if unknown:
+            raise ConfigError(f"{', '.join(unknown)} cannot change during a run; start a new run instead")
+        validate_values(changes)
+        self._cmds.put(("set", dict(changes)))
+
+    def set_speed(self, it_per_s: float | None) -> None:
+        """Limit training to ``it_per_s`` iterations per second (None: as fast as possible)."""
+        if it_per_s is not None and not (it_per_s > 0):
+            raise ConfigError(f"the speed limit must be a positive number of iterations per second, got {it_per_s}")
+        self._cmds.put(("speed", it_per_s))
+
+    def set_views(self, request) -> None:
+        self._cmds.put(("views", request))
+
+    def save(self, path: str) -> None:
+        self._cmds.put(("save", str(path)))
+
+    def call(self, fn: Callable[[Any], Any], label: str = "call") -> None:
+        """Run ``fn(trainer)`` on the training thread between iterations; its result comes back as an event."""
+        self._cmds.put(("call", fn, label))
+
+    def stop(self, timeout: float | None = 2.0) -> bool:
+        """Ask the thread to finish after the current iteration; wait up to ``timeout``. True when stopped."""
+        self._stop.set()
+        self._cmds.put(("stop",))
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # ----------------------------------------------------------------------------- observing (any thread)
+    def latest(self) -> Snapshot | None:
+        return self._latest
+
+    def drain_stats(self) -> np.ndarray:
+        """Statistics of every iteration since the last call, as an n×6 array (see STAT_COLUMNS)."""
+        with self._stats_lock:
+            buf, self._stats = self._stats, []
+        return np.array(buf, dtype=np.float64).reshape(-1, len(STAT_COLUMNS))
+
+    def drain_events(self) -> list[Event]:
+        with self._events_lock:
+            ev, self._events = self._events, []
+        return ev
+
+    # ----------------------------------------------------------------------------- the training thread
+    def _event(self, kind: str, message: str, data: Any = None) -> None:
+        with self._events_lock:
+            self._events.append(Event(kind, message, data))
+        self._dirty = True
+
+    def _set_state(self, state: str, message: str = "") -> None:
+        if state != self.state or message != self._message:
+            self.state, self._message = state, message
+            self._event("state", state, message)
+            self._dirty = True
+
+    def _build(self):
+        if self._factory is not None:
+            return self._factory(self.config)
+        from .trainer import Trainer
+
+        tr = Trainer(self.config)
+        if self._checkpoint is not None:
+            tr.load_state_dict(self._checkpoint)
+        return tr
+
+    def _main(self) -> None:
+        try:
+            tr = self._build()
+            from . import views
+
+            self._static = views.static_info(tr)
+        except Exception as exc:  # bad data, missing files, out of memory: shown in the window
+            self._set_state("error", _describe(exc))
+            self._event("error", _describe(exc))
+            self._publish(force=True)
+            return
+        self.trainer = tr
+        self._set_state("running" if self._running else "paused")
+        if tr.diverged:
+            self._running = False
+            self._set_state("diverged", tr.diverged)
+        self._event("ready", f"{tr.dataset.name} on {tr.device}", {"device": str(tr.device)})
+        self._views_due = 0.0
+        self._nn_due = 0.0
+        self._dirty = True
+        self._last_publish = 0.0
+        self._rate_t, self._rate_it, self._rate = time.perf_counter(), tr.iteration, 0.0
+        self._next_step = 0.0
+        try:
+            self._loop(tr)
+        except Exception as exc:  # never die silently: the window shows what happened
+            self._running = False
+            self._set_state("error", _describe(exc))
+            self._event("error", _describe(exc), traceback.format_exc())
+        finally:
+            if self.state not in ("error",):
+                self._set_state("stopped")
+            self._publish(force=True)
+
+    def _loop(self, tr) -> None:
+        from .trainer import Diverged
+
+        while not self._stop.is_set():
+            now = time.perf_counter()
+            if self._running and self.state == "running":
+                wait = max(0.0, self._next_step - now) if self._speed else 0.0
+            else:
+                wait = 0.05
+            self._handle_commands(tr, wait)
+            if self._stop.is_set():
+                break
+            now = time.perf_counter()
+            if self._running and self.state == "running" and (not self._speed or now >= self._next_step):
+                try:
+                    self._record(tr.step())
+                except Diverged as exc:
+                    self._running = False
+                    self._set_state("diverged", str(exc))
+                    self._event("diverged", str(exc))
+                if self._speed:
+                    self._next_step = max(now, self._next_step) + 1.0 / self._speed
+            self._maybe_publish(tr)
+
+    def _handle_commands(self, tr, wait: float) -> None:
+        try:
+            cmd = self._cmds.get(timeout=wait) if wait > 0 else self._cmds.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            self._handle(tr, cmd)
+            try:
+                cmd = self._cmds.get_nowait()
+            except queue.Empty:
+                return
+
+    def _handle(self, tr, cmd: tuple) -> None:
+        from .trainer import Diverged
+
+        kind = cmd[0]
+        if kind == "play":
+            if tr.diverged:
+                tr.clear_divergence()  # continue from the restored weights (the user may have lowered the lr)
+            self._running = True
+            self._next_step = 0.0
+            self._set_state("running")
+        elif kind == "pause":
+            self._running = False
+            if self.state == "running":
+                self._set_state("paused")
+        elif kind == "step":
+            if tr.diverged:
+                tr.clear_divergence()
+                self._set_state("paused")
+            self._running = False
+            if self.state == "running":
+                self._set_state("paused")
+            d, g = {"full": (None, None), "d": (1, 0), "g": (0, 1)}[cmd[1]]
+            try:
+                self._record(tr.step(d, g))
+            except Diverged as exc:
+                self._set_state("diverged", str(exc))
+                self._event("diverged", str(exc))
+            self._dirty = True
+        elif kind == "set":
+            try:
+                tr.submit(**cmd[1])
+            except ConfigError as exc:
+                self._event("error", str(exc))
+            if not self._running:
+                tr.apply_changes()  # paused: apply now, so what the window shows is what the next step uses
+                self._dirty = True
+        elif kind == "speed":
+            self._speed = cmd[1]
+            self._next_step = 0.0
+        elif kind == "views":
+            self._request = cmd[1]
+            self._views_due = 0.0
+            self._nn_due = 0.0
+            self._dirty = True
+        elif kind == "save":
+            from .checkpoint import save_checkpoint
+
+            try:
+                save_checkpoint(tr, cmd[1])
+                self._event("saved", cmd[1])
+            except Exception as exc:
+                self._event("error", f"could not save the checkpoint to {cmd[1]}: {_describe(exc)}")
+        elif kind == "stop":
+            self._stop.set()
+        elif kind == "call":
+            try:
+                self._event(cmd[2], "done", cmd[1](tr))
+            except Exception as exc:
+                self._event("error", f"{cmd[2]} failed: {_describe(exc)}")
+
+    def _record(self, s) -> None:
+        with self._stats_lock:
+            self._stats.append((s.iteration, s.d_loss, s.g_loss, s.d_real, s.d_fake, s.seconds, s.d_steps, s.g_steps,
+                                s.lr_d, s.lr_g, s.batch_size))
+        self._dirty = True
+
+    def _maybe_publish(self, tr) -> None:
+        now = time.perf_counter()
+        if now - self._last_publish < self._publish_dt:
+            return
+        if not self._dirty and self.state != "running" and now - self._last_publish < 0.5:
+            return
+        dt = now - self._rate_t
+        if dt >= 0.5:
+            self._rate = (tr.iteration - self._rate_it) / dt
+            self._rate_t, self._rate_it = now, tr.iteration
+        if self.state != "running" and dt >= 0.5:
+            self._rate = 0.0
+        views = None
+        if self._request is not None and self._request.names and (now >= self._views_due or
+                                                                   (self._dirty and self.state != "running")):
+            views = self._compute_views(tr, now)
+            cost = time.perf_counter() - now
+            self._views_cost = cost if self._views_cost == 0 else 0.7 * self._views_cost + 0.3 * cost
+            # while training, views may use at most `views_budget` of the thread's time; paused, no limit
+            self._views_due = now + max(self._views_dt, self._views_cost / self._views_budget)
+        self._publish(views=views)
+        self._last_publish = now
+        self._dirty = False
+
+    def _compute_views(self, tr, now: float) -> dict:
+        from . import views as V
+
+        req, st = self._request, self._static
+        self._frame += 1
+        out: dict = {}
+        names = req.names
+        try:
+            fakes = None
+            if "samples" in names or "field" in names or "nn" in names:
+                fakes = V.samples(tr, req, self._frame)
+                out["samples"] = fakes
+            if "nn" in names and st.kind == "images" and fakes is not None:
+                if now >= self._nn_due:
+                    ncol = int(np.ceil(np.sqrt(len(fakes))))
+                    rows_last = fakes[np.minimum(np.arange(ncol - 1, len(fakes), ncol), len(fakes) - 1)]
+                    out["nn"] = (rows_last, V.nearest_neighbours(tr, rows_last))
+                    self._nn_due = now + self._nn_dt
+                elif self._latest is not None and "nn" in self._latest.views:
+                    out["nn"] = self._latest.views["nn"]
+            if "d_hist" in names:
+                out["d_hist"] = V.d_hist(tr)
+            if "field" in names and st.kind == "points" and st.dim <= 2:
+                out["field"] = V.field(tr, st, req, fakes)
+            if "latent" in names:
+                out["latent"] = V.latent(tr, st, req)
+        except Exception as exc:  # a view must never stop training
+            self._event("error", f"could not draw a panel: {_describe(exc)}")
+            self._request = None
+        return out
+
+    def _publish(self, views: dict | None = None, force: bool = False) -> None:
+        tr = self.trainer
+        prev = self._latest
+        if views is None:
+            views = prev.views if prev is not None and prev.run_id == self.run_id else {}
+            v_it = prev.views_iteration if prev is not None else -1
+        else:
+            v_it = tr.iteration if tr is not None else -1
+        cfg = tr.config.to_dict() if tr is not None else self.config.to_dict()
+        loss_info = (tr.loss.name, bool(tr.loss.sigmoid), float(tr.loss.d_equilibrium),
+                     float(tr.loss.g_equilibrium)) if tr is not None else ()
+        self._latest = snap = Snapshot(
+            run_id=self.run_id, iteration=tr.iteration if tr is not None else 0, state=self.state,
+            message=self._message, it_per_s=self._rate if tr is not None else 0.0,
+            device=str(tr.device) if tr is not None else "", config=cfg, static=self._static, views=views,
+            views_iteration=v_it, lr_d=float(tr.lr_d) if tr is not None else 0.0,
+            lr_g=float(tr.lr_g) if tr is not None else 0.0, time=time.perf_counter(), loss_info=loss_info)
+        if self._sink is not None:
+            try:
+                self._sink(snap, self.drain_stats(), self.drain_events())
+            except (BrokenPipeError, EOFError, OSError):  # the window is gone: stop training
+                self._stop.set()
+
+
+def _describe(exc: BaseException) -> str:
+    msg = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, MemoryError) or "out of memory" in msg.lower():
+        return f"out of memory ({msg.splitlines()[0]}); try a smaller batch size"
+    if isinstance(exc, (ValueError, ConfigError, FileNotFoundError, OSError, KeyError)):
+        return msg.splitlines()[0] if isinstance(exc, OSError) else msg
+    return f"{type(exc).__name__}: {msg.splitlines()[0]}"
+
+
+# ------------------------------------------------------------------------------------------ process mode
+def _child_main(cfg_dict: dict, kwargs: dict, inbox, conn) -> None:
+    """Entry point of ProcessRun's child: the training loop runs in this process's main thread."""
+    import dataclasses
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal is the parent's to handle
+    threads = kwargs.pop("threads", None)
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    sent_static = [False]
+
+    def sink(snap: Snapshot, stats: np.ndarray, events: list) -> None:
+        if snap.static is not None and sent_static[0]:
+            snap = dataclasses.replace(snap, static=None)  # sent once; the parent keeps it
+        elif snap.static is not None:
+            sent_static[0] = True
+        conn.send((snap, stats, events))
+
+    try:
+        run = LiveRun(TrainConfig.from_dict(cfg_dict), inbox=inbox, sink=sink, **kwargs)
+        run._main()
+    finally:
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+
+class ProcessRun:
+    """The same interface as :class:`LiveRun`, with training in a child process.
+
+    Why a process: the studio's GUI thread spends its time in Python (pyqtgraph painting); in one process
+    it would hold the interpreter lock that the training loop also needs for every small tensor operation,
+    and training would slow down with every redraw. In a child process the two never wait for each other,
+    and the window's process never imports torch (it starts faster). Commands go through a
+    multiprocessing queue; snapshots, statistics and events come back through a pipe, read by a small
+    thread that keeps only the latest snapshot.
+    """
+
+    def __init__(self, config: TrainConfig, *, start_paused: bool = False, **kwargs) -> None:
+        import multiprocessing as mp
+
+        self.run_id = next(_run_ids)
+        self.config = config
+        ctx = mp.get_context("spawn")  # never fork a process that has Qt (or CUDA) initialised
+        self._cmds = ctx.Queue()
+        self._recv, send = ctx.Pipe(duplex=False)
+        kwargs = dict(kwargs, start_paused=start_paused, run_id=self.run_id)
+        self._proc = ctx.Process(target=_child_main, args=(config.to_dict(), kwargs, self._cmds, send),
+                                 name=f"gan-studio-train-{self.run_id}", daemon=True)
+        self._send = send
+        self._latest: Snapshot | None = None
+        self._static = None
+        self._stats: list[np.ndarray] = []
+        self._events: list[Event] = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, name=f"gan-studio-reader-{self.run_id}", daemon=True)
+        self.state = "loading"
+        self.trainer = None  # lives in the child process
+
+    def start(self) -> "ProcessRun":
+        self._proc.start()
+        self._send.close()  # the child holds the sending end now
+        self._reader.start()
+        return self
+
+    def _read(self) -> None:
+        while True:
+            try:
+                snap, stats, events = self._recv.recv()
+            except (EOFError, OSError):
+                break
+            except Exception as exc:  # a message that cannot be read: report it, keep going
+                with self._lock:
+                    self._events.append(Event("error", f"lost a message from the training process: {exc}"))
+                continue
+            if snap.static is not None:
+                self._static = snap.static
+            elif self._static is not None:
+                import dataclasses
+
+                snap = dataclasses.replace(snap, static=self._static)
+            with self._lock:
+                if len(stats):
+                    self._stats.append(stats)
+                self._events.extend(events)
+                self._latest = snap
+                self.state = snap.state
+        if self.state not in ("error", "stopped"):
+            code = self._proc.exitcode if not self._proc.is_alive() else None
+            with self._lock:
+                if code not in (0, None) and self.state != "stopped":
+                    msg = (f"the training process ended unexpectedly (exit code {code}"
+                           f"{', killed: out of memory?' if code in (-9, 137) else ''})")
+                    self._events.append(Event("error", msg))
+                    self.state = "error"
+
+    # commands: validated here (no torch needed), applied by the child at its next iteration
+    def _put(self, *cmd) -> None:
+        try:
+            self._cmds.put(cmd)
+        except (ValueError, OSError):  # queue closed after stop
+            pass
+
+    def play(self) -> None:
+        self._put("play")
+
+    def pause(self) -> None:
+        self._put("pause")
+
+    def step(self, kind: str = "full") -> None:
+        if kind not in ("full", "d", "g"):
+            raise ValueError(f"step kind must be full, d or g, not {kind!r}")
+        self._put("step", kind)
+
+    def set(self, **changes: Any) -> None:
+        unknown = [k for k in changes if k not in LIVE_KEYS]
+        if unknown:
+            raise ConfigError(f"{', '.join(unknown)} cannot change during a run; start a new run instead")
+        validate_values(changes)
+        self._put("set", dict(changes))
+
+    def set_speed(self, it_per_s: float | None) -> None:
+        if it_per_s is not None and not (it_per_s > 0):
+            raise ConfigError(f"the speed limit must be a positive number of iterations per second, got {it_per_s}")
+        self._put("speed", it_per_s)
+
+    def set_views(self, request) -> None:
+        self._put("views", request)
+
+    def save(self, path: str) -> None:
+        self._put("save", str(path))
+
+    def call(self, fn: Callable[[Any], Any], label: str = "call") -> None:
+        """``fn`` must be picklable (a module-level function); its result comes back as an event."""
+        self._put("call", fn, label)
+
+    def stop(self, timeout: float | None = 2.0) -> bool:
+        self._put("stop")
+        if timeout is None or timeout > 0:
+            self._proc.join(timeout)
+            if self._proc.is_alive():  # stuck (e.g. still importing torch): do not keep the window waiting
+                self._proc.terminate()
+                self._proc.join(1.0)
+        return not self._proc.is_alive()
+
+    def is_alive(self) -> bool:
+        return self._proc.is_alive() or self._reader.is_alive()
+
+    def latest(self) -> Snapshot | None:
+        return self._latest
+
+    def drain_stats(self) -> np.ndarray:
+        with self._lock:
+            parts, self._stats = self._stats, []
+        if not parts:
+            return np.zeros((0, len(STAT_COLUMNS)))
+        return np.concatenate(parts)
+
+    def drain_events(self) -> list[Event]:
+        with self._lock:
+            ev, self._events = self._events, []
+        return ev

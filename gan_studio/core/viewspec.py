@@ -1,0 +1,46 @@
+"""What the studio asks the training thread for, and what a run's data look like (no torch needed)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: The view names the studio can ask for.
+VIEW_NAMES = ("samples", "nn", "d_hist", "field", "latent")
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    """Which views are wanted (panels that are visible) and their options."""
+
+    names: frozenset = frozenset()
+    fresh_z: bool = False  # samples from fresh noise instead of the fixed z
+    arrows: bool = True  # gradient arrows on the fakes (2-D field)
+    field_res: int = 48  # D heatmap resolution (2-D)
+    walk_seed: int = 0  # random latent directions for the latent walk
+    pick: tuple = (0, 1)  # indices into the fixed z of the two picked samples (interpolation, walk plane)
+    walk_mode: str = "random"  # "random" directions, or the plane through the two "picked" samples
+    n_grid: int = 64  # sample grid size (images)
+
+
+@dataclass(frozen=True)
+class StaticInfo:
+    """What does not change during a run: the data's kind, bounds and known density."""
+
+    kind: str  # "points" or "images"
+    dim: int
+    shape: tuple
+    name: str
+    description: str
+    bounds: tuple | None = None  # (lo, hi) arrays for points
+    real: np.ndarray | None = None  # real points for scatter plots
+    centers: np.ndarray | None = None
+    sigma: float | None = None
+    x_grid: np.ndarray | None = None  # 1-D: evaluation grid
+    p_data: np.ndarray | None = None  # 1-D: known density on x_grid
+    n_classes: int = 0
+    sigmoid: bool = True  # D's output is a probability (else a critic score)
+    d_equilibrium: float = 0.0
+    g_equilibrium: float = 0.0
+    loss: str = ""
+    extra: dict = field(default_factory=dict)

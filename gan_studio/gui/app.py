@@ -1,0 +1,104 @@
+"""Launching the studio: show the window first (torch loads in the training thread afterwards), and the
+automation mode used for docs, tests and benchmarks (``--exit-after``, ``--screenshot``)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+T_IMPORT = time.perf_counter()
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux: from /proc), or None where unknown."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 of /proc/PID/stat, counted after the command name
+        now = time.clock_gettime(time.CLOCK_BOOTTIME)
+        return max(0.0, now - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def run_studio(preset: str | None = None, exit_after: float | None = None, screenshot: str | None = None,
+               seed: int | None = None, device: str | None = None, size: tuple[int, int] | None = None) -> int:
+    age0 = process_age()
+    t_main = time.perf_counter()
+    from PySide6 import QtCore, QtGui, QtWidgets
+
+    from ..core.config import ConfigError
+    from ..core.presets import all_presets
+
+    if preset is not None and preset not in all_presets():
+        print(f"gan-studio: error: unknown preset {preset!r}; choose one of {', '.join(all_presets())}",
+              file=sys.stderr)
+        return 2
+    if screenshot is not None:
+        parent = Path(screenshot).expanduser().resolve().parent
+        if not parent.is_dir():
+            print(f"gan-studio: error: cannot write the screenshot: folder {parent} does not exist", file=sys.stderr)
+            return 2
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("GAN Studio")
+    app.setOrganizationName("GAN Studio")
+    from .window import StudioWindow
+
+    overrides = {}
+    if seed is not None:
+        overrides["seed"] = seed
+    if device is not None:
+        overrides["device"] = device
+    automated = exit_after is not None
+    try:
+        win = StudioWindow(preset=preset, autoplay=preset is not None, persist=not automated,
+                           overrides=overrides if (overrides or preset is not None) else None)
+    except ConfigError as exc:
+        print(f"gan-studio: error: {exc}", file=sys.stderr)
+        return 2
+    if size:
+        win.resize(*size)
+    win.show()
+    app.processEvents()
+    startup = (age0 if age0 is not None else 0.0) + (time.perf_counter() - t_main)
+    QtCore.QTimer.singleShot(0, win.start)
+    result: dict = {}
+
+    if automated:
+        def finish() -> None:
+            snap = win.run.latest() if win.run else None
+            it = snap.iteration if snap else 0
+            ran = (time.perf_counter() - win.ready_time) if win.ready_time else 0.0
+            it0 = win.iterations_at_ready or 0
+            result.update(
+                preset=win.preset_name, state=snap.state if snap else "loading", iterations=it,
+                it_per_s=round((it - it0) / ran, 1) if ran > 0 else 0.0,
+                ui_frames=win.ui_frames, ui_stall_p99_ms=round(win.stall.p99(), 1),
+                ui_stall_max_ms=round(max(win.stall.samples, default=0.0), 1),
+                startup_s=round(startup, 3), device=snap.device if snap else "",
+                message=snap.message if snap else "")
+            if screenshot:
+                win.refresh()
+                app.processEvents()
+                img = win.grab()
+                target = Path(screenshot).expanduser()
+                tmp = target.with_name(f".{target.name}.tmp.png")
+                if img.save(str(tmp), "PNG"):
+                    os.replace(tmp, target)
+                    result["screenshot"] = str(target)
+                else:
+                    tmp.unlink(missing_ok=True)
+                    result["screenshot_error"] = f"could not write {target}"
+            win.close()
+            app.quit()
+
+        QtCore.QTimer.singleShot(int(exit_after * 1000), finish)
+    code = app.exec()
+    if automated:
+        print(json.dumps(result), flush=True)
+        if "screenshot_error" in result:
+            print(f"gan-studio: error: {result['screenshot_error']}", file=sys.stderr)
+            return 1
+    return code

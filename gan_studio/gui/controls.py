@@ -1,0 +1,275 @@
+"""The controls: Algorithm 1's settings, learning rates, speed, and the run's data/model/seed/device.
+
+Live settings are validated here (the reason is shown beside the widget) and emitted as one change at a
+time; the window sends them to the training thread, which applies them at the next iteration. Settings
+that need new networks (data, model, seed, device) are emitted separately so the window can ask first.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ..core.config import DATASET_KINDS, LOSS_NAMES, MODEL_NAMES, OPTIMIZER_NAMES, ConfigError, validate_values
+from . import theme
+
+LOSS_LABELS = {"minimax": "minimax (saturating)", "nonsaturating": "non-saturating", "lsgan": "least squares",
+               "hinge": "hinge", "wgan-gp": "WGAN-GP"}
+SPEED_STEPS = 60  # slider positions for 1 … 1000 it/s; the last one means "no limit"
+
+
+def fmt_rate(v: float) -> str:
+    return f"{v:.3g}" if 1e-3 <= v < 10 else f"{v:.2e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+class LogRateEdit(QtWidgets.QWidget):
+    """A learning rate: a logarithmic slider (10⁻⁶ … 1) and a text field; invalid text is refused with the reason."""
+
+    committed = QtCore.Signal(float)
+
+    def __init__(self, key: str, parent=None) -> None:
+        super().__init__(parent)
+        self.key = key
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider.setRange(-600, 0)  # log10(lr) × 100
+        self.slider.setSingleStep(10)
+        self.slider.setPageStep(100)
+        self.edit = QtWidgets.QLineEdit()
+        self.edit.setFixedWidth(78)
+        self.edit.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.edit)
+        self.error: str | None = None
+        self.value = 1e-3
+        self.slider.valueChanged.connect(self._slid)
+        self.slider.sliderReleased.connect(self._slider_commit)
+        self.edit.editingFinished.connect(self._typed)
+        self._dragging_value = None
+
+    def set_value(self, v: float) -> None:
+        self.value = float(v)
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(round(math.log10(max(v, 1e-6)) * 100)))
+        self.slider.blockSignals(False)
+        if not self.edit.hasFocus():
+            self.edit.setText(fmt_rate(v))
+        self._set_error(None)
+
+    def _slid(self, pos: int) -> None:
+        v = float(f"{10 ** (pos / 100):.3g}")
+        self.edit.setText(fmt_rate(v))
+        if not self.slider.isSliderDown():  # keyboard or click: commit at once
+            self._commit(v)
+
+    def _slider_commit(self) -> None:
+        self._commit(float(f"{10 ** (self.slider.value() / 100):.3g}"))
+
+    def _typed(self) -> None:
+        text = self.edit.text().strip()
+        try:
+            v = float(text)
+        except ValueError:
+            self._set_error(f"{self.key}: “{text}” is not a number (e.g. 2e-4)")
+            return
+        try:
+            validate_values({self.key: v})
+        except ConfigError as exc:
+            self._set_error(str(exc))
+            return
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(round(math.log10(max(v, 1e-6)) * 100)))
+        self.slider.blockSignals(False)
+        self._commit(v)
+
+    def _commit(self, v: float) -> None:
+        self._set_error(None)
+        if v != self.value:
+            self.value = v
+            self.committed.emit(v)
+
+    def _set_error(self, msg: str | None) -> None:
+        self.error = msg
+        self.edit.setStyleSheet(f"border: 2px solid {theme.ERROR};" if msg else "")
+        self.edit.setToolTip(msg or "")
+        w = self.parent()
+        while w is not None and not isinstance(w, ControlsPanel):
+            w = w.parent()
+        if w is not None:
+            w.show_error(msg)
+
+
+class ControlsPanel(QtWidgets.QWidget):
+    liveChanged = QtCore.Signal(dict)  # one live setting change, e.g. {"k": 5}
+    runChanged = QtCore.Signal(dict)  # a change that needs a new run (dataset, model, seed, device)
+    speedChanged = QtCore.Signal(object)  # float it/s or None
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMinimumWidth(270)
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(8, 8, 8, 8)
+        f = self.font()
+        f.setPointSize(11)
+        self.setFont(f)
+
+        algo = QtWidgets.QGroupBox("Algorithm 1")
+        fa = QtWidgets.QFormLayout(algo)
+        self.k = QtWidgets.QSpinBox()
+        self.k.setRange(1, 100)
+        self.k.setToolTip("k: discriminator steps per iteration (the paper uses k = 1)")
+        self.g_steps = QtWidgets.QSpinBox()
+        self.g_steps.setRange(1, 100)
+        self.g_steps.setToolTip("generator steps per iteration (G-steps ≫ k starves D: the 'Helvetica scenario')")
+        self.batch = QtWidgets.QSpinBox()
+        self.batch.setRange(1, 65536)
+        self.batch.setToolTip("minibatch size m (examples and noise vectors per step)")
+        self.loss = QtWidgets.QComboBox()
+        for name in LOSS_NAMES:
+            if name != "ns":
+                self.loss.addItem(LOSS_LABELS.get(name, name), name)
+        self.optimizer = QtWidgets.QComboBox()
+        for name in OPTIMIZER_NAMES:
+            self.optimizer.addItem({"adam": "Adam", "sgd": "SGD + momentum"}[name], name)
+        self.optimizer.setToolTip("changing the optimiser starts it with fresh state; the weights are kept")
+        fa.addRow("k (D steps)", self.k)
+        fa.addRow("G steps", self.g_steps)
+        fa.addRow("batch size", self.batch)
+        fa.addRow("loss", self.loss)
+        fa.addRow("optimiser", self.optimizer)
+        outer.addWidget(algo)
+
+        rates = QtWidgets.QGroupBox("Learning rates")
+        fr = QtWidgets.QFormLayout(rates)
+        self.lr_d = LogRateEdit("lr_d")
+        self.lr_g = LogRateEdit("lr_g")
+        fr.addRow("lr D", self.lr_d)
+        fr.addRow("lr G", self.lr_g)
+        outer.addWidget(rates)
+
+        speed = QtWidgets.QGroupBox("Speed")
+        fs = QtWidgets.QHBoxLayout(speed)
+        self.speed = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.speed.setRange(0, SPEED_STEPS)
+        self.speed.setValue(SPEED_STEPS)
+        self.speed.setToolTip("slow motion: limit iterations per second (right end: as fast as possible)")
+        self.speed_label = QtWidgets.QLabel("max")
+        self.speed_label.setFixedWidth(70)
+        fs.addWidget(self.speed, 1)
+        fs.addWidget(self.speed_label)
+        outer.addWidget(speed)
+
+        run = QtWidgets.QGroupBox("Run (changes start a new run)")
+        fn = QtWidgets.QFormLayout(run)
+        self.dataset = QtWidgets.QComboBox()
+        for name, kind in DATASET_KINDS.items():
+            self.dataset.addItem(f"{name}  ({kind})", name)
+        self.model = QtWidgets.QComboBox()
+        for name in MODEL_NAMES:
+            self.model.addItem(name, name)
+        self.seed = QtWidgets.QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("the seed of a new run (seeded runs are reproducible)")
+        self.device = QtWidgets.QComboBox()
+        self.device.addItem("auto (cuda, mps, cpu)", "auto")
+        self.device.addItem("cpu", "cpu")
+        self.device.addItem("cuda", "cuda")
+        self.device.addItem("mps", "mps")
+        fn.addRow("data", self.dataset)
+        fn.addRow("model", self.model)
+        fn.addRow("seed", self.seed)
+        fn.addRow("device", self.device)
+        outer.addWidget(run)
+
+        self.error_label = QtWidgets.QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(f"color: {theme.ERROR}; font-weight: bold;")
+        self.error_label.setVisible(False)
+        outer.addWidget(self.error_label)
+        outer.addStretch(1)
+
+        self._config: dict = {}
+        for spin, key in ((self.k, "k"), (self.g_steps, "g_steps"), (self.batch, "batch_size")):
+            spin.setKeyboardTracking(False)  # typed numbers commit on Enter or focus out; arrows at once
+            spin.valueChanged.connect(lambda v, key=key: self._live(key, v))
+        self.loss.activated.connect(lambda _: self._live("loss", self.loss.currentData()))
+        self.optimizer.activated.connect(lambda _: self._live("optimizer", self.optimizer.currentData()))
+        self.lr_d.committed.connect(lambda v: self._live("lr_d", v))
+        self.lr_g.committed.connect(lambda v: self._live("lr_g", v))
+        self.speed.valueChanged.connect(self._speed)
+        self.dataset.activated.connect(lambda _: self._run("dataset", self.dataset.currentData()))
+        self.model.activated.connect(lambda _: self._run("model", self.model.currentData()))
+        self.seed.setKeyboardTracking(False)
+        self.seed.valueChanged.connect(lambda v: self._run("seed", v))
+        self.device.activated.connect(lambda _: self._run("device", self.device.currentData()))
+
+    # -- showing the run's settings ---------------------------------------------------------------
+    def load_config(self, cfg: dict) -> None:
+        """Show a run's configuration without emitting changes."""
+        self._config = dict(cfg)
+        widgets = (self.k, self.g_steps, self.batch, self.loss, self.optimizer, self.dataset, self.model,
+                   self.seed, self.device)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            if not self.k.hasFocus():
+                self.k.setValue(int(cfg["k"]))
+            if not self.g_steps.hasFocus():
+                self.g_steps.setValue(int(cfg["g_steps"]))
+            if not self.batch.hasFocus():
+                self.batch.setValue(int(cfg["batch_size"]))
+            loss = "nonsaturating" if cfg["loss"] == "ns" else cfg["loss"]
+            self.loss.setCurrentIndex(max(0, self.loss.findData(loss)))
+            self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(cfg["optimizer"])))
+            self.dataset.setCurrentIndex(max(0, self.dataset.findData(cfg["dataset"])))
+            self.model.setCurrentIndex(max(0, self.model.findData(cfg["model"])))
+            if not self.seed.hasFocus():
+                self.seed.setValue(int(cfg["seed"]))
+            dev = str(cfg.get("device", "auto")).split(":")[0]
+            self.device.setCurrentIndex(max(0, self.device.findData(dev)))
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+
+    def show_rates(self, lr_d: float, lr_g: float) -> None:
+        """The optimisers' current rates (they move when a decay schedule runs)."""
+        if not self.lr_d.slider.isSliderDown() and not self.lr_d.edit.hasFocus() and self.lr_d.error is None:
+            self.lr_d.set_value(lr_d)
+        if not self.lr_g.slider.isSliderDown() and not self.lr_g.edit.hasFocus() and self.lr_g.error is None:
+            self.lr_g.set_value(lr_g)
+
+    def show_error(self, msg: str | None) -> None:
+        self.error_label.setText(msg or "")
+        self.error_label.setVisible(bool(msg))
+
+    # -- emitting ----------------------------------------------------------------------------------
+    def _live(self, key: str, value) -> None:
+        if self._config.get(key) == value:
+            return
+        try:
+            validate_values({key: value})
+        except ConfigError as exc:
+            self.show_error(str(exc))
+            return
+        self.show_error(None)
+        self._config[key] = value
+        self.liveChanged.emit({key: value})
+
+    def _run(self, key: str, value) -> None:
+        if self._config.get(key) == value:
+            return
+        self.runChanged.emit({key: value})
+
+    def speed_value(self) -> float | None:
+        pos = self.speed.value()
+        return None if pos >= SPEED_STEPS else float(f"{10 ** (3 * pos / (SPEED_STEPS - 1)):.2g}")
+
+    def set_speed(self, it_per_s: float | None) -> None:
+        pos = SPEED_STEPS if it_per_s is None else int(round(math.log10(max(it_per_s, 1)) / 3 * (SPEED_STEPS - 1)))
+        self.speed.setValue(min(pos, SPEED_STEPS))
+
+    def _speed(self, _pos: int) -> None:
+        v = self.speed_value()
+        self.speed_label.setText("max" if v is None else f"{v:g} it/s")
+        self.speedChanged.emit(v)

@@ -1,0 +1,68 @@
+"""The panel protocol: created once, fed snapshots at display rate, hidden when it does not apply."""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+
+class Panel(QtWidgets.QFrame):
+    #: a user changed an option that needs different views (e.g. fresh z): the window re-sends its request
+    optionsChanged = QtCore.Signal()
+    title = "Panel"
+    key = "panel"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"panel-{self.key}")
+        self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 6)
+        lay.setSpacing(2)
+        head = QtWidgets.QHBoxLayout()
+        self.heading = QtWidgets.QLabel(self.title)
+        f = self.heading.font()
+        f.setPointSize(12)
+        f.setBold(True)
+        self.heading.setFont(f)
+        head.addWidget(self.heading)
+        self.subtitle = QtWidgets.QLabel("")
+        self.subtitle.setStyleSheet("color: #555;")
+        head.addWidget(self.subtitle, 1)
+        self.tools = QtWidgets.QHBoxLayout()
+        self.tools.setSpacing(8)
+        head.addLayout(self.tools)
+        lay.addLayout(head)
+        self.body = QtWidgets.QVBoxLayout()
+        self.body.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(self.body, 1)
+        self.static = None
+        self.frames = 0  # times this panel drew new data (tests and the ui_frames figure read it)
+        self.last_iteration = -1
+
+    # -- protocol -----------------------------------------------------------------------------------
+    def applies(self, static) -> bool:
+        return True
+
+    def views(self, static) -> set[str]:
+        """The view names this panel needs from the training thread."""
+        return set()
+
+    def options(self) -> dict:
+        """Options for the view request (merged over all panels)."""
+        return {}
+
+    def set_static(self, static) -> None:
+        self.static = static
+        self.frames = 0
+        self.last_iteration = -1
+
+    def show_snapshot(self, snap) -> bool:
+        """Draw the snapshot's views; return True when something was redrawn."""
+        return False
+
+    def check(self, text: str, checked: bool, tip: str = "") -> QtWidgets.QCheckBox:
+        cb = QtWidgets.QCheckBox(text)
+        cb.setChecked(checked)
+        cb.setToolTip(tip)
+        cb.toggled.connect(lambda _=None: self.optionsChanged.emit())
+        self.tools.addWidget(cb)
+        return cb
