@@ -1,5 +1,5 @@
 # GAN Studio — two commands do everything on a fresh machine:
-#   make run    set up .venv (first time) and run GAN Studio on the embedded default (ring8)
+#   make run    set up .venv (first time) and open the GAN Studio window on the embedded default (ring8)
 #   make test   set up .venv (first time) and run the test suite (headless, offscreen Qt)
 # VENV can point elsewhere (CI keeps one outside the clone, keyed by pyproject.toml's hash).
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 run: setup
-	$(BIN)/gan-studio train --preset ring8 --out runs/ring8 $(RUN_ARGS)
+	$(BIN)/gan-studio --preset ring8 $(RUN_ARGS)
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -240,7 +240,7 @@ class Trainer:
             k = cfg.k if d_steps is None else int(d_steps)
             gs = cfg.g_steps if g_steps is None else int(g_steps)
             m = cfg.batch_size
-            lr_d, lr_g = self.lr_d, self.lr_g
+            lr_d, lr_g = self.opt_d.param_groups[0]["lr"], self.opt_g.param_groups[0]["lr"]  # what the optimisers use
             t0 = time.perf_counter()
             if cfg.momentum_final is not None and cfg.momentum_ramp > 0 and cfg.optimizer == "sgd":
                 mom = optim_mod.momentum_at(cfg, self.iteration)

@@ -113,12 +113,12 @@ def field(trainer, static: StaticInfo, req: ViewRequest, fakes: np.ndarray | Non
     d = trainer.d_on(pts).reshape(res, res)
     out = {"xs": xs, "ys": ys, "d": d}
     if req.arrows and fakes is not None and len(fakes):
-        p = np.asarray(fakes[:64], np.float32).reshape(-1, 2)
+        p = np.asarray(fakes[:48], np.float32).reshape(-1, 2)
         g = d_gradient(trainer, p)
         norm = np.linalg.norm(g, axis=1, keepdims=True)
         span = float(np.max(np.asarray(hi) - np.asarray(lo)))
-        scale = 0.08 * span / max(float(norm.max()), 1e-12)
-        out["arrows"] = (p, g * scale)  # starts and vectors; length ∝ |∇D|, longest 8% of the view
+        scale = 0.06 * span / max(float(norm.max()), 1e-12)
+        out["arrows"] = (p, g * scale)  # starts and vectors; length ∝ |∇D|, longest 6% of the view
     return out
 
 

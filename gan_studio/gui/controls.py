@@ -37,7 +37,7 @@ class LogRateEdit(QtWidgets.QWidget):
         self.slider.setSingleStep(10)
         self.slider.setPageStep(100)
         self.edit = QtWidgets.QLineEdit()
-        self.edit.setFixedWidth(78)
+        self.edit.setFixedWidth(86)
         self.edit.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
         lay.addWidget(self.slider, 1)
         lay.addWidget(self.edit)
@@ -107,7 +107,7 @@ class ControlsPanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setMinimumWidth(270)
+        self.setMinimumWidth(300)
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
         f = self.font()

@@ -27,6 +27,11 @@ def configure() -> None:
     _configured = True
 
 
+def hexcolor(color) -> str:
+    """'#rrggbb' for an (r, g, b) tuple, for rich-text labels that match the curves."""
+    return "#%02x%02x%02x" % tuple(color[:3])
+
+
 def pen(color, width: float = 2.5, style=None) -> QtGui.QPen:
     p = pg.mkPen(color=color, width=width)
     if style == "dash":
@@ -48,6 +53,7 @@ def style_plot(plot: pg.PlotItem, title: str | None = None, left: str | None = N
     font.setPointSize(font_pt)
     for name in ("left", "bottom"):
         ax = plot.getAxis(name)
+        ax.enableAutoSIPrefix(False)  # "share (x0.001)" helps nobody
         ax.setTickFont(font)
         ax.setPen(pg.mkPen(TEXT, width=1))
         ax.setTextPen(pg.mkPen(TEXT))

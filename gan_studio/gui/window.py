@@ -116,6 +116,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self._snap = None
         self._loss_shown = None
         self.ui_frames = 0
+        self.recent_stats: collections.deque = collections.deque(maxlen=256)
         self.iterations_at_ready = None
         self.ready_time = None
         self.confirm_reset = True  # ask before a change that discards the current networks
@@ -183,12 +184,15 @@ class StudioWindow(QtWidgets.QMainWindow):
         scroll.setWidget(self.controls)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.controls.minimumSizeHint().width() + 16)
         self.controls_dock = QtWidgets.QDockWidget("Controls", self)
         self.controls_dock.setObjectName("controls-dock")
         self.controls_dock.setWidget(scroll)
         self.controls_dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable |
                                        QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
+        self.resizeDocks([self.controls_dock], [330], QtCore.Qt.Orientation.Horizontal)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QtGui.QAction:
         a = QtGui.QAction(text, self)
@@ -234,8 +238,9 @@ class StudioWindow(QtWidgets.QMainWindow):
         tb.addWidget(self.preset_box)
         self.preset_summary = QtWidgets.QLabel()
         self.preset_summary.setStyleSheet("color: #444; padding-left: 8px;")
-        self.preset_summary.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+        self.preset_summary.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
                                           QtWidgets.QSizePolicy.Policy.Preferred)
+        self.preset_summary.setMinimumWidth(200)
         tb.addWidget(self.preset_summary)
         self.addToolBar(tb)
         self.toolbar = tb
@@ -484,6 +489,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         if snap.static is not None and self._static_run != run.run_id:
             self._on_static(snap)
         stats = run.drain_stats()
+        if len(stats):
+            self.recent_stats.append(stats)  # the last few hundred iterations, as the training reported them
         if self._static_run == run.run_id:
             self.losses.add_stats(stats)
         if snap is self._snap:

@@ -25,7 +25,7 @@ class DHistPanel(Panel):
         self.body.addWidget(self.glw, 1)
         self.plot = self.glw.addPlot()
         theme.style_plot(self.plot, left="share of examples", bottom="D output")
-        self.plot.addLegend(offset=(-8, 8), labelTextSize="11pt")
+        # the key sits in the subtitle, in the curves' colours: an in-plot legend always covers some bars
         self.c_real = self.plot.plot(stepMode="center", fillLevel=0, pen=theme.pen(theme.REAL),
                                      brush=theme.brush(theme.REAL, 70), name="D(x), real")
         self.c_fake = self.plot.plot(stepMode="center", fillLevel=0, pen=theme.pen(theme.FAKE),
@@ -57,7 +57,10 @@ class DHistPanel(Panel):
         if sigmoid:
             self.plot.setXRange(0, 1, padding=0.02)
         self.plot.setLabel("bottom", "D output (probability of “real”)" if sigmoid else "critic score")
-        self.subtitle.setText("real vs generated; 0.5 = cannot tell" if sigmoid else "critic scores, real vs generated")
+        real = f'<span style="color:{theme.hexcolor(theme.REAL)}; font-weight:600">■ D(x) on real</span>'
+        fake = f'<span style="color:{theme.hexcolor(theme.FAKE)}; font-weight:600">■ D(G(z)) on generated</span>'
+        tail = " · 0.5 = cannot tell" if sigmoid else " (critic scores)"
+        self.subtitle.setText(f"{real} &nbsp; {fake}{tail}")
 
     def show_snapshot(self, snap) -> bool:
         v = snap.views.get("d_hist")

@@ -35,7 +35,7 @@ class FieldPanel(Panel):
         self.plot.addItem(self.heat)
         self.real = pg.ScatterPlotItem(size=4, pen=None, brush=theme.brush(theme.PDATA, 110), name="real")
         self.fake = pg.ScatterPlotItem(size=5, pen=None, brush=theme.brush(theme.FAKE, 200), name="generated")
-        self.arrows = pg.PlotCurveItem(pen=theme.pen((90, 40, 0), 1.3))
+        self.arrows = pg.PlotCurveItem(pen=theme.pen((120, 50, 0, 170), 1.2))
         self.plot.addItem(self.real)
         self.plot.addItem(self.fake)
         self.plot.addItem(self.arrows)

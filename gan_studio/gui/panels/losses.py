@@ -44,8 +44,6 @@ class LossesPanel(Panel):
         self.p_d.setXLink(self.p_loss)
         theme.style_plot(self.p_loss, left="loss")
         theme.style_plot(self.p_d, left="mean D", bottom="iteration")
-        self.leg1 = self.p_loss.addLegend(offset=(-8, 8), labelTextSize="11pt")
-        self.leg2 = self.p_d.addLegend(offset=(-8, 8), labelTextSize="11pt")
         self.c_d = self.p_loss.plot(pen=theme.pen(theme.REAL), name="D loss")
         self.c_g = self.p_loss.plot(pen=theme.pen(theme.FAKE), name="G loss")
         self.c_dx = self.p_d.plot(pen=theme.pen(theme.REAL), name="D(x)")
@@ -58,9 +56,10 @@ class LossesPanel(Panel):
         self.y_loss = SteppedRange()
         self.y_d = SteppedRange()
         self._last_draw = 0.0
-        lab = {"position": 0.02, "color": theme.REF, "fill": (255, 255, 255, 200)}
-        self.eq_d = pg.InfiniteLine(angle=0, pen=theme.pen(theme.REAL, 1.5, "dash"), label="", labelOpts=lab)
-        self.eq_g = pg.InfiniteLine(angle=0, pen=theme.pen(theme.FAKE, 1.5, "dash"), label="", labelOpts=lab)
+        lab = {"position": 0.98, "anchors": [(1, 1), (1, 1)], "color": theme.REF, "fill": (255, 255, 255, 200)}
+        # equilibrium values are named in the subtitle: in-plot labels collide when the two lines are close
+        self.eq_d = pg.InfiniteLine(angle=0, pen=theme.pen(theme.REAL, 1.5, "dash"))
+        self.eq_g = pg.InfiniteLine(angle=0, pen=theme.pen(theme.FAKE, 1.5, "dash"))
         self.half = pg.InfiniteLine(pos=0.5, angle=0, pen=theme.pen(theme.REF, 1.5, "dash"), label="0.5",
                                     labelOpts=lab)
         for ln, p in ((self.eq_d, self.p_loss), (self.eq_g, self.p_loss), (self.half, self.p_d)):
@@ -88,12 +87,10 @@ class LossesPanel(Panel):
     def set_loss(self, loss: str, sigmoid: bool, d_eq: float, g_eq: float) -> None:
         """Reference lines for the chosen loss (it can change mid-run)."""
         self.eq_d.setValue(d_eq)
-        self.eq_d.label.setFormat(f"D at equilibrium: {_eq_label(d_eq)}")
         self.eq_g.setValue(g_eq)
-        self.eq_g.label.setFormat(f"G at equilibrium: {_eq_label(g_eq)}")
         self.half.setVisible(sigmoid)
         self.p_d.setLabel("left", "mean D" if sigmoid else "mean critic score")
-        self.subtitle.setText(f"{loss} loss; dashed: values at the game's equilibrium")
+        self.subtitle.setText(f"{loss} loss · dashed: equilibrium, D = {_eq_label(d_eq)}, G = {_eq_label(g_eq)}")
 
     def add_stats(self, stats: np.ndarray) -> None:
         """Append drained per-iteration statistics (n×6: iteration, d_loss, g_loss, d_real, d_fake, s)."""
@@ -135,8 +132,11 @@ class LossesPanel(Panel):
                     plot.setYRange(rng.lo, rng.hi, padding=0)
         last = {k: s.data()[1][-1] for k, s in self.series.items() if len(s)}
         if last:
-            self.readout.setText("  ".join(f"{name} {last[k]:.3f}" for name, k in
-                                           (("D loss", "d_loss"), ("G loss", "g_loss"), ("D(x)", "d_real"),
-                                            ("D(G(z))", "d_fake")) if k in last))
+            # the readout doubles as the legend: each name in its curve's colour
+            blue, orange = theme.hexcolor(theme.REAL), theme.hexcolor(theme.FAKE)
+            self.readout.setText("&nbsp;&nbsp;".join(
+                f"<span style='color:{col}'><b>━ {name}</b> {last[k]:.3f}</span>" for name, k, col in
+                (("D loss", "d_loss", blue), ("G loss", "g_loss", orange), ("D(x)", "d_real", blue),
+                 ("D(G(z))", "d_fake", orange)) if k in last))
         self.frames += 1
         return True
