@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "trainer_overhead": ("trainer_overhead.py", [], ["--seconds", "2", "--rounds", "2", "--presets", "ring8"]),
     "studio": ("studio.py", [], ["--seconds", "5", "--rounds", "1"]),
+    "parzen": ("parzen.py", [], ["--n-samples", "500", "--n-test", "200", "--full", "2000"]),
 }
 
 

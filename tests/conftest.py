@@ -8,6 +8,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # the studio's settings must never touch the real user's: tests point them at a throwaway folder
 os.environ["GAN_STUDIO_CONFIG_DIR"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"gan-studio-tests-{os.getpid()}")
+# ... and cached evaluation classifiers go to a throwaway folder too
+os.environ["GAN_STUDIO_CACHE"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"gan-studio-tests-cache-{os.getpid()}")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"

@@ -3,6 +3,7 @@ training running in its real child process. Qt warnings fail these tests (pyproj
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 
@@ -125,8 +126,8 @@ def test_invalid_learning_rate_is_refused_at_the_widget_with_the_reason(studio, 
 
 
 @pytest.mark.parametrize("preset, shown, hidden", [
-    ("ring8", {"field", "latent", "losses", "d_hist"}, {"samples"}),
-    ("figure1", {"field", "latent", "losses", "d_hist"}, {"samples"}),
+    ("ring8", {"field", "latent", "losses", "d_hist", "evaluation"}, {"samples"}),
+    ("figure1", {"field", "latent", "losses", "d_hist", "evaluation"}, {"samples"}),
     ("digits", {"samples", "latent", "losses", "d_hist"}, {"field"}),
 ])
 def test_every_panel_that_applies_receives_data_and_the_others_hide(studio, qtbot, preset, shown, hidden):
@@ -236,3 +237,38 @@ def test_bad_studio_arguments_get_one_clear_line(tmp_path, args, message):
     p = run_cli(*args, env={"QT_QPA_PLATFORM": "offscreen", "GAN_STUDIO_CONFIG_DIR": str(tmp_path)}, timeout=60)
     assert p.returncode == 2
     assert message in p.stderr and "Traceback" not in p.stderr
+
+
+def test_evaluate_shows_a_parzen_result_while_the_iteration_counter_keeps_moving(studio, qtbot):
+    w = studio(autoplay=True)
+    qtbot.waitUntil(lambda: iteration(w) > 50, timeout=30_000)
+    # live mode coverage arrives by itself, about twice a second
+    qtbot.waitUntil(lambda: "modes_covered" in w.evaluation.latest, timeout=20_000)
+    assert "modes" in w.evaluation.headline.text()
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_E, QtCore.Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.evaluator.busy, timeout=5_000)
+    it0 = iteration(w)
+    seen_during = []
+    qtbot.waitUntil(lambda: (seen_during.append(iteration(w)) or bool(w.evaluation.results)), timeout=90_000)
+    assert max(seen_during) > it0 + 50, "training stopped while the evaluation ran"
+    r = w.evaluation.results[-1]
+    assert it0 - 5 <= r["iteration"] <= max(seen_during)
+    assert r["parzen"]["n_samples"] == 10000 and math.isfinite(r["parzen"]["mean"])
+    assert w.evaluation.table.rowCount() == 1 and "±" in w.evaluation.table.item(0, 2).text()
+    assert "Parzen" in w.evaluation.headline.text()
+    assert w.run.latest().state == "running"
+
+
+def test_an_evaluation_can_be_cancelled_and_training_goes_on(studio, qtbot):
+    w = studio(autoplay=True)
+    qtbot.waitUntil(lambda: iteration(w) > 20, timeout=30_000)
+    cancelled = []
+    w.evaluator.cancelled.connect(lambda: cancelled.append(True))
+    w.evaluate()
+    qtbot.waitUntil(lambda: w.evaluator.proc is not None, timeout=20_000)  # the job's process is running
+    qtbot.mouseClick(w.evaluation.cancel_btn, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(cancelled), timeout=10_000)
+    assert not w.evaluator.busy and not w.evaluation.results
+    assert w.evaluation.eval_btn.isEnabled() and not w.evaluation.cancel_btn.isEnabled()
+    it = iteration(w)
+    qtbot.waitUntil(lambda: iteration(w) > it + 50, timeout=20_000)

@@ -174,3 +174,56 @@ def test_ring8_preset_covers_at_least_7_of_8_modes():
     m = mode_metrics(tr.generate(2500, seed=0), tr.dataset.centers, tr.dataset.sigma)
     assert m["modes_covered"] >= 7, m
     assert m["high_quality"] > 0.5, m
+
+
+# ------------------------------------------------------------------ remedies for mode collapse
+def _ring_trainer(**kw):
+    from gan_studio.core.config import TrainConfig
+    from gan_studio.core.trainer import Trainer
+
+    return Trainer(TrainConfig(dataset="ring8", batch_size=64, steps=10, **kw))
+
+
+def test_unrolled_g_step_leaves_d_and_its_optimiser_as_they_were():
+    import torch
+
+    tr = _ring_trainer(unroll=3)
+    tr.step()  # optimiser state exists
+    d_before = [p.detach().clone() for p in tr.D.parameters()]
+    g_before = [p.detach().clone() for p in tr.G.parameters()]
+    step_before = [s["step"].clone() for s in tr.opt_d.state.values()]
+    tr.step(d_steps=0, g_steps=1)  # G only: D must come back exactly
+    assert all(torch.equal(a, b) for a, b in zip(d_before, tr.D.parameters()))
+    assert [s["step"] for s in tr.opt_d.state.values()] == step_before
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, tr.G.parameters()))
+
+
+def test_packing_and_minibatch_std_switch_on_a_running_trainer():
+    import torch
+
+    tr = _ring_trainer()
+    tr.run(3)
+    g_before = [p.detach().clone() for p in tr.G.parameters()]
+    first = tr.D.body[0]
+    assert first.in_features == 2
+    tr.submit(pack=4, mbstd=True)
+    tr.step(d_steps=1, g_steps=0)
+    assert tr.D.pack == 4 and tr.D.body[0].in_features == 8  # D now judges 4 samples at once
+    assert all(torch.equal(a, b) for a, b in zip(g_before, tr.G.parameters())), "G must keep its weights"
+    assert [m.enabled for m in tr._mbstd_layers()] == [True]
+    real, fake = tr.d_outputs(50)
+    assert real.shape == (50,) and fake.shape == (50,)  # views still get one score per point
+    tr.submit(mbstd=False)
+    tr.step()
+    assert [m.enabled for m in tr._mbstd_layers()] == [False]
+
+
+def test_remedies_refuse_models_that_do_not_support_them():
+    from gan_studio.core.config import ConfigError, TrainConfig
+    from gan_studio.core.trainer import Trainer
+
+    tr = Trainer(TrainConfig(dataset="digits", model="paper-mlp", batch_size=16, steps=1, z_dim=8))
+    with pytest.raises(ConfigError, match="mlp model only"):
+        tr.submit(mbstd=True)
+    with pytest.raises(ConfigError, match="pack must be"):
+        tr.submit(pack=0)

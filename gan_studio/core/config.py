@@ -12,7 +12,8 @@ class ConfigError(ValueError):
 
 #: Settings that may change on a running trainer (applied at the next iteration).
 LIVE_KEYS = ("k", "g_steps", "lr_d", "lr_g", "loss", "optimizer", "batch_size", "momentum",
-             "betas", "lr_decay", "lr_min", "momentum_final", "momentum_ramp", "gp_weight")
+             "betas", "lr_decay", "lr_min", "momentum_final", "momentum_ramp", "gp_weight",
+             "unroll", "pack", "mbstd")
 
 #: Names in the loss and optimiser registries (kept here so validation needs no torch; a test checks
 #: that they match ``losses.LOSSES`` and ``optim.OPTIMIZERS``).
@@ -58,6 +59,10 @@ class TrainConfig:
     z_dim: int = 2
     noise: str = "normal"
     gp_weight: float = 10.0
+    # remedies for mode collapse, all switchable on a running trainer
+    unroll: int = 0  # unrolled D (Metz et al. 2016): G's step sees D after this many extra D updates
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once
+    mbstd: bool = False  # minibatch standard deviation feature in D (Karras et al. 2018)
     seed: int = 0
     device: str = "auto"
     steps: int = 2000
@@ -132,6 +137,12 @@ def validate_values(d: dict[str, Any]) -> None:
                f"betas must be two numbers in [0, 1), got {b!r}")
     if "gp_weight" in d:
         _check(num("gp_weight") >= 0, "gp_weight must be >= 0")
+    if "unroll" in d:
+        _check(0 <= integer("unroll") <= 50, f"unroll must be between 0 (off) and 50 D steps, got {d['unroll']}")
+    if "pack" in d:
+        _check(1 <= integer("pack") <= 16, f"pack must be between 1 (off) and 16 samples, got {d['pack']}")
+    if "mbstd" in d:
+        _check(isinstance(d["mbstd"], bool), f"mbstd must be true or false, got {d['mbstd']!r}")
     if "loss" in d:
         _check(d["loss"] in LOSS_NAMES, f"unknown loss {d['loss']!r}; choose one of {', '.join(LOSS_NAMES)}")
     if "optimizer" in d:

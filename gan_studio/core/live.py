@@ -59,7 +59,7 @@ class Event:
 
 class LiveRun:
     def __init__(self, config: TrainConfig, *, start_paused: bool = False, publish_hz: float = 30.0,
-                 views_hz: float = 15.0, views_budget: float = 0.04, nn_hz: float = 1.0, checkpoint: dict | None = None,
+                 views_hz: float = 15.0, views_budget: float = 0.04, nn_hz: float = 1.0, metrics_hz: float = 2.0, checkpoint: dict | None = None,
                  trainer_factory: Callable[[TrainConfig], Any] | None = None, run_id: int | None = None,
                  inbox=None, sink: Callable | None = None) -> None:
         self.run_id = next(_run_ids) if run_id is None else run_id
@@ -77,6 +77,10 @@ class LiveRun:
         self._views_budget = float(views_budget)  # at most this share of the training thread's time
         self._views_cost = 0.0
         self._nn_dt = 1.0 / nn_hz
+        self._metrics_dt = 1.0 / metrics_hz
+        self._metrics_due = 0.0
+        self._metrics_it = -1
+        self._metrics_cost = 0.0
         self._speed: float | None = None
         self._request = None  # views.ViewRequest
         self._latest: Snapshot | None = None
@@ -187,6 +191,8 @@ class LiveRun:
             from . import views
 
             self._static = views.static_info(tr)
+            if self._static.kind == "points":
+                import scipy.ndimage  # noqa: F401  (the live metrics' density estimate; ~0.2 s to import)
         except Exception as exc:  # bad data, missing files, out of memory: shown in the window
             self._set_state("error", _describe(exc))
             self._event("error", _describe(exc))
@@ -200,6 +206,8 @@ class LiveRun:
         self._event("ready", f"{tr.dataset.name} on {tr.device}", {"device": str(tr.device)})
         self._views_due = 0.0
         self._nn_due = 0.0
+        self._metrics_due = 0.0
+        self._metrics_it = -1
         self._dirty = True
         self._last_publish = 0.0
         self._rate_t, self._rate_it, self._rate = time.perf_counter(), tr.iteration, 0.0
@@ -294,6 +302,7 @@ class LiveRun:
             self._request = cmd[1]
             self._views_due = 0.0
             self._nn_due = 0.0
+            self._metrics_due = 0.0
             self._dirty = True
         elif kind == "save":
             from .checkpoint import save_checkpoint
@@ -332,8 +341,9 @@ class LiveRun:
         views = None
         if self._request is not None and self._request.names and (now >= self._views_due or
                                                                    (self._dirty and self.state != "running")):
+            self._metrics_cost = 0.0
             views = self._compute_views(tr, now)
-            cost = time.perf_counter() - now
+            cost = time.perf_counter() - now - self._metrics_cost
             self._views_cost = cost if self._views_cost == 0 else 0.7 * self._views_cost + 0.3 * cost
             # while training, views may use at most `views_budget` of the thread's time; paused, no limit
             self._views_due = now + max(self._views_dt, self._views_cost / self._views_budget)
@@ -367,6 +377,19 @@ class LiveRun:
                 out["field"] = V.field(tr, st, req, fakes)
             if "latent" in names:
                 out["latent"] = V.latent(tr, st, req)
+            if "metrics" in names and st.kind == "points":
+                if now >= self._metrics_due or self._metrics_it < 0:
+                    t0 = time.perf_counter()
+                    m = V.metrics(tr, st, req, self._frame)
+                    cost = time.perf_counter() - t0
+                    self._metrics_cost += cost  # kept out of the per-frame views cost: it has its own cadence
+                    self._metrics_due = now + max(self._metrics_dt, min(cost, 0.2) / self._views_budget)
+                    if m["scalars"]["iteration"] != self._metrics_it:  # a history point per new iteration
+                        self._metrics_it = m["scalars"]["iteration"]
+                        self._event("metrics", "", m["scalars"])
+                    out["theory"] = m["theory"]
+                elif self._latest is not None and "theory" in self._latest.views:
+                    out["theory"] = self._latest.views["theory"]
         except Exception as exc:  # a view must never stop training
             self._event("error", f"could not draw a panel: {_describe(exc)}")
             self._request = None

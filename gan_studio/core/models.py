@@ -46,16 +46,43 @@ class Generator(nn.Module):
         return out.view(z.shape[0], *self.out_shape)
 
 
+class MinibatchStd(nn.Module):
+    """Appends one feature: the mean over features of the standard deviation over the batch (Karras et
+    al. 2018). A collapsed generator's batch has a small spread that D can see. Off: the feature is 0, so
+    it can be switched on and off during training without changing D's shape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enabled = False
+
+    def forward(self, h):
+        if not self.enabled:
+            f = h.new_zeros(h.shape[0], 1)
+        elif self.training and h.shape[0] > 1:
+            s = h.std(0, unbiased=False).mean()
+            self.last = s.detach()
+            f = s.expand(h.shape[0], 1)
+        else:  # views ask about single points (a grid): use the spread of the last training batch
+            f = getattr(self, "last", h.new_zeros(())).to(h).expand(h.shape[0], 1)
+        return torch.cat([h, f], 1)
+
+
 class Discriminator(nn.Module):
-    def __init__(self, body: nn.Module, n_classes: int | None = None, flatten: bool = True) -> None:
+    def __init__(self, body: nn.Module, n_classes: int | None = None, flatten: bool = True, pack: int = 1) -> None:
         super().__init__()
         self.body = body
         self.n_classes = n_classes
         self.flatten = flatten
+        self.pack = int(pack)  # PacGAN: the body sees `pack` examples side by side
 
     def forward(self, x, y=None):
         if self.flatten:
             x = x.reshape(x.shape[0], -1)
+            if self.pack > 1:
+                p, n = self.pack, x.shape[0]
+                # training: consecutive examples form one packed input (n // p scores); views (eval mode)
+                # ask about single points, so each is packed with copies of itself (one score per point)
+                x = x[: n - n % p].reshape(n // p, -1) if self.training else x.repeat(1, p)
             if self.n_classes:
                 x = torch.cat([x, nn.functional.one_hot(y, self.n_classes).to(x.dtype)], 1)
             return self.body(x).view(-1)
@@ -67,7 +94,7 @@ def _out_act(out_range: str) -> list[nn.Module]:
 
 
 def mlp_pair(data_shape, z_dim, n_classes=None, hidden: int = 128, layers: int = 2,
-             out_range: str | None = None, **_):
+             out_range: str | None = None, pack: int = 1, **_):
     """A small MLP pair for toy data (and tiny images)."""
     d = int(math.prod(data_shape))
     c = n_classes or 0
@@ -83,7 +110,10 @@ def mlp_pair(data_shape, z_dim, n_classes=None, hidden: int = 128, layers: int =
 
     G = Generator(nn.Sequential(*stack(z_dim + c, d, nn.ReLU), *_out_act(out_range)), z_dim, data_shape,
                   out_range, n_classes)
-    D = Discriminator(nn.Sequential(*stack(d + c, 1, lambda: nn.LeakyReLU(0.2))), n_classes)
+    d_mods = stack(d * pack + c, 1, lambda: nn.LeakyReLU(0.2))
+    last = d_mods.pop()  # the minibatch-std feature joins the features before the last layer
+    D = Discriminator(nn.Sequential(*d_mods, MinibatchStd(), nn.Linear(last.in_features + 1, 1)), n_classes,
+                      pack=pack)
     return G, D
 
 

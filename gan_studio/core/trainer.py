@@ -9,6 +9,7 @@ are computed only when someone asks.
 """
 from __future__ import annotations
 
+import copy
 import math
 import queue
 import threading
@@ -84,10 +85,12 @@ class Trainer:
         self.dataset = (dataset if dataset is not None else build_dataset(config.dataset, config.dataset_args))
         self.dataset.to(self.device)
         self.G, self.D = build_models(config.model, self.dataset.shape, config.z_dim, self.dataset.n_classes,
-                                      config.model_args)
+                                      self._model_args(config))
         self.G.to(self.device)
         self.D.to(self.device)
         self.conditional = bool(self.G.n_classes)
+        self._check_remedies(config.to_dict())
+        self._sync_mbstd()
         self.loss = losses_mod.get_loss(config.loss)
         self.lr_d, self.lr_g = float(config.lr_d), float(config.lr_g)
         self._build_optimizers()
@@ -108,6 +111,34 @@ class Trainer:
         self._good_iteration = 0
         self._nan = torch.tensor(float("nan"), device=self.device)
         self._snapshot_good()
+
+    # ------------------------------------------------------------------ remedies for mode collapse
+    @staticmethod
+    def _model_args(cfg: TrainConfig) -> dict:
+        return dict(cfg.model_args, pack=cfg.pack) if cfg.pack > 1 else dict(cfg.model_args)
+
+    def _mbstd_layers(self):
+        from .models import MinibatchStd
+
+        return [m for m in self.D.modules() if isinstance(m, MinibatchStd)]
+
+    def _check_remedies(self, d: dict) -> None:
+        if d.get("mbstd") and not self._mbstd_layers():
+            raise ConfigError(f"minibatch standard deviation is built into the mlp model only, not {self.config.model!r}")
+        if d.get("pack", 1) > 1 and (self.config.model != "mlp" or self.conditional):
+            raise ConfigError("packing (PacGAN) is available for the unconditional mlp model only")
+
+    def _sync_mbstd(self) -> None:
+        for m in self._mbstd_layers():
+            m.enabled = bool(self.config.mbstd)
+
+    def _rebuild_d(self) -> None:
+        """A new packing degree needs a D with a wider input: a fresh D and optimiser; G keeps training."""
+        _, D = build_models(self.config.model, self.dataset.shape, self.config.z_dim, self.dataset.n_classes,
+                            self._model_args(self.config))
+        self.D = D.to(self.device)
+        self.opt_d = optim_mod.build_optimizer(self.config.optimizer, self.D.parameters(), self.lr_d, self.config)
+        self._sync_mbstd()
 
     # ------------------------------------------------------------------ setup helpers
     def _build_optimizers(self) -> None:
@@ -148,6 +179,7 @@ class Trainer:
             raise ConfigError(f"cannot change {', '.join(unknown)} on a running trainer (live settings: "
                               f"{', '.join(LIVE_KEYS)}); start a new run instead")
         validate_values(changes)
+        self._check_remedies(changes)
         self._changes.put(dict(changes))
 
     def pending_changes(self) -> int:
@@ -180,13 +212,17 @@ class Trainer:
             optim_mod.set_lr(self.opt_g, self.lr_g)
         if "loss" in ch:
             self.loss = losses_mod.get_loss(ch["loss"])
+        if "pack" in ch and ch["pack"] != old.pack:
+            self._rebuild_d()
+        if "mbstd" in ch:
+            self._sync_mbstd()
         if "betas" in ch or "momentum" in ch:
             m = optim_mod.momentum_at(self.config, self.iteration)
             optim_mod.set_hyper(self.opt_d, self.config, m)
             optim_mod.set_hyper(self.opt_g, self.config, m)
 
     # ------------------------------------------------------------------ Algorithm 1
-    def _d_step(self, m: int):
+    def _d_step(self, m: int, decay: bool = True):
         cfg = self.config
         x, y = self.dataset.sample(m, self.gen)
         x = self.to_model_space(x)
@@ -204,18 +240,34 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
-        self._decay("d")
+        if decay:
+            self._decay("d")
         with torch.no_grad():
             return loss.detach(), self.loss.probability(s_real.detach()).mean(), \
                 self.loss.probability(s_fake.detach()).mean()
 
     def _g_step(self, m: int):
+        unroll = self.config.unroll
+        if unroll > 0:
+            # Unrolled GAN (Metz et al. 2016), first-order form: G is updated against the D that `unroll`
+            # further D steps would produce (so G cannot win by hopping to the mode D currently neglects);
+            # then D's weights and optimiser state are put back as they were.
+            saved_d = [p.detach().clone() for p in self.D.parameters()]
+            saved_opt = copy.deepcopy(self.opt_d.state_dict())
+            for _ in range(unroll):
+                self._d_step(m, decay=False)
         z = self._noise(m, self.gen)
         y_fake = self._fake_labels(m, self.gen)
         loss = self.loss.g_loss(self.D(self.G(z, y_fake), y_fake))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
+        if unroll > 0:
+            with torch.no_grad():
+                for p, s in zip(self.D.parameters(), saved_d):
+                    p.copy_(s)
+            self.opt_d.load_state_dict(saved_opt)
+            self.opt_d.zero_grad(set_to_none=True)
         self._decay("g")
         return loss.detach()
 

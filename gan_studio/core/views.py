@@ -192,3 +192,60 @@ def latent(trainer, static: StaticInfo, req: ViewRequest) -> dict:
     zz = torch.cat([rows.reshape(-1, zd), cols.reshape(-1, zd)]).cpu().numpy()
     x = trainer.g_on(zz).reshape(2, n_lines, n_pts, -1)[..., :2]
     return {"rows": x[0], "cols": x[1], "lim": lim}
+
+
+def metrics(trainer, static: StaticInfo, req: ViewRequest, frame: int, n_modes_samples: int = 2500) -> dict:
+    """Live evaluation for point data: mode metrics (mixtures) and the theory of Prop. 1 and Thm. 1.
+
+    Returns {"scalars": {...} (kept as a history by the studio), "theory": maps for the toy field}."""
+    from . import theory
+    from .metrics import mode_metrics
+
+    scalars: dict = {"iteration": int(trainer.iteration)}
+    maps: dict = {}
+    if static.kind != "points":
+        return {"scalars": scalars, "theory": maps}
+    fake = trainer.generate(4096, seed=10_000 + frame)
+    if static.centers is not None and static.sigma is not None:
+        m = mode_metrics(fake[:n_modes_samples], static.centers, static.sigma)
+        scalars.update(modes_covered=m["modes_covered"], n_modes=m["n_modes"], high_quality=m["high_quality"],
+                       kl_modes=m["kl_uniform"], mode_counts=m["counts"])
+    ds = trainer.dataset
+    gen = torch.Generator(device=trainer.device).manual_seed(777 + frame)
+    real = ds.sample(4096, gen)[0].float().cpu().numpy()
+    finite = np.isfinite(fake).all(1)
+    fake = fake[finite]
+    if static.dim == 1:
+        from scipy.ndimage import gaussian_filter1d
+
+        x = static.x_grid
+        # Silverman's rule reads a two-mode spread as one wide bump: a third of it, at least two grid steps
+        dx = float(x[1] - x[0])
+        h = max(0.3 * kde_bandwidth(fake[:, 0]), 2 * dx) if len(fake) > 1 else 2 * dx
+        p_g = kde_1d(fake[:, 0], x, bandwidth=h)
+        p_data = gaussian_filter1d(static.p_data, h / float(x[1] - x[0]), mode="constant")  # the same blur
+        th = theory.theory_1d(x, p_data, p_g, real[:, 0], fake[:, 0])
+        maps = {"x": x, "d_star": th.pop("d_star")}
+    elif static.dim == 2:
+        lo, hi = static.bounds
+        res = int(req.field_res)
+        xs = np.linspace(lo[0], hi[0], res)
+        ys = np.linspace(lo[1], hi[1], res)
+        gx, gy = np.meshgrid(xs, ys)
+        pts = np.stack([gx.ravel(), gy.ravel()], 1)
+        if static.centers is not None and static.sigma is not None:
+            p_data = theory.mixture_cell_density(static.centers, static.sigma, xs, ys)
+        else:
+            p_data = theory.kde_grid_2d(real, xs, ys, cells=0.0)  # histogram: theory_2d smooths it
+        th = theory.theory_2d(xs, ys, p_data, fake, real)
+        d = trainer.d_on(pts.astype(np.float32)).reshape(res, res)
+        d_star = th.pop("d_star")
+        th.pop("p_g")
+        maps = {"xs": xs, "ys": ys, "d_star": d_star, "diff": d - d_star}
+    else:
+        th = {}
+    if static.sigmoid and static.dim <= 2:
+        r, f = trainer.d_outputs(1024)
+        th["v"] = theory.value_of_game(r, f)
+    scalars.update({k: float(v) for k, v in th.items()})
+    return {"scalars": scalars, "theory": maps}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 #: The view names the studio can ask for.
-VIEW_NAMES = ("samples", "nn", "d_hist", "field", "latent")
+VIEW_NAMES = ("samples", "nn", "d_hist", "field", "latent", "metrics")
 
 
 @dataclass(frozen=True)

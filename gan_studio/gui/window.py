@@ -19,7 +19,8 @@ from ..core.presets import all_presets
 from ..core.viewspec import ViewRequest
 from . import theme
 from .controls import ControlsPanel
-from .panels import DHistPanel, FieldPanel, LatentPanel, LossesPanel, SamplesPanel
+from .evalworker import EvalWorker
+from .panels import DHistPanel, EvaluationPanel, FieldPanel, LatentPanel, LossesPanel, SamplesPanel
 from .settings import Settings
 
 STATE_COLORS = {"running": theme.OK, "paused": "#1d4ed8", "loading": "#6b7280", "diverged": theme.WARN,
@@ -149,7 +150,16 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.latent = LatentPanel()
         self.losses = LossesPanel()
         self.dhist = DHistPanel()
-        self.panels = [self.field, self.samples, self.latent, self.losses, self.dhist]
+        self.evaluation = EvaluationPanel()
+        self.panels = [self.field, self.samples, self.latent, self.losses, self.dhist, self.evaluation]
+        self.evaluator = EvalWorker(self)
+        self.evaluation.evaluateRequested.connect(self.evaluate)
+        self.evaluation.cancelRequested.connect(self.evaluator.cancel)
+        self.evaluator.progress.connect(self.evaluation.set_progress)
+        self.evaluator.finished.connect(self.evaluation.add_result)
+        self.evaluator.failed.connect(self._eval_failed)
+        self.evaluator.cancelled.connect(lambda: self.evaluation.set_busy(False, "cancelled"))
+        self.evaluator.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.samples.picked.connect(lambda a, b: self.latent.mode.setCurrentIndex(1))
         for p in self.panels:
             p.optionsChanged.connect(self.send_view_request)
@@ -160,6 +170,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.bottom = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.bottom.addWidget(self.losses)
         self.bottom.addWidget(self.dhist)
+        self.bottom.addWidget(self.evaluation)
         self.grid = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.grid.addWidget(self.top)
         self.grid.addWidget(self.bottom)
@@ -214,6 +225,9 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.act_reset = self._action("⟲ Reset", self.reset, "Ctrl+R", "start this configuration again from scratch")
         self.act_save = self._action("Save checkpoint…", self.save_checkpoint, "Ctrl+S",
                                      "save G, D, optimisers and history to a file")
+        self.act_eval = self._action("Evaluate (Parzen)", self.evaluate, "Ctrl+E",
+                                     "Parzen-window log-likelihood and the metrics that apply, on a snapshot "
+                                     "of G, while training goes on")
         self.act_quit = self._action("Quit", self.close, "Ctrl+Q", "quit")
         self.act_full = self._action("Full screen", self.toggle_full_screen, K.Key_F11, "full screen")
         self.act_full.setCheckable(True)
@@ -253,6 +267,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         m = mb.addMenu("&Run")
         for a in (self.act_play, self.act_step, self.act_step_d, self.act_step_g, self.act_reset):
             m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_eval)
         self.view_menu = mb.addMenu("&View")
         self.panel_actions = {}
         for p in self.panels:
@@ -542,6 +558,12 @@ class StudioWindow(QtWidgets.QMainWindow):
         elif ev.kind == "diverged":
             self.banner.show_message(f"Training {ev.message}. Lower the learning rates (or change the loss) and "
                                      "press Play to continue from those weights, or Reset.", "warn")
+        elif ev.kind == "metrics":
+            if self._static_run == getattr(self.run, "run_id", None):
+                self.evaluation.add_metrics(ev.data)
+        elif ev.kind == "saved" and self.evaluator.on_saved(ev.message):
+            if self.evaluator.busy:
+                self.evaluation.set_busy(True, "sampling 10,000 from G…")
         elif ev.kind == "saved":
             self.statusBar().showMessage(f"saved {ev.message}", 5000)
             self.st_msg.setText(f"saved {os.path.basename(ev.message)}")
@@ -633,6 +655,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         """Stop the training threads; True when every one has finished."""
         self.timer.stop()
         self.stall.stop()
+        self.evaluator.shutdown()
         deadline = time.perf_counter() + timeout
         runs = [r for r in [self.run, *self._old_runs] if r is not None]
         for r in runs:
@@ -641,6 +664,23 @@ class StudioWindow(QtWidgets.QMainWindow):
         for r in runs:
             ok &= r.stop(timeout=max(0.0, deadline - time.perf_counter()))
         return ok
+
+    def evaluate(self) -> None:
+        """Evaluate a snapshot of G in its own process; training is not interrupted."""
+        if self.run is None or self.run.state not in ("running", "paused", "diverged"):
+            self.statusBar().showMessage("nothing to evaluate yet", 4000)
+            return
+        if self.evaluator.busy:
+            self.statusBar().showMessage("an evaluation is already running", 4000)
+            return
+        self.panel_actions["evaluation"].setChecked(True)
+        self.evaluation.tabs.setCurrentIndex(1)
+        if self.evaluator.request(self.run, {"threads": 1}):
+            self.evaluation.set_busy(True, "taking a snapshot of G…")
+
+    def _eval_failed(self, text: str) -> None:
+        self.evaluation.set_busy(False, "failed")
+        self.banner.show_message(f"Evaluation failed: {text}", "error")
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         try:

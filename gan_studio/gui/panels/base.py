@@ -26,6 +26,7 @@ class Panel(QtWidgets.QFrame):
         head.addWidget(self.heading)
         self.subtitle = QtWidgets.QLabel("")
         self.subtitle.setStyleSheet("color: #555;")
+        self.subtitle.setWordWrap(True)  # a long subtitle wraps instead of widening the window
         head.addWidget(self.subtitle, 1)
         self.tools = QtWidgets.QHBoxLayout()
         self.tools.setSpacing(8)

@@ -14,6 +14,8 @@ import pyqtgraph as pg
 from .. import theme
 from .base import Panel
 
+DSTAR = (150, 40, 170)  # the optimal discriminator D*: purple
+
 
 class FieldPanel(Panel):
     title = "Toy field"
@@ -22,6 +24,9 @@ class FieldPanel(Panel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.arrows_cb = self.check("gradient arrows", True, "arrows along ∇D on generated points")
+        self.dstar_cb = self.check("D − D*", False, "show how far D is from the optimal discriminator "
+                                   "D* = p_data / (p_data + p_g) (Prop. 1), with p_g estimated from samples")
+        self.dstar_cb.toggled.connect(lambda _=None: self._heat_mode_changed())
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setMinimumSize(240, 200)
         self.body.addWidget(self.glw, 1)
@@ -48,6 +53,7 @@ class FieldPanel(Panel):
         self.c_pdata = self.plot.plot(pen=theme.pen(theme.PDATA, 3, "dot"), name="p_data")
         self.c_pg = self.plot.plot(pen=theme.pen(theme.PG, 3), name="p_g")
         self.c_d = self.plot.plot(pen=theme.pen(theme.D_COLOR, 3, "dash"), name="D")
+        self.c_dstar = self.plot.plot(pen=theme.pen(DSTAR, 2.5, "dot"), name="D*")
         self.map_lines = pg.PlotCurveItem(pen=theme.pen((60, 60, 60), 1.2))
         self.z_axis = pg.PlotCurveItem(pen=theme.pen(theme.TEXT, 2))
         self.x_axis = pg.PlotCurveItem(pen=theme.pen(theme.TEXT, 2))
@@ -60,7 +66,7 @@ class FieldPanel(Panel):
         self.plot.setMouseEnabled(x=False, y=False)
         self._ytop = 1.0
         self._items_2d = (self.heat, self.real, self.fake, self.arrows, self.cbar)
-        self._items_1d = (self.c_pdata, self.c_pg, self.c_d, self.map_lines, self.z_axis, self.x_axis,
+        self._items_1d = (self.c_pdata, self.c_pg, self.c_d, self.c_dstar, self.map_lines, self.z_axis, self.x_axis,
                           self.z_text, self.x_text)
 
     def applies(self, static) -> bool:
@@ -69,7 +75,8 @@ class FieldPanel(Panel):
     def views(self, static) -> set[str]:
         if not self.applies(static):
             return set()
-        return {"field", "samples"} if static.dim == 2 else {"field", "latent"}
+        base = {"field", "samples"} if static.dim == 2 else {"field", "latent", "metrics"}
+        return base | ({"metrics"} if self.dstar_cb.isChecked() else set())
 
     def options(self) -> dict:
         return {"arrows": self.arrows_cb.isChecked()}
@@ -77,7 +84,8 @@ class FieldPanel(Panel):
     def _legend(self, names: tuple) -> None:
         leg = self.plot.legend
         leg.clear()
-        items = {"real": self.real, "generated": self.fake, "p_data": self.c_pdata, "p_g": self.c_pg, "D": self.c_d}
+        items = {"real": self.real, "generated": self.fake, "p_data": self.c_pdata, "p_g": self.c_pg, "D": self.c_d,
+                 "D*": self.c_dstar}
         for n in names:
             leg.addItem(items[n], n)
 
@@ -91,6 +99,7 @@ class FieldPanel(Panel):
         for it in self._items_1d:
             it.setVisible(not two)
         self.arrows_cb.setVisible(two)
+        self.dstar_cb.setVisible(two)
         lo, hi = static.bounds
         if two:
             self._legend(("real", "generated"))
@@ -105,7 +114,8 @@ class FieldPanel(Panel):
             self.plot.setLabel("left", "x₂")
             self.subtitle.setText(f"{static.name}: real · generated (fixed z) · D heatmap")
         else:
-            self._legend(("p_data", "p_g", "D"))
+            self._legend(("p_data", "p_g", "D", "D*"))
+            self.c_dstar.setData([], [])
             self.plot.setAspectLocked(False)
             self.c_pdata.setData(static.x_grid, static.p_data)
             self.c_pg.setData([], [])
@@ -114,8 +124,18 @@ class FieldPanel(Panel):
             self.plot.setXRange(lo[0], hi[0], padding=0)
             self.plot.setLabel("bottom", "x")
             self.plot.setLabel("left", "density · D(x)")
-            self.subtitle.setText("the paper's Figure 1: p_data (dotted), p_g (green), D (dashed)")
+            self.subtitle.setText("the paper's Figure 1: p_data (dotted), p_g (green), D (dashed), "
+                                  "optimal D* = p_data/(p_data+p_g) (purple)")
             self._axes_1d(lo[0], hi[0])
+
+    def _heat_mode_changed(self) -> None:
+        on = self.dstar_cb.isChecked()
+        self.cbar.getAxis("left").setLabel("½ + (D − D*)/2" if on else "D(x)")
+        if self.static is not None and self.static.dim == 2:
+            name = self.static.name
+            self.subtitle.setText(f"{name}: real · generated · D − D* (red: D below the optimum, blue: above)" if on
+                                  else f"{name}: real · generated (fixed z) · D heatmap")
+        self.last_iteration = -1
 
     def _axes_1d(self, lo: float, hi: float) -> None:
         yz, yx = -0.36 * self._ytop, -0.1 * self._ytop
@@ -132,9 +152,14 @@ class FieldPanel(Panel):
             return False
         self.last_iteration = snap.views_iteration
         lo, hi = st.bounds
+        th = snap.views.get("theory") or {}
         if st.dim == 2:
             d = np.asarray(v["d"], np.float32)
-            if st.sigmoid:
+            diff = self.dstar_cb.isChecked() and "diff" in th and np.shape(th["diff"]) == d.shape
+            if diff:
+                d = np.asarray(th["diff"], np.float32) * 0.5 + 0.5  # D − D* ∈ [−1, 1] on the same colour scale
+                levels = (0.0, 1.0)
+            elif st.sigmoid:
                 levels = (0.0, 1.0)
             else:  # critic scores: centre the map on the mean between real and generated
                 m = float(np.abs(d - np.median(d)).max()) or 1.0
@@ -165,6 +190,8 @@ class FieldPanel(Panel):
             x = v["x"]
             self.c_pg.setData(x, v["p_g"])
             self.c_d.setData(x, v["d"])
+            if "d_star" in th and len(th["d_star"]) == len(x):
+                self.c_dstar.setData(x, th["d_star"])
             top = max(1.0, float(st.p_data.max()) * 1.25, float(np.max(v["p_g"])) * 1.1)
             if top > self._ytop * 1.05 or top < self._ytop * 0.7:
                 self._ytop = top
