@@ -95,6 +95,8 @@ def mixture_cell_density(centers: np.ndarray, sigma: float, xs: np.ndarray, ys: 
 def theory_1d(x: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, real: np.ndarray, fake: np.ndarray) -> dict:
     dx = float(x[1] - x[0])
     d_star = p_data / np.maximum(p_data + p_g, 1e-300)
+    # where neither density has mass D* is 0/0: leave a gap rather than draw noise
+    d_star[(p_data + p_g) < 0.01 * max(float(p_data.max()), 1e-300)] = np.nan
     out = divergences(p_data, p_g, dx)
     edges = [np.concatenate([x - dx / 2, [x[-1] + dx / 2]])[::4]]  # coarser cells for the histogram version
     out.update(histogram_divergences(real.reshape(-1, 1), fake.reshape(-1, 1), edges))

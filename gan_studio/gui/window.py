@@ -174,6 +174,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.grid = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.grid.addWidget(self.top)
         self.grid.addWidget(self.bottom)
+        for i, f in enumerate((4, 3, 4)):  # losses, D histogram, evaluation
+            self.bottom.setStretchFactor(i, f)
         self.grid.setStretchFactor(0, 3)
         self.grid.setStretchFactor(1, 2)
         for s in (self.top, self.bottom, self.grid):

@@ -57,8 +57,8 @@ class DHistPanel(Panel):
         if sigmoid:
             self.plot.setXRange(0, 1, padding=0.02)
         self.plot.setLabel("bottom", "D output (probability of “real”)" if sigmoid else "critic score")
-        real = f'<span style="color:{theme.hexcolor(theme.REAL)}; font-weight:600">■ D(x), real</span>'
-        fake = f'<span style="color:{theme.hexcolor(theme.FAKE)}; font-weight:600">■ D(G(z)), generated</span>'
+        real = f'<span style="color:{theme.hexcolor(theme.REAL)}; font-weight:600">■ real</span>'
+        fake = f'<span style="color:{theme.hexcolor(theme.FAKE)}; font-weight:600">■ generated</span>'
         tail = " · 0.5: can't tell" if sigmoid else " (critic scores)"
         self.subtitle.setText(f"{real} &nbsp; {fake}{tail}")
 

@@ -101,6 +101,7 @@ class EvaluationPanel(Panel):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMinimumWidth(120)
+        self.table.setMinimumHeight(60)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         pl.addWidget(self.table, 1)
         self.pz_glw = pg.GraphicsLayoutWidget()
@@ -113,6 +114,7 @@ class EvaluationPanel(Panel):
         self.p_pz.addItem(self.c_pz)
         self.p_pz.addItem(self.s_pz)
         pl.addWidget(self.pz_glw, 1)
+        self.pz_glw.setVisible(False)  # shown with the first result
         caveat = QtWidgets.QLabel(f"⚠ {CAVEAT_SHORT}")
         caveat.setWordWrap(True)
         caveat.setStyleSheet("color: #7a4b00;")
@@ -150,6 +152,7 @@ class EvaluationPanel(Panel):
         self.s_pz.setData([], [])
         self.c_pz.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
         self.note.setText("")
+        self.pz_glw.setVisible(False)
         self.set_busy(False)
         live = static is not None and static.kind == "points"
         self.tabs.setTabVisible(0, live)
@@ -252,6 +255,7 @@ class EvaluationPanel(Panel):
         its = np.array([x.get("iteration", 0) for x in self.results], float)
         means = np.array([x.get("parzen", {}).get("mean", np.nan) for x in self.results], float)
         ses = np.array([x.get("parzen", {}).get("stderr", 0.0) for x in self.results], float)
+        self.pz_glw.setVisible(True)
         self.s_pz.setData(its, means)
         self.c_pz.setData(x=its, y=means, height=2 * ses)
         lo, hi = float(np.nanmin(means - 2 * ses)), float(np.nanmax(means + 2 * ses))

@@ -53,7 +53,7 @@ class FieldPanel(Panel):
         self.c_pdata = self.plot.plot(pen=theme.pen(theme.PDATA, 3, "dot"), name="p_data")
         self.c_pg = self.plot.plot(pen=theme.pen(theme.PG, 3), name="p_g")
         self.c_d = self.plot.plot(pen=theme.pen(theme.D_COLOR, 3, "dash"), name="D")
-        self.c_dstar = self.plot.plot(pen=theme.pen(DSTAR, 2.5, "dot"), name="D*")
+        self.c_dstar = self.plot.plot(pen=theme.pen(DSTAR, 2.5, "dot"), name="D*", connect="finite")
         self.map_lines = pg.PlotCurveItem(pen=theme.pen((60, 60, 60), 1.2))
         self.z_axis = pg.PlotCurveItem(pen=theme.pen(theme.TEXT, 2))
         self.x_axis = pg.PlotCurveItem(pen=theme.pen(theme.TEXT, 2))
