@@ -57,10 +57,7 @@ class EvalWorker(QtCore.QObject):
         """The training process wrote a checkpoint; True when it was ours (then the job starts)."""
         if os.path.abspath(path) in self._abandoned:
             self._abandoned.discard(os.path.abspath(path))
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+            _remove(path)
             return True
         if self.pending_path is None or os.path.abspath(path) != os.path.abspath(self.pending_path):
             return False
@@ -74,14 +71,15 @@ class EvalWorker(QtCore.QObject):
         self.proc.start()
         return True
 
-    def on_save_failed(self) -> None:
-        if self.pending_path is not None:
-            try:
-                os.unlink(self.pending_path)
-            except OSError:
-                pass
-            self.pending_path = None
-            self.failed.emit("could not take a snapshot of the generator")
+    def on_save_failed(self, reason: str) -> bool:
+        """The training process could not write our snapshot; True when the failure was ours."""
+        if self.pending_path is None or self.pending_path not in reason:
+            return False
+        _remove(self.pending_path)
+        self.pending_path = None
+        self.timer.stop()
+        self.failed.emit(f"could not take a snapshot of the generator ({reason})")
+        return True
 
     def cancel(self) -> None:
         if self.pending_path is not None:  # the snapshot is still being written: drop it when it arrives
@@ -147,8 +145,12 @@ class EvalWorker(QtCore.QObject):
             self.proc.join(timeout=1.0)
         self.proc = None
         if self.pending_path is not None:
-            try:
-                os.unlink(self.pending_path)
-            except OSError:
-                pass
+            _remove(self.pending_path)
             self.pending_path = None
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -556,7 +556,8 @@ class StudioWindow(QtWidgets.QMainWindow):
 
     def _on_event(self, ev) -> None:
         if ev.kind == "error":
-            self.banner.show_message(ev.message, "error")
+            if not self.evaluator.on_save_failed(ev.message):  # the evaluator reports its own failures
+                self.banner.show_message(ev.message, "error")
         elif ev.kind == "diverged":
             self.banner.show_message(f"Training {ev.message}. Lower the learning rates (or change the loss) and "
                                      "press Play to continue from those weights, or Reset.", "warn")
