@@ -232,38 +232,6 @@ class ProgressBar:
             sys.stderr.write("\n")
 
 
-class MetricsWriter:
-    """Appends one JSON object per logged iteration to metrics.jsonl (line-buffered)."""
-
-    def __init__(self, path: Path, every: int, resume_from: int | None) -> None:
-        self.every = every
-        if resume_from is not None and path.exists():  # drop lines past the checkpoint we resume from
-            keep = []
-            for line in path.read_text().splitlines():
-                try:
-                    if json.loads(line).get("iteration", 0) <= resume_from:
-                        keep.append(line)
-                except json.JSONDecodeError:
-                    pass
-            path.write_text("".join(k + "\n" for k in keep))
-        elif path.exists():
-            path.unlink()
-        self.f = open(path, "a", buffering=1, encoding="utf-8")
-
-    def on_iteration(self, trainer, s) -> None:
-        if s.iteration % self.every == 0:
-            self.f.write(json.dumps({"iteration": s.iteration, "d_loss": _num(s.d_loss), "g_loss": _num(s.g_loss),
-                                     "d_real": _num(s.d_real), "d_fake": _num(s.d_fake),
-                                     "lr_d": trainer.lr_d, "lr_g": trainer.lr_g, "k": trainer.config.k,
-                                     "seconds": round(s.seconds, 6)}) + "\n")
-
-    def on_diverged(self, trainer, message) -> None:
-        self.f.write(json.dumps({"iteration": trainer.iteration, "event": "diverged", "message": message}) + "\n")
-
-    def close(self) -> None:
-        self.f.close()
-
-
 def _num(v: float):
     return v if math.isfinite(v) else None
 
@@ -274,6 +242,7 @@ def cmd_train(a) -> int:
     from .core.gif import GifRecorder
     from .core.metrics import mode_metrics
     from .core.presets import get_preset
+    from .core.runfolder import RunFolderError, RunWriter
     from .core.trainer import Diverged, Trainer
 
     out = Path(a.out).expanduser()
@@ -332,7 +301,11 @@ def cmd_train(a) -> int:
     gif_every = a.gif_every or max(1, steps // 60)
     gif = trainer.add_observer(GifRecorder(every=gif_every))
     gif.capture(trainer)
-    metrics = trainer.add_observer(MetricsWriter(out / "metrics.jsonl", a.log_every, start if a.resume else None))
+    try:
+        metrics = trainer.add_observer(RunWriter(out, trainer, log_every=a.log_every, resume=bool(a.resume),
+                                                 every=max(1, steps // 200)))
+    except RunFolderError as exc:
+        raise UserError(str(exc)) from None
     bar = trainer.add_observer(ProgressBar(steps, start, not a.quiet))
     ckpt = out / "checkpoint.pt"
     t0 = time.perf_counter()
@@ -349,7 +322,7 @@ def cmd_train(a) -> int:
         status, exit_code = "interrupted", EXIT_INTERRUPTED
     seconds = time.perf_counter() - t0
     bar.close()
-    metrics.close()
+    metrics.close(trainer)
     gif.capture(trainer)
     save_checkpoint(trainer, ckpt)
     gif.write(out / "samples.gif")
