@@ -1,4 +1,4 @@
-"""Command line: ``gan-studio train | sample | presets | export``.
+"""Command line: ``gan-studio train | sample | presets | export | gif | metrics | open | compare | parzen | eval``.
 
 Every failure a user can cause (bad arguments, missing files, unknown names, corrupt checkpoints)
 ends with one clear line on stderr and a non-zero exit status, never a traceback.
@@ -180,6 +180,44 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="export the generator alone (safetensors + JSON config)")
     e.add_argument("checkpoint", metavar="CKPT")
     e.add_argument("--out", required=True, metavar="FILE.safetensors")
+
+    gf = sub.add_parser("gif", help="a looping GIF of a recorded run (field or samples) or of a latent walk",
+                        description="Animate a run folder's recorded snapshots (--view field: points over D's "
+                                    "heatmap, for 1-D/2-D data; --view samples), or walk G's latent space in a "
+                                    "closed loop (--view latent; needs a checkpoint, or a run folder holding one).")
+    gf.add_argument("source", metavar="RUN_DIR|CKPT")
+    gf.add_argument("--view", choices=["field", "samples", "latent"], default="field")
+    gf.add_argument("--out", required=True, metavar="FILE.gif")
+    gf.add_argument("--size", type=_positive_int, default=360, help="frame width in pixels (default 360)")
+    gf.add_argument("--fps", type=_positive_float, default=8.0, help="frames per second (default 8)")
+    gf.add_argument("--max-frames", type=_positive_int, default=240, help="at most this many frames (default 240)")
+    gf.add_argument("--no-captions", action="store_true", help="no iteration/modes caption above each frame")
+
+    mt = sub.add_parser("metrics", help="a run folder's metrics as CSV")
+    mt.add_argument("run_dir", metavar="RUN_DIR")
+    mt.add_argument("--out", required=True, metavar="FILE.csv")
+
+    op = sub.add_parser("open", help="replay a run folder in the studio with a step slider",
+                        description="Show a recorded run (from gan-studio train, or saved from the studio) with "
+                                    "a step slider. --follow keeps reading a run that is still being written.")
+    op.add_argument("run_dir", metavar="RUN_DIR")
+    op.add_argument("--follow", action="store_true", help="keep showing what a running training adds")
+    op.add_argument("--exit-after", type=_positive_float, metavar="SECONDS", help="close after this long")
+    op.add_argument("--screenshot", metavar="FILE.png", help="with --exit-after: save the window first")
+    op.add_argument("--position", type=_nonneg_int, help="show this snapshot (0 = first; default: first, or "
+                                                          "the newest with --follow)")
+    op.add_argument("--size", type=_size, metavar="WxH")
+
+    cp = sub.add_parser("compare", help="two runs side by side in the studio, stepped in lockstep",
+                        description="Run a preset twice, same data and seed, differing in the settings you give "
+                                    "(e.g. --b loss=nonsaturating, --b unroll=5). Without --a/--b, the preset's "
+                                    "own suggestion (see gan-studio presets --json).")
+    cp.add_argument("preset", metavar="PRESET")
+    cp.add_argument("--a", action="append", type=_kv, default=[], metavar="KEY=VALUE", help="run A's setting")
+    cp.add_argument("--b", action="append", type=_kv, default=[], metavar="KEY=VALUE", help="run B's setting")
+    cp.add_argument("--exit-after", type=_positive_float, metavar="SECONDS", help="close after this long")
+    cp.add_argument("--screenshot", metavar="FILE.png", help="with --exit-after: save the window first")
+    cp.add_argument("--size", type=_size, metavar="WxH")
     return p
 
 
@@ -373,6 +411,113 @@ def cmd_export(a) -> int:
     return 0
 
 
+def cmd_gif(a) -> int:
+    from .core.export import ExportError, latent_loop_frames, run_gif, write_frames_gif
+    from .core.runfolder import RunFolder, RunFolderError
+
+    src = Path(a.source).expanduser()
+    out = Path(a.out).expanduser()
+    if not src.exists():
+        raise UserError(f"no such run folder or checkpoint: {src}")
+    if not out.parent.is_dir():
+        raise UserError(f"cannot write {out}: folder {out.parent} does not exist")
+    duration = int(round(1000 / a.fps))
+    t0 = time.perf_counter()
+    if a.view == "latent":
+        from .core.checkpoint import trainer_from_checkpoint
+
+        ckpt = src / "checkpoint.pt" if src.is_dir() else src
+        if not ckpt.is_file():
+            raise UserError(f"a latent walk needs the generator: {src} holds no checkpoint.pt "
+                            "(pass a checkpoint file, or a run folder from gan-studio train)")
+        trainer = trainer_from_checkpoint(ckpt, device="cpu")
+        frames = latent_loop_frames(trainer, size=a.size)
+        write_frames_gif(frames, out, duration)
+        n = len(frames)
+    else:
+        if not src.is_dir():
+            raise UserError(f"{src} is a file; --view {a.view} animates a run folder (a checkpoint has no history)")
+        try:
+            run = RunFolder(src)
+        except RunFolderError as exc:
+            raise UserError(str(exc)) from None
+        tty = sys.stderr.isatty()
+        try:
+            run_gif(run, a.view, out, size=a.size, duration_ms=duration, max_frames=a.max_frames,
+                    captions=not a.no_captions,
+                    progress=(lambda i, m: sys.stderr.write(f"\rframe {i}/{m}")) if tty else None)
+        except ExportError as exc:
+            raise UserError(str(exc)) from None
+        finally:
+            if tty:
+                sys.stderr.write("\n")
+        n = min(len(run.index), a.max_frames)
+    print(json.dumps({"out": str(out), "view": a.view, "frames": n, "loop": 0, "frame_ms": duration,
+                      "seconds": round(time.perf_counter() - t0, 2)}))
+    return 0
+
+
+def cmd_metrics(a) -> int:
+    from .core.runfolder import RunFolder, RunFolderError, write_metrics_csv
+
+    try:
+        run = RunFolder(a.run_dir)
+    except RunFolderError as exc:
+        raise UserError(str(exc)) from None
+    rows = [r for r in run.metrics if "event" not in r]
+    if not rows:
+        raise UserError(f"{run.path} has no metrics yet")
+    cols = ["iteration", "d_loss", "g_loss", "d_real", "d_fake", "lr_d", "lr_g", "k", "g_steps", "batch_size",
+            "seconds"]
+    out = write_metrics_csv(rows, Path(a.out).expanduser(), cols)
+    print(json.dumps({"out": str(out), "rows": len(rows), "columns": cols}))
+    return 0
+
+
+def _studio_missing(exc) -> int:
+    print(f"gan-studio: error: the studio window needs PySide6 and pyqtgraph ({exc})", file=sys.stderr)
+    return 1
+
+
+def cmd_open(a) -> int:
+    from .core.runfolder import RunFolder, RunFolderError
+
+    if a.screenshot and a.exit_after is None:
+        raise UserError("--screenshot needs --exit-after (the screenshot is taken just before exiting)")
+    try:
+        RunFolder(a.run_dir)  # a clear message before any window opens
+    except RunFolderError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        from .gui.app import run_studio
+    except ImportError as exc:
+        return _studio_missing(exc)
+    return run_studio(open_run=a.run_dir, follow=a.follow, exit_after=a.exit_after, screenshot=a.screenshot,
+                      size=a.size, position=a.position)
+
+
+def cmd_compare(a) -> int:
+    from .core.config import validate_values
+    from .core.presets import get_preset
+
+    if a.screenshot and a.exit_after is None:
+        raise UserError("--screenshot needs --exit-after (the screenshot is taken just before exiting)")
+    preset = get_preset(a.preset)
+    ch_a, ch_b = dict(a.a), dict(a.b)
+    if not ch_a and not ch_b:
+        if not preset.compare:
+            raise UserError(f"preset {a.preset!r} suggests no comparison: give the difference, e.g. --b k=5")
+        ch_a, ch_b = dict(preset.compare.get("a", {})), dict(preset.compare.get("b", {}))
+    validate_values({**ch_a})
+    validate_values({**ch_b})
+    try:
+        from .gui.app import run_studio
+    except ImportError as exc:
+        return _studio_missing(exc)
+    return run_studio(preset=a.preset, compare=(ch_a, ch_b), exit_after=a.exit_after, screenshot=a.screenshot,
+                      size=a.size)
+
+
 def _load_array(path: str, what: str):
     import numpy as np
 
@@ -469,7 +614,8 @@ def cmd_eval(a) -> int:
     return 0
 
 
-COMMANDS = {"parzen": cmd_parzen, "eval": cmd_eval, "train": cmd_train, "sample": cmd_sample, "presets": cmd_presets, "export": cmd_export}
+COMMANDS = {"parzen": cmd_parzen, "eval": cmd_eval, "train": cmd_train, "sample": cmd_sample, "presets": cmd_presets, "export": cmd_export,
+            "gif": cmd_gif, "metrics": cmd_metrics, "open": cmd_open, "compare": cmd_compare}
 
 
 def run_cli(argv: list[str]) -> int:

@@ -192,9 +192,12 @@ def test_unrolled_g_step_leaves_d_and_its_optimiser_as_they_were():
     d_before = [p.detach().clone() for p in tr.D.parameters()]
     g_before = [p.detach().clone() for p in tr.G.parameters()]
     step_before = [s["step"].clone() for s in tr.opt_d.state.values()]
+    moments_before = [(s["exp_avg"].clone(), s["exp_avg_sq"].clone()) for s in tr.opt_d.state.values()]
     tr.step(d_steps=0, g_steps=1)  # G only: D must come back exactly
     assert all(torch.equal(a, b) for a, b in zip(d_before, tr.D.parameters()))
     assert [s["step"] for s in tr.opt_d.state.values()] == step_before
+    assert all(torch.equal(a, s["exp_avg"]) and torch.equal(b, s["exp_avg_sq"])
+               for (a, b), s in zip(moments_before, tr.opt_d.state.values()))
     assert any(not torch.equal(a, b) for a, b in zip(g_before, tr.G.parameters()))
 
 

@@ -61,11 +61,19 @@ class LiveRun:
     def __init__(self, config: TrainConfig, *, start_paused: bool = False, publish_hz: float = 30.0,
                  views_hz: float = 15.0, views_budget: float = 0.04, nn_hz: float = 1.0, metrics_hz: float = 2.0, checkpoint: dict | None = None,
                  trainer_factory: Callable[[TrainConfig], Any] | None = None, run_id: int | None = None,
-                 inbox=None, sink: Callable | None = None) -> None:
+                 inbox=None, sink: Callable | None = None, record_dir: str | None = None,
+                 record_every: int = 50, record_log_every: int = 10, checkpoint_path: str | None = None) -> None:
         self.run_id = next(_run_ids) if run_id is None else run_id
         self.config = config
         self._factory = trainer_factory
         self._checkpoint = checkpoint
+        self._checkpoint_path = checkpoint_path  # resume from this file (its configuration wins)
+        # a run folder (configuration, metrics, periodic snapshots) written as the run trains; see runfolder.py
+        self._record_dir = record_dir
+        self._record_every = int(record_every)
+        self._record_log_every = int(record_log_every)
+        self._recorder = None
+        self._limit: int | None = None  # compare mode: train only up to this iteration (lockstep)
         # commands come from a queue.Queue (thread mode) or a multiprocessing queue (ProcessRun's child)
         self._cmds = inbox if inbox is not None else queue.Queue()
         # in a child process, every publication is also handed to `sink` (which sends it to the parent)
@@ -133,6 +141,10 @@ class LiveRun:
     def save(self, path: str) -> None:
         self._cmds.put(("save", str(path)))
 
+    def set_limit(self, iteration: int | None) -> None:
+        """Train only until this iteration, then wait (None: no limit). Compare mode keeps two runs in step."""
+        self._cmds.put(("limit", None if iteration is None else int(iteration)))
+
     def call(self, fn: Callable[[Any], Any], label: str = "call") -> None:
         """Run ``fn(trainer)`` on the training thread between iterations; its result comes back as an event."""
         self._cmds.put(("call", fn, label))
@@ -180,6 +192,12 @@ class LiveRun:
             return self._factory(self.config)
         from .trainer import Trainer
 
+        if self._checkpoint_path is not None:
+            from .checkpoint import trainer_from_checkpoint
+
+            tr = trainer_from_checkpoint(self._checkpoint_path, device=self.config.device)
+            self.config = tr.config
+            return tr
         tr = Trainer(self.config)
         if self._checkpoint is not None:
             tr.load_state_dict(self._checkpoint)
@@ -199,6 +217,8 @@ class LiveRun:
             self._publish(force=True)
             return
         self.trainer = tr
+        if self._record_dir:
+            self._start_recording(tr)
         self._set_state("running" if self._running else "paused")
         if tr.diverged:
             self._running = False
@@ -219,9 +239,24 @@ class LiveRun:
             self._set_state("error", _describe(exc))
             self._event("error", _describe(exc), traceback.format_exc())
         finally:
+            if self._recorder is not None:
+                try:
+                    self._recorder.close(tr)
+                except Exception:  # noqa: BLE001 - a full disk must not hide why the run ended
+                    pass
             if self.state not in ("error",):
                 self._set_state("stopped")
             self._publish(force=True)
+
+    def _start_recording(self, tr) -> None:
+        from .runfolder import RunWriter
+
+        try:
+            self._recorder = tr.add_observer(RunWriter(self._record_dir, tr, every=self._record_every,
+                                                       log_every=self._record_log_every))
+            self._event("recording", str(self._record_dir))
+        except Exception as exc:  # noqa: BLE001 - training goes on without a recording
+            self._event("error", f"this run is not being recorded: {_describe(exc)}")
 
     def _loop(self, tr) -> None:
         from .trainer import Diverged
@@ -232,11 +267,15 @@ class LiveRun:
                 wait = max(0.0, self._next_step - now) if self._speed else 0.0
             else:
                 wait = 0.05
+            if self._limit is not None and tr.iteration >= self._limit:
+                wait = 0.02
             self._handle_commands(tr, wait)
             if self._stop.is_set():
                 break
             now = time.perf_counter()
-            if self._running and self.state == "running" and (not self._speed or now >= self._next_step):
+            limited = self._limit is not None and tr.iteration >= self._limit
+            if (self._running and self.state == "running" and not limited
+                    and (not self._speed or now >= self._next_step)):
                 try:
                     self._record(tr.step())
                 except Diverged as exc:
@@ -295,6 +334,8 @@ class LiveRun:
             if not self._running:
                 tr.apply_changes()  # paused: apply now, so what the window shows is what the next step uses
                 self._dirty = True
+            if self._recorder is not None:
+                self._recorder.note(tr, "set", changes=cmd[1])
         elif kind == "speed":
             self._speed = cmd[1]
             self._next_step = 0.0
@@ -314,6 +355,8 @@ class LiveRun:
                 self._event("error", f"could not save the checkpoint to {cmd[1]}: {_describe(exc)}")
         elif kind == "stop":
             self._stop.set()
+        elif kind == "limit":
+            self._limit = cmd[1]
         elif kind == "call":
             try:
                 self._event(cmd[2], "done", cmd[1](tr))
@@ -563,6 +606,9 @@ class ProcessRun:
 
     def save(self, path: str) -> None:
         self._put("save", str(path))
+
+    def set_limit(self, iteration: int | None) -> None:
+        self._put("limit", None if iteration is None else int(iteration))
 
     def call(self, fn: Callable[[Any], Any], label: str = "call") -> None:
         """``fn`` must be picklable (a module-level function); its result comes back as an event."""

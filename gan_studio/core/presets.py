@@ -13,6 +13,7 @@ class Preset:
     name: str
     summary: str
     config: TrainConfig
+    compare: dict | None = None  # {"a": {...}, "b": {...}}: what compare mode sets apart (see presets.json)
 
 
 def _raw() -> dict:
@@ -21,7 +22,8 @@ def _raw() -> dict:
 
 
 def all_presets() -> dict[str, Preset]:
-    return {name: Preset(name, p["summary"], TrainConfig.from_dict(p["config"])) for name, p in _raw().items()}
+    return {name: Preset(name, p["summary"], TrainConfig.from_dict(p["config"]), p.get("compare"))
+            for name, p in _raw().items()}
 
 
 def get_preset(name: str) -> Preset:

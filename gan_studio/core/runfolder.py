@@ -125,9 +125,11 @@ class RunWriter:
         self.index: list[dict] = []
         self.last_error: str | None = None
         start = trainer.iteration
+        self._config_start = trainer.config.to_dict()
         if resume and (self.path / "run.json").exists():
             try:
                 old = RunFolder(self.path)
+                self._config_start = old.meta.get("config_start") or old.meta["config"]
                 self.index = [e for e in old.index if e["iteration"] <= start]
                 self.every = max(self.every, int(old.meta.get("snapshot_every", self.every)))
             except RunFolderError:
@@ -147,6 +149,7 @@ class RunWriter:
     def _write_meta(self, trainer, created: float) -> None:
         st = self.static
         meta = {"format": FORMAT, "version": VERSION, "created": created, "config": trainer.config.to_dict(),
+                "config_start": self._config_start,
                 "data": {"kind": st.kind, "dim": st.dim, "shape": list(st.shape), "name": st.name,
                          "description": st.description, "n_classes": st.n_classes, "sigma": st.sigma},
                 "loss": {"name": st.loss, "sigmoid": st.sigmoid, "d_equilibrium": st.d_equilibrium,
@@ -409,3 +412,31 @@ def write_metrics_csv(rows: list[dict], path: str | os.PathLike, columns: list[s
 
 
 __all__ = ["RunWriter", "RunFolder", "RunFolderError", "write_metrics_csv", "flatten_views", "unflatten_views"]
+
+
+# ------------------------------------------------------------------------------------------ the studio's recordings
+def studio_runs_dir() -> Path:
+    """Where the studio records its runs: ``$GAN_STUDIO_CACHE/runs`` (default ``~/.cache/gan-studio/runs``)."""
+    base = os.environ.get("GAN_STUDIO_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gan-studio")
+    return Path(base) / "runs"
+
+
+def new_recording(name: str, keep: int = 8, root: Path | None = None) -> Path:
+    """A fresh folder for a studio recording; the oldest beyond ``keep`` are removed (save one to keep it)."""
+    import re
+    import shutil
+
+    root = root or studio_runs_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    old = sorted((p for p in root.iterdir() if p.is_dir() and (p / "run.json").exists()), key=lambda p: p.name)
+    for p in old[:max(0, len(old) - (keep - 1))]:
+        shutil.rmtree(p, ignore_errors=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name)[:40] or "run"
+    path = root / f"{stamp}-{safe}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = root / f"{stamp}-{safe}-{n}"
+    return path

@@ -24,7 +24,9 @@ def process_age() -> float | None:
 
 
 def run_studio(preset: str | None = None, exit_after: float | None = None, screenshot: str | None = None,
-               seed: int | None = None, device: str | None = None, size: tuple[int, int] | None = None) -> int:
+               seed: int | None = None, device: str | None = None, size: tuple[int, int] | None = None,
+               open_run: str | None = None, follow: bool = False, position: int | None = None,
+               compare: tuple[dict, dict] | None = None) -> int:
     age0 = process_age()
     t_main = time.perf_counter()
     from PySide6 import QtCore, QtGui, QtWidgets
@@ -60,14 +62,40 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
         return 2
     if size:
         win.resize(*size)
-    win.show()
+    shown = win  # what --screenshot captures
+    if compare is not None:
+        from .compare import CompareWindow
+
+        try:
+            shown = CompareWindow(win.current_config(), compare[0], compare[1], autoplay=True,
+                                  run_class=win.run_class)
+        except ConfigError as exc:
+            print(f"gan-studio: error: {exc}", file=sys.stderr)
+            return 2
+        shown.resize(*(size or (1440, 900)))
+        win.compare_windows.append(shown)
+        shown.show()
+        QtCore.QTimer.singleShot(0, shown.start)
+    elif open_run is not None:
+        win.show()
+        if not win.open_run_folder(open_run, follow=follow):
+            print(f"gan-studio: error: {win.banner.label.text()}", file=sys.stderr)
+            return 2
+        if position is not None:
+            win.replay_bar.slider.setValue(position)
+    else:
+        win.show()
+        QtCore.QTimer.singleShot(0, win.start)
     app.processEvents()
     startup = (age0 if age0 is not None else 0.0) + (time.perf_counter() - t_main)
-    QtCore.QTimer.singleShot(0, win.start)
     result: dict = {}
 
     if automated:
         def finish() -> None:
+            if shown is not win:
+                its = shown.iterations()
+                result.update(compare=[s.header.text() for s in shown.sides], compare_iterations=its,
+                              status=[s.status.text() for s in shown.sides])
             snap = win.run.latest() if win.run else None
             it = snap.iteration if snap else 0
             ran = (time.perf_counter() - win.ready_time) if win.ready_time else 0.0
@@ -80,9 +108,9 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
                 startup_s=round(startup, 3), device=snap.device if snap else "",
                 message=snap.message if snap else "")
             if screenshot:
-                win.refresh()
+                (shown.refresh if hasattr(shown, "refresh") else win.refresh)()
                 app.processEvents()
-                img = win.grab()
+                img = shown.grab()
                 target = Path(screenshot).expanduser()
                 tmp = target.with_name(f".{target.name}.tmp.png")
                 if img.save(str(tmp), "PNG"):

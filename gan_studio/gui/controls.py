@@ -148,6 +148,26 @@ class ControlsPanel(QtWidgets.QWidget):
         fr.addRow("lr G", self.lr_g)
         outer.addWidget(rates)
 
+        rem = QtWidgets.QGroupBox("Remedies for mode collapse")
+        fm = QtWidgets.QFormLayout(rem)
+        self.unroll = QtWidgets.QSpinBox()
+        self.unroll.setRange(0, 50)
+        self.unroll.setSpecialValueText("off")
+        self.unroll.setToolTip("Unrolled GAN (Metz et al. 2016): G is updated against D after this many extra "
+                               "D steps, so it cannot win by hopping to the mode D forgot. 0 = off; 5 is typical.")
+        self.pack = QtWidgets.QSpinBox()
+        self.pack.setRange(1, 16)
+        self.pack.setSpecialValueText("off")
+        self.pack.setToolTip("PacGAN (Lin et al. 2018): D judges this many samples at once, so a collapsed G is "
+                             "easy to spot. 1 = off. Changing it gives D a new input layer (G keeps training).")
+        self.mbstd = QtWidgets.QCheckBox("minibatch std-dev feature")
+        self.mbstd.setToolTip("Minibatch standard deviation (Karras et al. 2018): D sees how spread out the "
+                              "batch is; a collapsed batch gives itself away.")
+        fm.addRow("unroll D steps", self.unroll)
+        fm.addRow("pack samples", self.pack)
+        fm.addRow("", self.mbstd)
+        outer.addWidget(rem)
+
         speed = QtWidgets.QGroupBox("Speed")
         fs = QtWidgets.QHBoxLayout(speed)
         self.speed = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -190,11 +210,13 @@ class ControlsPanel(QtWidgets.QWidget):
         outer.addStretch(1)
 
         self._config: dict = {}
-        for spin, key in ((self.k, "k"), (self.g_steps, "g_steps"), (self.batch, "batch_size")):
+        for spin, key in ((self.k, "k"), (self.g_steps, "g_steps"), (self.batch, "batch_size"),
+                          (self.unroll, "unroll"), (self.pack, "pack")):
             spin.setKeyboardTracking(False)  # typed numbers commit on Enter or focus out; arrows at once
             spin.valueChanged.connect(lambda v, key=key: self._live(key, v))
         self.loss.activated.connect(lambda _: self._live("loss", self.loss.currentData()))
         self.optimizer.activated.connect(lambda _: self._live("optimizer", self.optimizer.currentData()))
+        self.mbstd.toggled.connect(lambda on: self._live("mbstd", bool(on)))
         self.lr_d.committed.connect(lambda v: self._live("lr_d", v))
         self.lr_g.committed.connect(lambda v: self._live("lr_g", v))
         self.speed.valueChanged.connect(self._speed)
@@ -209,7 +231,7 @@ class ControlsPanel(QtWidgets.QWidget):
         """Show a run's configuration without emitting changes."""
         self._config = dict(cfg)
         widgets = (self.k, self.g_steps, self.batch, self.loss, self.optimizer, self.dataset, self.model,
-                   self.seed, self.device)
+                   self.seed, self.device, self.unroll, self.pack, self.mbstd)
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -219,6 +241,16 @@ class ControlsPanel(QtWidgets.QWidget):
                 self.g_steps.setValue(int(cfg["g_steps"]))
             if not self.batch.hasFocus():
                 self.batch.setValue(int(cfg["batch_size"]))
+            if not self.unroll.hasFocus():
+                self.unroll.setValue(int(cfg.get("unroll", 0)))
+            if not self.pack.hasFocus():
+                self.pack.setValue(int(cfg.get("pack", 1)))
+            self.mbstd.setChecked(bool(cfg.get("mbstd", False)))
+            conv = cfg.get("model") == "mlp"
+            self.pack.setEnabled(conv)
+            self.mbstd.setEnabled(conv)
+            self.pack.setToolTip(self.pack.toolTip().split("\n")[0] + ("" if conv else
+                                 "\n(packing is available for the mlp model only)"))
             loss = "nonsaturating" if cfg["loss"] == "ns" else cfg["loss"]
             self.loss.setCurrentIndex(max(0, self.loss.findData(loss)))
             self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(cfg["optimizer"])))

@@ -77,3 +77,81 @@ def diverging_lut(n: int = 256):
     red = np.array([215, 75, 75], float)
     lut = np.where(t > 0, white + t * 0.75 * (blue - white), white - t * 0.75 * (red - white))
     return lut.astype(np.uint8)
+
+
+# ------------------------------------------------------------------------------------------ presentation mode
+PRESENT_FONT_SCALE = 1.6
+PRESENT_LINE_SCALE = 2.0
+
+
+def set_presentation(root, on: bool) -> None:
+    """Large type, thick lines and full-contrast text for a projector; ``on=False`` restores everything.
+
+    Works on what is already built (fonts of widgets and axes, pens of curves), remembering the originals
+    on each object, so toggling is lossless and new panels need no special code."""
+    from PySide6 import QtWidgets
+
+    widgets = [w for w in [root, *root.findChildren(QtWidgets.QWidget)] if not isinstance(w, pg.GraphicsView)]
+    for w in widgets:  # remember every original size first: children inherit the parent's font
+        if w.property("gs_font_pt") is None and w.font().pointSizeF() > 0:
+            w.setProperty("gs_font_pt", w.font().pointSizeF())
+    for w in widgets:
+        f0 = w.property("gs_font_pt")
+        if f0 is None:
+            continue
+        f = w.font()
+        f.setPointSizeF(float(f0) * (PRESENT_FONT_SCALE if on else 1.0))
+        w.setFont(f)
+    for gv in root.findChildren(pg.GraphicsView):
+        scene = gv.scene()
+        if scene is None:
+            continue
+        for item in scene.items():
+            _present_item(item, on)
+
+
+def _present_item(item, on: bool) -> None:
+    if isinstance(item, pg.AxisItem):
+        if not hasattr(item, "_gs_font"):
+            item._gs_font = QtGui.QFont(item.style.get("tickFont") or QtGui.QFont())
+            if item._gs_font.pointSizeF() <= 0:
+                item._gs_font.setPointSizeF(11)
+        f = QtGui.QFont(item._gs_font)
+        if on:
+            f.setPointSizeF(item._gs_font.pointSizeF() * PRESENT_FONT_SCALE)
+            f.setBold(True)
+        item.setTickFont(f)
+        item.setPen(pg.mkPen((0, 0, 0), width=2 if on else 1))
+        item.setTextPen(pg.mkPen((0, 0, 0) if on else TEXT))
+        lab = getattr(item, "label", None)
+        if lab is not None:
+            if not hasattr(item, "_gs_label_font"):
+                item._gs_label_font = QtGui.QFont(lab.font())
+            lf = QtGui.QFont(item._gs_label_font)
+            if on:
+                lf.setPointSizeF(max(lf.pointSizeF(), 11) * PRESENT_FONT_SCALE)
+            lab.setFont(lf)
+    elif isinstance(item, (pg.PlotCurveItem, pg.PlotDataItem, pg.InfiniteLine)):
+        if isinstance(item, pg.PlotCurveItem) and isinstance(item.parentItem(), pg.PlotDataItem):
+            return  # its PlotDataItem sets it
+        get = item.opts.get("pen") if isinstance(item, pg.PlotCurveItem) else (
+            item.opts.get("pen") if isinstance(item, pg.PlotDataItem) else item.pen)
+        if get is None:
+            return
+        if not hasattr(item, "_gs_pen"):
+            item._gs_pen = QtGui.QPen(pg.mkPen(get))
+        p = QtGui.QPen(item._gs_pen)
+        if on:
+            p.setWidthF(max(1.0, p.widthF()) * PRESENT_LINE_SCALE)
+        item.setPen(p)
+    elif isinstance(item, pg.ScatterPlotItem):
+        if not hasattr(item, "_gs_size"):
+            item._gs_size = item.opts.get("size", 5)
+        item.setSize(item._gs_size * (1.5 if on else 1.0))
+    elif isinstance(item, pg.LabelItem) and hasattr(item, "item"):
+        if not hasattr(item, "_gs_font"):
+            item._gs_font = QtGui.QFont(item.item.font())
+        f = QtGui.QFont(item._gs_font)
+        if on and f.pointSizeF() > 0:
+            f.setPointSizeF(f.pointSizeF() * PRESENT_FONT_SCALE)
+        item.item.setFont(f)

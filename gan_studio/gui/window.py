@@ -6,6 +6,7 @@ from the latest snapshot on a ~30 Hz timer.
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import time
 from pathlib import Path
@@ -16,14 +17,17 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ..core.config import DATASET_KINDS, LIVE_KEYS, ConfigError, TrainConfig
 from ..core.live import LiveRun, ProcessRun
 from ..core.presets import all_presets
+from ..core.runfolder import RunFolder, RunFolderError, new_recording, write_metrics_csv
 from ..core.viewspec import ViewRequest
 from . import theme
 from .controls import ControlsPanel
+from . import exports
 from .evalworker import EvalWorker
+from .replaybar import ReplayBar
 from .panels import DHistPanel, EvaluationPanel, FieldPanel, LatentPanel, LossesPanel, SamplesPanel
 from .settings import Settings
 
-STATE_COLORS = {"running": theme.OK, "paused": "#1d4ed8", "loading": "#6b7280", "diverged": theme.WARN,
+STATE_COLORS = {"replay": "#7c3aed", "running": theme.OK, "paused": "#1d4ed8", "loading": "#6b7280", "diverged": theme.WARN,
                 "error": theme.ERROR, "stopped": "#6b7280"}
 RUN_KEYS = ("dataset", "model", "seed", "device")
 
@@ -121,6 +125,14 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.iterations_at_ready = None
         self.ready_time = None
         self.confirm_reset = True  # ask before a change that discards the current networks
+        # every live run is recorded (a run folder: replay, GIFs, CSV); GAN_STUDIO_RECORD=0 turns it off
+        self.recording = os.environ.get("GAN_STUDIO_RECORD", "1") != "0"
+        self.record_dir: Path | None = None
+        self.export_job: exports.ExportJob | None = None
+        self._pending_latent_gif: str | None = None
+        self._pending_generator: str | None = None
+        self.presenting = False
+        self.compare_windows: list = []
 
         self._build_panels()
         self._build_controls()
@@ -163,6 +175,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.samples.picked.connect(lambda a, b: self.latent.mode.setCurrentIndex(1))
         for p in self.panels:
             p.optionsChanged.connect(self.send_view_request)
+            p.exportRequested.connect(lambda fmt, p=p: self.export_panel(p, fmt))
         self.top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.top.addWidget(self.field)
         self.top.addWidget(self.samples)
@@ -181,10 +194,14 @@ class StudioWindow(QtWidgets.QMainWindow):
         for s in (self.top, self.bottom, self.grid):
             s.setChildrenCollapsible(False)
         self.banner = Banner()
+        self.replay_bar = ReplayBar()
+        self.replay_bar.seek.connect(self._replay_seek)
+        self.replay_bar.closeRequested.connect(self.close_replay)
         central = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(central)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.banner)
+        lay.addWidget(self.replay_bar)
         lay.addWidget(self.grid, 1)
         self.setCentralWidget(central)
 
@@ -230,6 +247,32 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.act_eval = self._action("Evaluate (Parzen)", self.evaluate, "Ctrl+E",
                                      "Parzen-window log-likelihood and the metrics that apply, on a snapshot "
                                      "of G, while training goes on")
+        self.act_open_ckpt = self._action("Open checkpoint…", lambda: self.open_checkpoint(), "Ctrl+O",
+                                          "resume a saved run exactly where it stopped")
+        self.act_export_gen = self._action("Export generator…", lambda: self.export_generator(), None,
+                                           "G alone (safetensors + JSON), for use outside GAN Studio")
+        self.act_open_run = self._action("Open recorded run…", lambda: self.open_run_folder(), "Ctrl+Shift+O",
+                                         "replay a run folder with a step slider (no training needed)")
+        self.act_save_run = self._action("Save recorded run as…", lambda: self.save_run_folder(), None,
+                                         "keep this run's recording (the studio keeps only the last 8)")
+        self.act_gif_field = self._action("GIF of the toy field…", lambda: self.export_gif("field"), "Ctrl+G",
+                                          "the recorded run as a looping GIF: points over D's heatmap")
+        self.act_gif_samples = self._action("GIF of the samples…", lambda: self.export_gif("samples"), None,
+                                            "the recorded run as a looping GIF of the samples")
+        self.act_gif_latent = self._action("GIF of a latent-walk loop…", lambda: self.export_gif("latent"), None,
+                                           "G now, along a closed loop in z: a seamless looping GIF")
+        self.act_csv = self._action("Metrics as CSV…", lambda: self.export_metrics_csv(), None,
+                                    "the recorded losses and D outputs, one row per logged iteration")
+        self.act_compare = self._action("Compare two runs…", lambda: self.open_compare(), "Ctrl+K",
+                                        "two runs side by side, same data and seed, stepped in lockstep")
+        self.act_present = self._action("Presentation mode", self.toggle_presentation, K.Key_F5,
+                                        "full screen, large type, thick lines (Esc leaves)")
+        self.act_present.setCheckable(True)
+        self.act_escape = self._action("Leave presentation", self.leave_presentation, K.Key_Escape, "")
+        self.act_next_preset = self._action("Next preset", lambda: self.cycle_preset(1), K.Key_PageDown,
+                                            "start the next preset (a presenter's clicker sends Page Down)")
+        self.act_prev_preset = self._action("Previous preset", lambda: self.cycle_preset(-1), K.Key_PageUp,
+                                            "start the previous preset")
         self.act_quit = self._action("Quit", self.close, "Ctrl+Q", "quit")
         self.act_full = self._action("Full screen", self.toggle_full_screen, K.Key_F11, "full screen")
         self.act_full.setCheckable(True)
@@ -243,6 +286,18 @@ class StudioWindow(QtWidgets.QMainWindow):
         tb.setFont(f)
         for a in (self.act_play, self.act_step_d, self.act_step_g, self.act_step, self.act_reset):
             tb.addAction(a)
+        tb.addSeparator()
+        self.export_menu = QtWidgets.QMenu("&Export", self)
+        for a in (self.act_gif_field, self.act_gif_samples, self.act_gif_latent, self.act_csv, self.act_export_gen):
+            self.export_menu.addAction(a)
+        self.export_button = QtWidgets.QToolButton()
+        self.export_button.setText("⤓ Export")
+        self.export_button.setFont(f)
+        self.export_button.setToolTip("GIFs, metrics as CSV, the generator")
+        self.export_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button.setMenu(self.export_menu)
+        tb.addWidget(self.export_button)
+        tb.addAction(self.act_compare)
         tb.addSeparator()
         tb.addWidget(QtWidgets.QLabel(" preset "))
         self.preset_box = QtWidgets.QComboBox()
@@ -263,7 +318,13 @@ class StudioWindow(QtWidgets.QMainWindow):
 
         mb = self.menuBar()
         m = mb.addMenu("&File")
-        m.addAction(self.act_save)
+        for a in (self.act_open_ckpt, self.act_save):
+            m.addAction(a)
+        m.addSeparator()
+        for a in (self.act_open_run, self.act_save_run):
+            m.addAction(a)
+        m.addSeparator()
+        m.addMenu(self.export_menu)
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Run")
@@ -271,6 +332,10 @@ class StudioWindow(QtWidgets.QMainWindow):
             m.addAction(a)
         m.addSeparator()
         m.addAction(self.act_eval)
+        m.addAction(self.act_compare)
+        m.addSeparator()
+        m.addAction(self.act_next_preset)
+        m.addAction(self.act_prev_preset)
         self.view_menu = mb.addMenu("&View")
         self.panel_actions = {}
         for p in self.panels:
@@ -281,6 +346,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.view_menu.addAction(self.controls_dock.toggleViewAction())
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.act_full)
+        self.view_menu.addAction(self.act_present)
         m = mb.addMenu("&Help")
         m.addAction(self._action("Keyboard shortcuts", self.show_shortcuts))
         m.addAction(self._action("About GAN Studio", self.show_about))
@@ -326,7 +392,9 @@ class StudioWindow(QtWidgets.QMainWindow):
             cfg = self.current_config()
         self.start_run(cfg, autoplay=self.autoplay)
 
-    def start_run(self, cfg: TrainConfig, autoplay: bool = False) -> None:
+    def start_run(self, cfg: TrainConfig, autoplay: bool = False, checkpoint_path: str | None = None,
+                  label: str | None = None) -> None:
+        self.replay_bar.hide()
         if self.run is not None:
             self.run.stop(timeout=0)  # finishes its current iteration in the background
             self._old_runs.append(self.run)
@@ -343,7 +411,18 @@ class StudioWindow(QtWidgets.QMainWindow):
         kw = {}
         if self.run_class is ProcessRun:
             kw["threads"] = train_threads()
+        if checkpoint_path is not None:
+            kw["checkpoint_path"] = str(checkpoint_path)
+        self.record_dir = None
+        if self.recording:
+            try:
+                self.record_dir = new_recording(label or self.preset_name)
+                kw["record_dir"] = str(self.record_dir)
+            except OSError as exc:
+                self.banner.show_message(f"This run is not being recorded (GIF export and replay need a "
+                                         f"recording): {exc}", "warn")
         self.run = self.run_class(cfg, start_paused=not autoplay, **kw)
+        self.controls_dock.widget().setEnabled(True)
         self.run.set_speed(self.controls.speed_value())
         self.controls.load_config(cfg.to_dict())
         self.run.start()
@@ -430,6 +509,10 @@ class StudioWindow(QtWidgets.QMainWindow):
     def toggle_play(self) -> None:
         if self.run is None:
             return
+        if getattr(self.run, "replay", False):
+            self.replay_bar.toggle_play()
+            self._show_state("replay", self._snap.message if self._snap else "")
+            return
         if self.run.state == "running":
             self.run.pause()
         elif self.run.state in ("paused", "diverged"):
@@ -445,6 +528,9 @@ class StudioWindow(QtWidgets.QMainWindow):
             self.run.pause()
 
     def step(self, kind: str) -> None:
+        if getattr(self.run, "replay", False):
+            self.replay_bar.step(1)
+            return
         if self.run is not None and self.run.state in ("running", "paused", "diverged"):
             self.run.step(kind)
 
@@ -483,8 +569,10 @@ class StudioWindow(QtWidgets.QMainWindow):
         st = snap.static
         self.static = st
         self._static_run = snap.run_id
+        replay = getattr(self.run, "replay", False)
+        self._modes_fed = -1
         for p in self.panels:
-            applies = p.applies(st)
+            applies = p.applies(st) and not (replay and p.key == "latent")  # a recording has no G to walk
             p.set_static(st if applies else None)
             p.setVisible(applies and self.panel_actions[p.key].isChecked())
             self.panel_actions[p.key].setEnabled(applies)
@@ -498,6 +586,9 @@ class StudioWindow(QtWidgets.QMainWindow):
         """The display tick (~30 Hz): drain statistics and events, redraw panels from the latest snapshot."""
         run = self.run
         if run is None:
+            return
+        if getattr(run, "replay", False):
+            self._refresh_replay(run)
             return
         for ev in run.drain_events():
             self._on_event(ev)
@@ -542,16 +633,23 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.st_state.setStyleSheet(f"color: {color};")
         self.act_play.setText("❚❚ Pause" if state == "running" else "▶ Play")
         busy = state in ("loading", "error", "stopped")
+        replay = state == "replay"
         for a in (self.act_step, self.act_step_d, self.act_step_g):
             a.setEnabled(not busy)
+        for a in (self.act_step_d, self.act_step_g, self.act_reset, self.act_eval):
+            a.setEnabled(not busy and not replay)
         self.act_play.setEnabled(not busy)
-        self.act_save.setEnabled(not busy)
+        self.act_save.setEnabled(not busy and not replay)
+        self.act_export_gen.setEnabled(not busy and not replay)
+        self.act_gif_latent.setEnabled(not busy and not replay)
+        if replay:
+            self.act_play.setText("❚❚ Pause" if self.replay_bar.timer.isActive() else "▶ Play")
         if snap is not None:
             self.st_iter.setText(f"iteration {snap.iteration:,}")
             self.st_rate.setText(f"{snap.it_per_s:,.0f} it/s" if state == "running" else "— it/s")
             self.st_device.setText(snap.device or "")
             self.st_seed.setText(f"seed {snap.config.get('seed', 0)}")
-        self.st_msg.setText(message if state in ("diverged", "error") else "")
+        self.st_msg.setText(message if state in ("diverged", "error", "replay") else "")
         self.st_msg.setStyleSheet(f"color: {color};")
 
     def _on_event(self, ev) -> None:
@@ -567,6 +665,13 @@ class StudioWindow(QtWidgets.QMainWindow):
         elif ev.kind == "saved" and self.evaluator.on_saved(ev.message):
             if self.evaluator.busy:
                 self.evaluation.set_busy(True, "sampling 10,000 from G…")
+        elif ev.kind == "latent-gif":
+            self._write_latent_gif(ev.data)
+        elif ev.kind == "generator":
+            self.statusBar().showMessage(f"exported the generator to {ev.data}", 8000)
+            self.st_msg.setText(f"exported {os.path.basename(str(ev.data))}")
+        elif ev.kind == "recording":
+            pass
         elif ev.kind == "saved":
             self.statusBar().showMessage(f"saved {ev.message}", 5000)
             self.st_msg.setText(f"saved {os.path.basename(ev.message)}")
@@ -660,6 +765,10 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.stall.stop()
         self.evaluator.shutdown()
         deadline = time.perf_counter() + timeout
+        if self.export_job is not None:
+            self.export_job.cancel()
+        for w in self.compare_windows:
+            w.close()
         runs = [r for r in [self.run, *self._old_runs] if r is not None]
         for r in runs:
             r.stop(timeout=0)
@@ -684,6 +793,320 @@ class StudioWindow(QtWidgets.QMainWindow):
     def _eval_failed(self, text: str) -> None:
         self.evaluation.set_busy(False, "failed")
         self.banner.show_message(f"Evaluation failed: {text}", "error")
+
+    # ------------------------------------------------------------------------------------------ replay
+    def open_run_folder(self, path: str | None = None, follow: bool = False) -> bool:
+        """Show a recorded run with a step slider instead of training. False (and a message) if it cannot."""
+        from ..core.replay import ReplayRun
+
+        if path is None:
+            start = self.settings.get("paths/runs", str(Path.home()))
+            path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a recorded run (a run folder)", start)
+            if not path:
+                return False
+            self.settings.set("paths/runs", str(Path(path).parent))
+        try:
+            replay = ReplayRun(path, follow=follow)
+        except RunFolderError as exc:
+            self.banner.show_message(f"Cannot open the recorded run: {exc}", "error")
+            return False
+        if self.run is not None:
+            self.run.stop(timeout=0)
+            self._old_runs.append(self.run)
+        self._static_run = None
+        self.static = None
+        self._snap = None
+        for p in self.panels:
+            p.set_static(None)
+        self.banner.hide()
+        self.run = replay
+        self.record_dir = replay.folder.path
+        self.controls_dock.widget().setEnabled(False)  # a recording's settings are shown, not changed
+        self.replay_bar.set_run(f"Replay: {replay.folder.path.name}", len(replay), replay.position, follow)
+        self._last_follow = time.perf_counter()
+        return True
+
+    def _replay_seek(self, position: int) -> None:
+        if getattr(self.run, "replay", False):
+            self.run.seek(position)
+
+    def close_replay(self) -> None:
+        self.replay_bar.hide()
+        self.start_run(self.current_config(), autoplay=False)
+
+    def _refresh_replay(self, run) -> None:
+        for ev in run.drain_events():
+            if ev.kind == "error":
+                self.banner.show_message(ev.message, "error")
+        now = time.perf_counter()
+        if self.replay_bar.follow.isChecked() and now - getattr(self, "_last_follow", 0.0) > 1.0:
+            self._last_follow = now
+            run.follow = True
+            if run.refresh():
+                self.replay_bar.set_count(len(run), run.position)
+        snap = run.latest()
+        if self._static_run != run.run_id:
+            self._on_static(snap)
+        if run.take_rewound():
+            self.losses.set_static(self.static)
+            if self.evaluation.applies(self.static):
+                self.evaluation.set_static(self.static)
+            self._modes_fed = -1
+        self.losses.add_stats(run.drain_stats())
+        for m in run.modes_history(upto=snap.iteration):
+            if m["iteration"] > self._modes_fed:
+                self.evaluation.add_metrics(m)
+                self._modes_fed = m["iteration"]
+        if snap is self._snap:
+            self.losses.show_snapshot(snap)
+            if self.evaluation.isVisible():
+                self.evaluation.show_snapshot(snap)
+            return
+        self._snap = snap
+        self.controls.load_config(snap.config)
+        self.controls.show_rates(snap.lr_d, snap.lr_g)
+        self._show_state("replay", snap.message, snap)
+        self.st_rate.setText("recorded")
+        self.replay_bar.set_label(f"{run.position + 1} / {len(run)} · {snap.message}")
+        for p in self.panels:
+            if p.isVisible():
+                p.show_snapshot(snap)
+
+    # ------------------------------------------------------------------------------------------ files
+    def _save_name(self, title: str, default: str, filt: str, key: str) -> str | None:
+        start = str(Path(self.settings.get(f"paths/{key}", str(Path.home()))) / default)
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, start, filt)
+        if path:
+            self.settings.set(f"paths/{key}", str(Path(path).parent))
+        return path or None
+
+    def _stem(self) -> str:
+        return f"{self.preset_name}-it{self._snap.iteration if self._snap else 0}"
+
+    def _fail(self, text: str) -> None:
+        self.banner.show_message(text, "error")
+
+    def open_checkpoint(self, path: str | None = None) -> None:
+        """Resume a checkpoint in the studio, exactly where it stopped (its own data and settings)."""
+        if path is None:
+            start = self.settings.get("paths/checkpoints", str(Path.home()))
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open checkpoint", start,
+                                                            "Checkpoints (*.pt);;All files (*)")
+            if not path:
+                return
+            self.settings.set("paths/checkpoints", str(Path(path).parent))
+        p = Path(path)
+        if not p.is_file():
+            self._fail(f"Cannot open the checkpoint: no such file {p}")
+            return
+        # the training process reads it (this process never imports torch); a bad file ends in a clear error
+        self.start_run(self.current_config(), autoplay=False, checkpoint_path=str(p), label=p.stem)
+        self.statusBar().showMessage(f"resuming {p.name}", 6000)
+
+    def export_generator(self, path: str | None = None) -> None:
+        if self.run is None or getattr(self.run, "replay", False) or self.run.state not in ("running", "paused",
+                                                                                             "diverged"):
+            self._fail("Export generator: there is no live run to export (open or start one first).")
+            return
+        path = path or self._save_name("Export the generator", f"{self._stem()}-G.safetensors",
+                                       "safetensors (*.safetensors)", "exports")
+        if path:
+            from ..core.export import export_generator_call
+
+            self.run.call(functools.partial(export_generator_call, str(path)), "generator")
+
+    def export_panel(self, panel, fmt: str, path: str | None = None) -> Path | None:
+        fmt = fmt.lower()
+        path = path or self._save_name(f"Save the {panel.title.lower()} panel", f"{self._stem()}-{panel.key}.{fmt}",
+                                       f"{fmt.upper()} (*.{fmt})", "exports")
+        if not path:
+            return None
+        try:
+            out = exports.save_widget_svg(panel, path, panel.title) if fmt == "svg" else \
+                exports.save_widget_png(panel, path)
+        except exports.ExportFailed as exc:
+            self._fail(str(exc))
+            return None
+        self.statusBar().showMessage(f"saved {out}", 6000)
+        return out
+
+    def _recording(self) -> RunFolder | None:
+        if self.record_dir is None:
+            self._fail("This run is not recorded, so there is nothing to export (recording is off: "
+                       "GAN_STUDIO_RECORD=0, or its folder could not be written).")
+            return None
+        try:
+            return RunFolder(self.record_dir)
+        except RunFolderError as exc:
+            self._fail(f"The recording cannot be read: {exc}")
+            return None
+
+    def export_metrics_csv(self, path: str | None = None) -> Path | None:
+        rf = self._recording()
+        if rf is None:
+            return None
+        rows = [r for r in rf.metrics if "event" not in r]
+        if not rows:
+            self._fail("No metrics recorded yet: train a few iterations first.")
+            return None
+        path = path or self._save_name("Save metrics as CSV", f"{self._stem()}-metrics.csv", "CSV (*.csv)", "exports")
+        if not path:
+            return None
+        cols = ["iteration", "d_loss", "g_loss", "d_real", "d_fake", "lr_d", "lr_g", "k", "g_steps", "batch_size",
+                "seconds"]
+        try:
+            out = write_metrics_csv(rows, path, cols)
+        except (ConfigError, OSError) as exc:
+            self._fail(f"Could not save the metrics: {exc}")
+            return None
+        self.statusBar().showMessage(f"saved {len(rows):,} rows to {out}", 6000)
+        return out
+
+    def save_run_folder(self, path: str | None = None) -> Path | None:
+        if self._recording() is None:
+            return None
+        if path is None:
+            start = str(Path(self.settings.get("paths/runs", str(Path.home()))) / self._stem())
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save the recorded run as a folder", start)
+            if not path:
+                return None
+            self.settings.set("paths/runs", str(Path(path).parent))
+        try:
+            out = exports.copy_run_folder(self.record_dir, path)
+        except exports.ExportFailed as exc:
+            self._fail(str(exc))
+            return None
+        self.statusBar().showMessage(f"saved the run to {out} (open it with gan-studio open)", 8000)
+        return out
+
+    def export_gif(self, view: str, path: str | None = None, progress_dialog: bool = True):
+        """A looping GIF: the recorded field or samples (worker thread, progress, cancel), or a latent loop."""
+        if self.export_job is not None and self.export_job.is_running():
+            self.statusBar().showMessage("an export is already running", 4000)
+            return None
+        st = self.static
+        if st is not None and view == "field" and not (st.kind == "points" and st.dim <= 2):
+            self._fail("The toy field GIF is for 1-D and 2-D point data; this run has "
+                       f"{'images' if st.kind == 'images' else f'{st.dim}-D points'}. Export the samples instead.")
+            return None
+        if view == "latent":
+            if self.run is None or getattr(self.run, "replay", False) or self.run.state not in (
+                    "running", "paused", "diverged"):
+                self._fail("A latent-walk GIF needs a live generator: start or open a run first.")
+                return None
+            path = path or self._save_name("Save a latent-walk GIF", f"{self._stem()}-latent.gif", "GIF (*.gif)",
+                                           "exports")
+            if path:
+                from ..core.export import latent_loop_frames
+
+                self._pending_latent_gif = str(path)
+                self.run.call(functools.partial(latent_loop_frames, n_frames=48), "latent-gif")
+                self.statusBar().showMessage("making the latent walk…", 4000)
+            return None
+        rf = self._recording()
+        if rf is None:
+            return None
+        if not rf.index:
+            self._fail("Nothing recorded yet: train for a moment first.")
+            return None
+        path = path or self._save_name(f"Save a GIF of the {view}", f"{self._stem()}-{view}.gif", "GIF (*.gif)",
+                                       "exports")
+        if not path:
+            return None
+        from ..core.export import run_gif
+
+        job = exports.ExportJob(lambda prog, cancelled: run_gif(rf, view, path, progress=prog, cancelled=cancelled),
+                                self)
+        self._start_job(job, f"Writing {Path(path).name}", len(rf.index), progress_dialog)
+        return job
+
+    def _start_job(self, job, label: str, n: int, dialog: bool) -> None:
+        self.export_job = job
+        if dialog:
+            dlg = QtWidgets.QProgressDialog(label, "Cancel", 0, max(1, n), self)
+            dlg.setWindowTitle("Export")
+            dlg.setMinimumDuration(300)
+            dlg.setAutoClose(True)
+            dlg.canceled.connect(job.cancel)
+            job.progress.connect(lambda i, m: (dlg.setMaximum(m), dlg.setValue(i)))
+            for sig in (job.done, job.failed):
+                sig.connect(lambda *_: dlg.reset())
+            job.cancelled.connect(dlg.reset)
+            self._progress_dialog = dlg
+        job.done.connect(lambda p: self.statusBar().showMessage(f"saved {p}", 8000))
+        job.done.connect(lambda p: self.st_msg.setText(f"saved {os.path.basename(p)}"))
+        job.failed.connect(lambda text: self._fail(f"Export failed: {text}"))
+        job.cancelled.connect(lambda: self.statusBar().showMessage("export cancelled; no file was written", 6000))
+        job.start()
+
+    def _write_latent_gif(self, frames) -> None:
+        path, self._pending_latent_gif = self._pending_latent_gif, None
+        if not path or not frames:
+            return
+        from ..core.export import write_frames_gif
+
+        job = exports.ExportJob(lambda prog, cancelled: write_frames_gif(frames, path), self)
+        self._start_job(job, f"Writing {Path(path).name}", len(frames), False)
+
+    # ------------------------------------------------------------------------------------------ lecture
+    def toggle_presentation(self) -> None:
+        self.set_presentation(not self.presenting)
+
+    def leave_presentation(self) -> None:
+        if self.presenting:
+            self.set_presentation(False)
+        elif self.isFullScreen():
+            self.toggle_full_screen()
+
+    def set_presentation(self, on: bool) -> None:
+        """Full screen, large type, thick lines, high contrast: readable from the back of a hall."""
+        self.presenting = on
+        self.act_present.setChecked(on)
+        theme.set_presentation(self, on)
+        # high contrast: pure black text on white (the light theme's greys fade on a projector)
+        self.setStyleSheet("QLabel, QCheckBox, QToolButton, QMenuBar { color: black; }" if on else "")
+        if on:
+            self._was_full = self.isFullScreen()
+            self.controls_dock.setVisible(False)
+            self.showFullScreen()
+        else:
+            self.controls_dock.setVisible(True)
+            if not getattr(self, "_was_full", False):
+                self.showNormal()
+        self.act_full.setChecked(self.isFullScreen())
+
+    def cycle_preset(self, delta: int) -> None:
+        names = list(self.presets)
+        i = (names.index(self.preset_name) + delta) % len(names) if self.preset_name in names else 0
+        old, self.confirm_reset = self.confirm_reset, False  # a lecturer's clicker does not answer dialogs
+        try:
+            self.choose_preset(names[i])
+        finally:
+            self.confirm_reset = old
+
+    def open_compare(self, changes: dict | None = None, autoplay: bool = True):
+        """Two runs side by side: this configuration (A) and A with ``changes`` (B)."""
+        from .compare import CompareDialog, CompareWindow
+
+        base = self.current_config()
+        if changes is None:
+            preset = self.presets.get(self.preset_name)
+            dlg = CompareDialog(base, getattr(preset, "compare", None) or {}, self)
+            if dlg.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+                return None
+            a, b = dlg.result_changes()
+        else:
+            a, b = changes.get("a", {}), changes.get("b", {})
+        try:
+            w = CompareWindow(base, a, b, autoplay=autoplay, run_class=self.run_class)
+        except ConfigError as exc:
+            self._fail(str(exc))
+            return None
+        self.compare_windows = [c for c in self.compare_windows if c.isVisible()] + [w]
+        w.resize(self.size())
+        w.show()
+        w.start()
+        return w
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         try:

@@ -7,6 +7,8 @@ from PySide6 import QtCore, QtWidgets
 class Panel(QtWidgets.QFrame):
     #: a user changed an option that needs different views (e.g. fresh z): the window re-sends its request
     optionsChanged = QtCore.Signal()
+    #: the user asked to save this panel as a picture: "png" or "svg"
+    exportRequested = QtCore.Signal(str)
     title = "Panel"
     key = "panel"
 
@@ -31,6 +33,16 @@ class Panel(QtWidgets.QFrame):
         self.tools = QtWidgets.QHBoxLayout()
         self.tools.setSpacing(8)
         head.addLayout(self.tools)
+        self.export_button = QtWidgets.QToolButton()
+        self.export_button.setText("⤓")
+        self.export_button.setAutoRaise(True)
+        self.export_button.setToolTip(f"save the {self.title.lower()} panel as a picture (PNG or SVG)")
+        self.export_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QtWidgets.QMenu(self.export_button)
+        menu.addAction("Save as PNG…", lambda: self.exportRequested.emit("png"))
+        menu.addAction("Save as SVG…", lambda: self.exportRequested.emit("svg"))
+        self.export_button.setMenu(menu)
+        head.addWidget(self.export_button)
         lay.addLayout(head)
         self.body = QtWidgets.QVBoxLayout()
         self.body.setContentsMargins(0, 0, 0, 0)

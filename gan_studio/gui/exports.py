@@ -1,0 +1,151 @@
+"""Exports from the studio: pictures of panels, GIFs made in a worker thread (with progress and cancel),
+metrics as CSV, and a recorded run folder copied elsewhere. Every file appears atomically or not at all."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+
+class ExportFailed(Exception):
+    pass
+
+
+def _check_folder(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportFailed(f"cannot write {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ExportFailed(f"cannot write {path}: folder {folder} is not writable")
+
+
+def _tmp_beside(path: Path, suffix: str) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    return Path(tmp)
+
+
+def save_widget_png(widget: QtWidgets.QWidget, path: str | os.PathLike, scale: float = 2.0) -> Path:
+    """The widget as it looks, at ``scale``× resolution (sharp on slides)."""
+    path = Path(path)
+    _check_folder(path)
+    size = widget.size()
+    img = QtGui.QImage(int(size.width() * scale), int(size.height() * scale), QtGui.QImage.Format.Format_ARGB32)
+    img.setDevicePixelRatio(scale)
+    img.fill(QtGui.QColor("white"))
+    painter = QtGui.QPainter(img)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+    tmp = _tmp_beside(path, ".png")
+    try:
+        if not img.save(str(tmp), "PNG"):
+            raise ExportFailed(f"could not write {path} (is the disk full?)")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def save_widget_svg(widget: QtWidgets.QWidget, path: str | os.PathLike, title: str = "") -> Path:
+    """The widget as an SVG (vector lines and text, for editing in a slide tool)."""
+    from PySide6 import QtSvg
+
+    path = Path(path)
+    _check_folder(path)
+    tmp = _tmp_beside(path, ".svg")
+    try:
+        gen = QtSvg.QSvgGenerator()
+        gen.setFileName(str(tmp))
+        gen.setSize(widget.size())
+        gen.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), widget.size()))
+        gen.setTitle(title or widget.objectName())
+        gen.setDescription("exported from GAN Studio")
+        painter = QtGui.QPainter()
+        if not painter.begin(gen):
+            raise ExportFailed(f"could not write {path}")
+        try:
+            widget.render(painter)
+        finally:
+            painter.end()
+        if tmp.stat().st_size == 0:
+            raise ExportFailed(f"could not write {path} (is the disk full?)")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def copy_run_folder(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Copy a recorded run folder; the destination appears complete or not at all."""
+    src, dest = Path(src), Path(dest)
+    if dest.exists():
+        raise ExportFailed(f"{dest} already exists; choose a new folder name")
+    _check_folder(dest)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        raise ExportFailed(f"could not copy the run to {dest}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+class ExportJob(QtCore.QObject):
+    """Runs a long export (a GIF) on a worker thread; reports progress, can be cancelled."""
+
+    progress = QtCore.Signal(int, int)
+    done = QtCore.Signal(str)
+    failed = QtCore.Signal(str)
+    cancelled = QtCore.Signal()
+
+    def __init__(self, fn, parent=None) -> None:
+        """``fn(progress, is_cancelled)`` does the work and returns the written path."""
+        super().__init__(parent)
+        self._fn = fn
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="gan-studio-export", daemon=True)
+        self.finished = False
+
+    def start(self) -> "ExportJob":
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def is_running(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _work(self) -> None:
+        from ..core.config import ConfigError
+        from ..core.export import ExportCancelled
+
+        try:
+            path = self._fn(lambda i, n: self.progress.emit(i, n), self._cancel.is_set)
+        except ExportCancelled:
+            self.finished = True
+            self.cancelled.emit()
+            return
+        except (ConfigError, ExportFailed, OSError, ValueError) as exc:
+            self.finished = True
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            self.finished = True
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            return
+        self.finished = True
+        self.done.emit(str(path))
