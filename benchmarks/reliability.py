@@ -62,7 +62,7 @@ def run_one(name: str, seed: int) -> dict:
             "pass": bool(ok_modes and seconds <= TIME_LIMIT)}
 
 
-def lecture_demo(out_dir: Path, seed: int, switch_at: int = 1500, total: int = 4000) -> dict:
+def lecture_demo(out_dir: Path, seed: int, switch_at: int = 1500, total: int = 6000) -> dict:
     """ring8-collapse; at `switch_at` unrolling goes on (as the studio's spin box does); recorded; GIF."""
     from gan_studio.core.export import run_gif
     from gan_studio.core.runfolder import RunWriter

@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", dest="studio_seed", type=_nonneg_int, help="seed of the run")
     g.add_argument("--device", dest="studio_device", help="auto, cpu, cuda or mps")
     g.add_argument("--size", type=_size, metavar="WxH", help="window size, e.g. 1440x900")
+    g.add_argument("--present", action="store_true", help="start in presentation mode (full screen, large type)")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train headless (the paper's Algorithm 1) and write a run folder",
@@ -508,6 +509,12 @@ def cmd_compare(a) -> int:
         if not preset.compare:
             raise UserError(f"preset {a.preset!r} suggests no comparison: give the difference, e.g. --b k=5")
         ch_a, ch_b = dict(preset.compare.get("a", {})), dict(preset.compare.get("b", {}))
+    from .core.config import LIVE_KEYS
+
+    bad = sorted({k for k in (*ch_a, *ch_b) if k not in LIVE_KEYS})
+    if bad:
+        raise UserError(f"compare mode sets apart settings a running run can change ({', '.join(LIVE_KEYS)}), "
+                        f"not {', '.join(bad)}; for other data or models start two studios")
     validate_values({**ch_a})
     validate_values({**ch_b})
     try:
@@ -640,7 +647,7 @@ def run_cli(argv: list[str]) -> int:
                   "the command line (gan-studio train ...) works without them", file=sys.stderr)
             return 1
         return run_studio(preset=a.studio_preset, exit_after=a.exit_after, screenshot=a.screenshot,
-                          seed=a.studio_seed, device=a.studio_device, size=a.size)
+                          seed=a.studio_seed, device=a.studio_device, size=a.size, present=a.present)
     try:
         return COMMANDS[a.command](a)
     except (UserError, ConfigError) as exc:

@@ -106,7 +106,7 @@ def test_cli_exports_refuse_bad_input_clearly_and_write_nothing(trained_run, tmp
         (("gif", trained_run / "checkpoint.pt", "--view", "field", "--out", tmp_path / "a.gif"), "is a file"),
         (("metrics", tmp_path, "--out", tmp_path / "m.csv"), "not a GAN Studio run folder"),
         (("open", tmp_path / "nope"), "no such run folder"),
-        (("compare", "ring8", "--b", "k=0"), "k must be"),
+        (("compare", "ring8", "--b", "k=0"), "must be at least 1, got 0"),
         (("compare", "ring8", "--b", "dataset=grid25"), "compare mode"),
     ]
     for args, msg in cases:
@@ -260,19 +260,46 @@ def test_compare_mode_runs_two_settings_in_lockstep(qtbot, tmp_path):
 def test_presentation_mode_enlarges_text_and_lines_and_esc_restores(qtbot, tmp_path):
     w = make_window(qtbot, tmp_path, preset="ring8")
     try:
-        label_pt = w.preset_summary.font().pointSizeF()
+        label_pt = w.st_iter.font().pointSizeF()
         curve = w.losses.c_d
         pen_w = curve.opts["pen"].widthF()
         qtbot.keyClick(w, QtCore.Qt.Key.Key_F5)
         assert w.presenting and w.isFullScreen() and not w.controls_dock.isVisible()
-        assert w.preset_summary.font().pointSizeF() >= 1.5 * label_pt
+        assert w.st_iter.font().pointSizeF() >= 1.5 * label_pt
         assert curve.opts["pen"].widthF() >= 1.9 * pen_w
         qtbot.keyClick(w, QtCore.Qt.Key.Key_Escape)
         assert not w.presenting and not w.isFullScreen()
-        assert w.preset_summary.font().pointSizeF() == label_pt
+        assert w.st_iter.font().pointSizeF() == label_pt
         assert curve.opts["pen"].widthF() == pen_w
         name = w.preset_name
         qtbot.keyClick(w, QtCore.Qt.Key.Key_PageDown)  # a presenter's clicker: next preset, no dialog
         assert w.preset_name != name
     finally:
         w.close()
+
+
+def test_evaluation_panel_raises_the_collapse_alarm_in_both_kinds_of_collapse(qtbot):
+    from gan_studio.gui.panels import EvaluationPanel
+
+    p = EvaluationPanel()
+    qtbot.addWidget(p)
+    p.show()
+
+    def feed(it, cov):
+        p.add_metrics({"iteration": it, "modes_covered": cov, "n_modes": 8, "high_quality": 0.1})
+        p.show_snapshot(None)
+
+    feed(200, 1)
+    assert not p.alarm.isVisible()  # early in a run: no verdict yet
+    feed(1200, 0)  # never found more than one mode
+    assert p.alarm.isVisible() and "0 of 8" in p.alarm.text()
+    assert "#b3261e" in p.headline.text()
+    p._reset_history()
+    p.alarm.setVisible(False)
+    feed(500, 6)
+    feed(800, 8)
+    assert not p.alarm.isVisible() and "#b3261e" not in p.headline.text()
+    feed(1500, 3)  # lost more than half of what it had
+    assert p.alarm.isVisible() and "it was 8" in p.alarm.text()
+    feed(2500, 8)  # recovered (e.g. a remedy was switched on)
+    assert not p.alarm.isVisible()

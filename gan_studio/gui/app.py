@@ -26,7 +26,7 @@ def process_age() -> float | None:
 def run_studio(preset: str | None = None, exit_after: float | None = None, screenshot: str | None = None,
                seed: int | None = None, device: str | None = None, size: tuple[int, int] | None = None,
                open_run: str | None = None, follow: bool = False, position: int | None = None,
-               compare: tuple[dict, dict] | None = None) -> int:
+               compare: tuple[dict, dict] | None = None, present: bool = False) -> int:
     age0 = process_age()
     t_main = time.perf_counter()
     from PySide6 import QtCore, QtGui, QtWidgets
@@ -86,6 +86,8 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
     else:
         win.show()
         QtCore.QTimer.singleShot(0, win.start)
+        if present:
+            QtCore.QTimer.singleShot(0, lambda: win.set_presentation(True))
     app.processEvents()
     startup = (age0 if age0 is not None else 0.0) + (time.perf_counter() - t_main)
     result: dict = {}

@@ -39,7 +39,7 @@ def save_widget_png(widget: QtWidgets.QWidget, path: str | os.PathLike, scale: f
     img.fill(QtGui.QColor("white"))
     painter = QtGui.QPainter(img)
     try:
-        widget.render(painter)
+        widget.render(painter, QtCore.QPoint(0, 0))
     finally:
         painter.end()
     tmp = _tmp_beside(path, ".png")
@@ -70,7 +70,7 @@ def save_widget_svg(widget: QtWidgets.QWidget, path: str | os.PathLike, title: s
         if not painter.begin(gen):
             raise ExportFailed(f"could not write {path}")
         try:
-            widget.render(painter)
+            widget.render(painter, QtCore.QPoint(0, 0))
         finally:
             painter.end()
         if tmp.stat().st_size == 0:

@@ -1065,6 +1065,11 @@ class StudioWindow(QtWidgets.QMainWindow):
         theme.set_presentation(self, on)
         # high contrast: pure black text on white (the light theme's greys fade on a projector)
         self.setStyleSheet("QLabel, QCheckBox, QToolButton, QMenuBar { color: black; }" if on else "")
+        # at 1.6× type the small print would wrap over the plots: keep headings, big numbers and curves
+        for p in self.panels:
+            p.subtitle.setVisible(not on)
+        self.evaluation.tabs.setVisible(not on)
+        self.preset_summary.setVisible(not on)
         if on:
             self._was_full = self.isFullScreen()
             self.controls_dock.setVisible(False)

@@ -182,6 +182,9 @@ class EvaluationPanel(Panel):
                 self.alarm.setText(f"⚠ Mode collapse: {cov} of {n} modes covered at iteration {it:,} "
                                    f"(it was {self.best_covered})")
                 self.alarm.setVisible(True)
+            elif n >= 4 and cov <= n // 4 and it >= 1000:  # never found the modes: collapsed from the start
+                self.alarm.setText(f"⚠ Mode collapse: {cov} of {n} modes covered at iteration {it:,}")
+                self.alarm.setVisible(True)
             elif cov >= self.best_covered - 1 and self.alarm.isVisible():
                 self.alarm.setVisible(False)
         self._dirty = True
@@ -272,7 +275,9 @@ class EvaluationPanel(Panel):
         parts = []
         m = self.latest
         if "modes_covered" in m:
-            col = "#b3261e" if self.alarm.isVisible() else theme.hexcolor(theme.PG)
+            cov, n = m["modes_covered"], m["n_modes"]
+            col = "#b3261e" if self.alarm.isVisible() or cov <= max(1, n // 4) else (
+                theme.hexcolor(theme.PG) if 8 * cov >= 7 * n else theme.WARN)
             parts.append(f"<span style='color:{col}'>modes {m['modes_covered']}/{m['n_modes']}</span>"
                          f" <span style='font-size:11pt; font-weight:400'>· high quality "
                          f"{100 * m['high_quality']:.0f}%</span>")
