@@ -121,7 +121,7 @@ def main() -> int:
     if not a.no_demo:
         result["lecture_demo"] = lecture_demo(out_dir, seeds[0])
     result["all_ok"] = all(p["ok"] for p in result["presets"].values())
-    print(json.dumps(result, indent=1, ensure_ascii=False))
+    print(json.dumps(result, ensure_ascii=False))  # one line: run_all.py reads the last JSON line
     return 0
 
 

@@ -24,6 +24,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "trainer_overhead": ("trainer_overhead.py", [], ["--seconds", "2", "--rounds", "2", "--presets", "ring8"]),
     "studio": ("studio.py", [], ["--seconds", "5", "--rounds", "1"]),
     "parzen": ("parzen.py", [], ["--n-samples", "500", "--n-test", "200", "--full", "2000"]),
+    "reliability": ("reliability.py", [], ["--seeds", "1000", "--presets", "ring8-collapse,ring8-pacgan",
+                                           "--no-demo"]),
 }
 
 

@@ -173,6 +173,14 @@ def test_studio_exports_gif_csv_pictures_and_refuses_bad_places(qtbot, tmp_path)
         w.export_gif("latent", str(out3))
         qtbot.waitUntil(lambda: out3.exists(), timeout=60_000)
         assert gif_info(out3)[:2] == (48, 0)
+        # the generator alone, written by the training process
+        gen = tmp_path / "G.safetensors"
+        w.export_generator(str(gen))
+        qtbot.waitUntil(lambda: gen.exists() and gen.with_suffix(".json").exists(), timeout=30_000)
+        from gan_studio.core.checkpoint import load_generator
+
+        G, cfg = load_generator(gen)[:2]
+        assert cfg["dataset"] == "ring8"
         # metrics CSV
         csv = w.export_metrics_csv(str(tmp_path / "m.csv"))
         lines = csv.read_text().splitlines()
@@ -303,3 +311,19 @@ def test_evaluation_panel_raises_the_collapse_alarm_in_both_kinds_of_collapse(qt
     assert p.alarm.isVisible() and "it was 8" in p.alarm.text()
     feed(2500, 8)  # recovered (e.g. a remedy was switched on)
     assert not p.alarm.isVisible()
+
+
+def test_replay_and_exports_need_no_torch(trained_run, tmp_path):
+    """The studio's window process never imports torch: replaying and exporting a recording must not either."""
+    import subprocess
+    import sys
+
+    code = (f"import sys\nfrom gan_studio.core.replay import ReplayRun\nfrom gan_studio.core.export import run_gif\n"
+            f"from gan_studio.core.runfolder import write_metrics_csv\n"
+            f"r = ReplayRun({str(trained_run)!r}); r.seek(3); r.latest(); r.drain_stats()\n"
+            f"run_gif(r.folder, 'field', {str(tmp_path / 'g.gif')!r}, max_frames=4)\n"
+            f"write_metrics_csv(r.folder.metrics, {str(tmp_path / 'm.csv')!r})\n"
+            f"print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    assert oct((tmp_path / "g.gif").stat().st_mode & 0o777) != "0o600"  # not the temp file's private mode

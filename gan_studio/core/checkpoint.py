@@ -11,54 +11,19 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
 import warnings
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
+from .atomic import CheckpointError, atomic_path, atomic_write_bytes, file_mode  # noqa: F401 (re-exported)
 from .config import STRUCTURAL_KEYS, ConfigError, TrainConfig
 
 FORMAT = "gan-studio/checkpoint"
 VERSION = 1
 GEN_FORMAT = "gan-studio/generator"
-
-
-class CheckpointError(ConfigError):
-    """A checkpoint cannot be read or used; the message says why."""
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise CheckpointError(f"cannot write {target}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise CheckpointError(f"cannot write {target}: folder {folder} is not writable")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=folder)
-    os.close(fd)
-    tmp_p = Path(tmp)
-    try:
-        yield tmp_p
-        with open(tmp_p, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp_p, target)
-    except OSError as exc:
-        tmp_p.unlink(missing_ok=True)
-        raise CheckpointError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp_p.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
 
 
 def save_checkpoint(trainer, path: str | os.PathLike) -> Path:

@@ -18,6 +18,21 @@ from .config import ConfigError
 GIF_VIEWS = ("field", "samples")
 
 
+def write_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int = 100) -> Path:
+    """Animated GIF that loops forever, written atomically. Frames: H×W×3 uint8, all the same size.
+    (No torch here: the studio's window process writes GIFs without importing it.)"""
+    import imageio.v3 as iio
+
+    from .atomic import atomic_path
+
+    if not frames:
+        raise ValueError("no frames to write")
+    duration_ms = max(20, int(duration_ms))  # viewers clamp shorter frames
+    with atomic_path(path, suffix=".gif") as tmp:
+        iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=duration_ms, loop=0)
+    return Path(path)
+
+
 class ExportCancelled(Exception):
     """The user cancelled; no file was written."""
 
@@ -136,8 +151,7 @@ def run_gif(run, view: str, out: str | Path, *, size: int = 360, duration_ms: in
             captions: bool = True, progress: Callable[[int, int], None] | None = None,
             cancelled: Callable[[], bool] | None = None) -> Path:
     """A looping GIF of a recorded run (a :class:`RunFolder` or its path). Raises ExportCancelled, ExportError."""
-    from .checkpoint import CheckpointError
-    from .gif import write_gif
+    from .atomic import CheckpointError
     from .runfolder import RunFolder
 
     if not isinstance(run, RunFolder):
@@ -196,8 +210,7 @@ def latent_loop_frames(trainer, n_frames: int = 48, size: int = 360) -> list[np.
 
 
 def write_frames_gif(frames: list[np.ndarray], out: str | Path, duration_ms: int = 80) -> Path:
-    from .checkpoint import CheckpointError
-    from .gif import write_gif
+    from .atomic import CheckpointError
 
     try:
         return write_gif(out, frames, duration_ms)

@@ -64,14 +64,7 @@ class GifRecorder(Observer):
 
 
 def write_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int = 100) -> Path:
-    """Animated GIF that loops forever, written atomically. Frames: H×W×3 uint8, all the same size."""
-    import imageio.v3 as iio
+    """Animated GIF that loops forever, written atomically (see :func:`gan_studio.core.export.write_gif`)."""
+    from .export import write_gif as _write
 
-    from .checkpoint import atomic_path
-
-    if not frames:
-        raise ValueError("no frames to write")
-    duration_ms = max(20, int(duration_ms))  # viewers clamp shorter frames
-    with atomic_path(path, suffix=".gif") as tmp:
-        iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=duration_ms, loop=0)
-    return Path(path)
+    return _write(path, frames, duration_ms)

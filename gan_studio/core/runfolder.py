@@ -45,7 +45,7 @@ def _num(v: float):
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    from .checkpoint import CheckpointError, atomic_write_bytes
+    from .atomic import CheckpointError, atomic_write_bytes
 
     try:
         atomic_write_bytes(path, data)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core.atomic import file_mode
+
 
 class ExportFailed(Exception):
     pass
@@ -46,6 +48,7 @@ def save_widget_png(widget: QtWidgets.QWidget, path: str | os.PathLike, scale: f
     try:
         if not img.save(str(tmp), "PNG"):
             raise ExportFailed(f"could not write {path} (is the disk full?)")
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -75,6 +78,7 @@ def save_widget_svg(widget: QtWidgets.QWidget, path: str | os.PathLike, title: s
             painter.end()
         if tmp.stat().st_size == 0:
             raise ExportFailed(f"could not write {path} (is the disk full?)")
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -823,6 +823,9 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.record_dir = replay.folder.path
         self.controls_dock.widget().setEnabled(False)  # a recording's settings are shown, not changed
         self.replay_bar.set_run(f"Replay: {replay.folder.path.name}", len(replay), replay.position, follow)
+        data = replay.folder.meta.get("data", {})
+        self.preset_summary.setText(f"a recorded run: {data.get('description') or data.get('name', '')} · "
+                                    f"{len(replay)} snapshots up to iteration {replay.folder.iterations[-1]:,}")
         self._last_follow = time.perf_counter()
         return True
 
@@ -832,6 +835,7 @@ class StudioWindow(QtWidgets.QMainWindow):
 
     def close_replay(self) -> None:
         self.replay_bar.hide()
+        self._select_preset_widget(self.preset_name)
         self.start_run(self.current_config(), autoplay=False)
 
     def _refresh_replay(self, run) -> None:
