@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-10)-
 RUN_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bundle clean
 
 setup: $(STAMP)
 
@@ -33,3 +33,6 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) runs build dist *.egg-info
+
+bundle: setup
+	VENV=$(VENV) packaging/build.sh

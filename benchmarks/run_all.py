@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "parzen": ("parzen.py", [], ["--n-samples", "500", "--n-test", "200", "--full", "2000"]),
     "reliability": ("reliability.py", [], ["--seeds", "1000", "--presets", "ring8-collapse,ring8-pacgan",
                                            "--no-demo"]),
+    "soak": ("soak.py", [], ["--iterations", "12000", "--warmup", "2000", "--every", "2000"]),
 }
 
 

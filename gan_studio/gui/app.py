@@ -45,6 +45,14 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
             return 2
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("GAN Studio")
+    app.setDesktopFileName("gan-studio")
+    try:
+        from importlib import resources
+
+        icon = resources.files("gan_studio.resources").joinpath("gan-studio.svg")
+        app.setWindowIcon(QtGui.QIcon(str(icon)))
+    except (ModuleNotFoundError, FileNotFoundError, TypeError):
+        pass
     app.setOrganizationName("GAN Studio")
     from .window import StudioWindow
 

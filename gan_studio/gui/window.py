@@ -766,7 +766,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.evaluator.shutdown()
         deadline = time.perf_counter() + timeout
         if self.export_job is not None:
-            self.export_job.cancel()
+            self.export_job.cancel()  # checked between frames: it ends within one frame, leaving no file
+            self.export_job.wait(3.0)
         for w in self.compare_windows:
             w.close()
         runs = [r for r in [self.run, *self._old_runs] if r is not None]
