@@ -282,8 +282,14 @@ def cmd_train(a) -> int:
     from .core.metrics import mode_metrics
     from .core.presets import get_preset
     from .core.runfolder import RunFolderError, RunWriter
+    from .core import distributed
     from .core.trainer import Diverged, Trainer
 
+    dinfo = distributed.init_from_env(a.device or "auto")  # under torchrun: join the group
+    main = dinfo is None or dinfo.is_main  # rank 0 writes the run folder, checkpoint and GIF
+    if dinfo is not None:
+        a.device = distributed.device_for(dinfo, a.device or "auto")
+        a.quiet = a.quiet or not main
     out = Path(a.out).expanduser()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -334,8 +340,12 @@ def cmd_train(a) -> int:
         cfg = TrainConfig.from_dict(base)
         trainer = Trainer(cfg)
 
+    if dinfo is not None:
+        trainer.enable_distributed(dinfo)
     steps = trainer.config.steps
     start = trainer.iteration
+    if not main:
+        return _train_worker(trainer, steps, dinfo)
     (out / "config.json").write_text(json.dumps(trainer.config.to_dict(), indent=2) + "\n")
     gif_every = a.gif_every or max(1, steps // 60)
     gif = trainer.add_observer(GifRecorder(every=gif_every))
@@ -360,6 +370,7 @@ def cmd_train(a) -> int:
     except KeyboardInterrupt:
         status, exit_code = "interrupted", EXIT_INTERRUPTED
     seconds = time.perf_counter() - t0
+    agree = distributed.ranks_agree(trainer.G, trainer.D) if dinfo is not None else None
     bar.close()
     metrics.close(trainer)
     gif.capture(trainer)
@@ -370,6 +381,9 @@ def cmd_train(a) -> int:
               "it_per_s": round(done / seconds, 2) if seconds > 0 else 0.0, "device": str(trainer.device),
               "preset": a.preset, "checkpoint": str(ckpt), "gif": str(out / "samples.gif"),
               "metrics": str(out / "metrics.jsonl")}
+    if dinfo is not None:
+        result.update(world_size=dinfo.world_size, backend=dinfo.backend, ranks_agree=agree,
+                      global_batch=trainer.config.batch_size * dinfo.world_size)
     h = trainer.history
     if len(h["d_loss"]):
         result.update(d_loss=_num(h["d_loss"][-1]), g_loss=_num(h["g_loss"][-1]))
@@ -380,7 +394,26 @@ def cmd_train(a) -> int:
     if trainer.diverged:
         result["diverged"] = trainer.diverged
     print(json.dumps(result))
+    if dinfo is not None:
+        distributed.finish()
     return exit_code
+
+
+def _train_worker(trainer, steps: int, dinfo) -> int:
+    """A rank other than 0: train in step with the others, write nothing, print nothing."""
+    from .core import distributed
+    from .core.trainer import Diverged
+
+    code = 0
+    try:
+        while trainer.iteration < steps:
+            trainer.step()
+    except Diverged as exc:
+        print(f"gan-studio train (rank {dinfo.rank}): {exc}", file=sys.stderr)
+        code = EXIT_DIVERGED
+    distributed.ranks_agree(trainer.G, trainer.D)  # the collective rank 0 also calls
+    distributed.finish()
+    return code
 
 
 def cmd_sample(a) -> int:

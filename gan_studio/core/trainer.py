@@ -110,6 +110,18 @@ class Trainer:
         self._good: dict | None = None
         self._good_iteration = 0
         self._nan = torch.tensor(float("nan"), device=self.device)
+        self._dist = None  # distributed.DistInfo when data-parallel (torchrun)
+        self._snapshot_good()
+
+    def enable_distributed(self, info) -> None:
+        """Data-parallel training (see distributed.py): rank 0's weights everywhere, a training stream of
+        its own per rank, gradients averaged after every backward pass."""
+        from . import distributed
+
+        self._dist = info
+        distributed.broadcast_module(self.G)
+        distributed.broadcast_module(self.D)
+        self.gen.manual_seed(self.config.seed + 1_000_003 * info.rank + self.iteration)
         self._snapshot_good()
 
     # ------------------------------------------------------------------ remedies for mode collapse
@@ -239,6 +251,10 @@ class Trainer:
                                                                       self.gen)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
+        if self._dist is not None:
+            from .distributed import average_gradients
+
+            average_gradients(self.D, self._dist.world_size)
         self.opt_d.step()
         if decay:
             self._decay("d")
@@ -267,6 +283,10 @@ class Trainer:
         loss = self.loss.g_loss(self.D(self.G(z, y_fake), y_fake))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
+        if self._dist is not None:
+            from .distributed import average_gradients
+
+            average_gradients(self.G, self._dist.world_size)
         self.opt_g.step()
         if unroll > 0:
             with torch.no_grad():
