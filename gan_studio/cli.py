@@ -276,14 +276,7 @@ def _num(v: float):
 
 
 def cmd_train(a) -> int:
-    from .core.checkpoint import save_checkpoint, trainer_from_checkpoint
-    from .core.config import TrainConfig
-    from .core.gif import GifRecorder
-    from .core.metrics import mode_metrics
-    from .core.presets import get_preset
-    from .core.runfolder import RunFolderError, RunWriter
     from .core import distributed
-    from .core.trainer import Diverged, Trainer
 
     dinfo = distributed.init_from_env(a.device or "auto")  # under torchrun: join the group
     main = dinfo is None or dinfo.is_main  # rank 0 writes the run folder, checkpoint and GIF
@@ -291,12 +284,31 @@ def cmd_train(a) -> int:
         a.device = distributed.device_for(dinfo, a.device or "auto")
         a.quiet = a.quiet or not main
     out = Path(a.out).expanduser()
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create run folder {out}: {exc.strerror or exc}") from None
     if not os.access(out, os.W_OK):
         raise UserError(f"run folder {out} is not writable")
+    try:
+        trainer = _train_setup(a, out)
+    except BaseException:
+        if created:  # a refused configuration leaves no empty run folder behind
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise
+    return _train_run(a, out, trainer, dinfo, main)
+
+
+def _train_setup(a, out: Path):
+    from .core.checkpoint import trainer_from_checkpoint
+    from .core.config import TrainConfig
+    from .core.presets import get_preset
+    from .core.trainer import Trainer
+
     explicit = _explicit_settings(a)
     if a.dataset_arg:
         explicit["dataset_args"] = dict(a.dataset_arg)
@@ -339,6 +351,16 @@ def cmd_train(a) -> int:
             base["device"] = a.device
         cfg = TrainConfig.from_dict(base)
         trainer = Trainer(cfg)
+    return trainer
+
+
+def _train_run(a, out: Path, trainer, dinfo, main: bool) -> int:
+    from .core import distributed
+    from .core.checkpoint import save_checkpoint
+    from .core.gif import GifRecorder
+    from .core.metrics import mode_metrics
+    from .core.runfolder import RunFolderError, RunWriter
+    from .core.trainer import Diverged
 
     if dinfo is not None:
         trainer.enable_distributed(dinfo)
