@@ -111,3 +111,16 @@ def test_compare_dialog_refuses_bad_values(qtbot, key, a, b, reason):
     d._accept()
     assert d.result() != d.DialogCode.Accepted and d.result_changes() == ({}, {})
     assert reason in d.error.text(), d.error.text()
+
+
+def test_no_display_gets_a_clear_message_instead_of_a_qt_abort():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    p = subprocess.run([sys.executable, "-m", "gan_studio", "--preset", "ring8", "--exit-after", "1"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 2
+    assert "no display" in p.stderr and "QT_QPA_PLATFORM=offscreen" in p.stderr
+    assert "Traceback" not in p.stderr and "Aborted" not in p.stderr

@@ -23,6 +23,13 @@ def process_age() -> float | None:
         return None
 
 
+def has_display() -> bool:
+    """False on Linux when Qt would abort: no X or Wayland display and no platform chosen explicitly."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_studio(preset: str | None = None, exit_after: float | None = None, screenshot: str | None = None,
                seed: int | None = None, device: str | None = None, size: tuple[int, int] | None = None,
                open_run: str | None = None, follow: bool = False, position: int | None = None,
@@ -43,6 +50,12 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
         if not parent.is_dir():
             print(f"gan-studio: error: cannot write the screenshot: folder {parent} does not exist", file=sys.stderr)
             return 2
+    if not has_display():
+        print("gan-studio: error: no display to open the studio window on (DISPLAY and WAYLAND_DISPLAY are not "
+              "set). Run it on a desktop, or set QT_QPA_PLATFORM=offscreen for --exit-after/--screenshot "
+              "automation; the command line (gan-studio train, gif, open …) needs no display for its other "
+              "commands.", file=sys.stderr)
+        return 2
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("GAN Studio")
     app.setDesktopFileName("gan-studio")
