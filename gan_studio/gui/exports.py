@@ -140,16 +140,12 @@ class ExportJob(QtCore.QObject):
         try:
             path = self._fn(lambda i, n: self.progress.emit(i, n), self._cancel.is_set)
         except ExportCancelled:
-            self.finished = True
             self.cancelled.emit()
-            return
         except (ConfigError, ExportFailed, OSError, ValueError) as exc:
-            self.finished = True
             self.failed.emit(str(exc))
-            return
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            self.finished = True
             self.failed.emit(f"{type(exc).__name__}: {exc}")
-            return
-        self.finished = True
-        self.done.emit(str(path))
+        else:
+            self.done.emit(str(path))
+        finally:
+            self.finished = True  # last: once set, the job has done everything it will do

@@ -986,7 +986,7 @@ class StudioWindow(QtWidgets.QMainWindow):
 
     def export_gif(self, view: str, path: str | None = None, progress_dialog: bool = True):
         """A looping GIF: the recorded field or samples (worker thread, progress, cancel), or a latent loop."""
-        if self.export_job is not None and self.export_job.is_running():
+        if self.export_job is not None and not self.export_job.finished:
             self.statusBar().showMessage("an export is already running", 4000)
             return None
         st = self.static
