@@ -13,9 +13,8 @@ from PIL import Image
 from PySide6 import QtCore, QtGui
 
 from conftest import run_cli
+from test_studio import make_window  # the same window a user gets, loaded and shown
 from gan_studio.core.runfolder import RunFolder
-from gan_studio.gui.settings import Settings
-from gan_studio.gui.window import StudioWindow
 
 LOAD_MS = 90_000
 
@@ -38,16 +37,6 @@ def trained_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("lecture") / "run"
     run_cli("train", "--preset", "ring8", "--steps", "400", "--seed", "3", "--out", out, "--quiet", check=True)
     return out
-
-
-def make_window(qtbot, tmp_path, preset="ring8", autoplay=False) -> StudioWindow:
-    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset=preset, autoplay=autoplay)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    w.start()
-    qtbot.waitUntil(lambda: w.static is not None and w._snap is not None, timeout=LOAD_MS)
-    return w
 
 
 # ------------------------------------------------------------------------------------------ presets

@@ -6,11 +6,12 @@ import os
 import shutil
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.atomic import file_mode
+from ..core.atomic import CheckpointError, atomic_path
 
 
 class ExportFailed(Exception):
@@ -25,16 +26,19 @@ def _check_folder(path: Path) -> None:
         raise ExportFailed(f"cannot write {path}: folder {folder} is not writable")
 
 
-def _tmp_beside(path: Path, suffix: str) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    return Path(tmp)
+@contextmanager
+def _atomic(path: Path, suffix: str):
+    """core.atomic's temp-file-then-rename, with its refusals turned into ExportFailed."""
+    try:
+        with atomic_path(path, suffix=suffix) as tmp:
+            yield tmp
+    except CheckpointError as exc:
+        raise ExportFailed(str(exc)) from None
 
 
 def save_widget_png(widget: QtWidgets.QWidget, path: str | os.PathLike, scale: float = 2.0) -> Path:
     """The widget as it looks, at ``scale``× resolution (sharp on slides)."""
     path = Path(path)
-    _check_folder(path)
     size = widget.size()
     img = QtGui.QImage(int(size.width() * scale), int(size.height() * scale), QtGui.QImage.Format.Format_ARGB32)
     img.setDevicePixelRatio(scale)
@@ -44,14 +48,9 @@ def save_widget_png(widget: QtWidgets.QWidget, path: str | os.PathLike, scale: f
         widget.render(painter, QtCore.QPoint(0, 0))
     finally:
         painter.end()
-    tmp = _tmp_beside(path, ".png")
-    try:
+    with _atomic(path, ".png") as tmp:
         if not img.save(str(tmp), "PNG"):
             raise ExportFailed(f"could not write {path} (is the disk full?)")
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -60,9 +59,7 @@ def save_widget_svg(widget: QtWidgets.QWidget, path: str | os.PathLike, title: s
     from PySide6 import QtSvg
 
     path = Path(path)
-    _check_folder(path)
-    tmp = _tmp_beside(path, ".svg")
-    try:
+    with _atomic(path, ".svg") as tmp:
         gen = QtSvg.QSvgGenerator()
         gen.setFileName(str(tmp))
         gen.setSize(widget.size())
@@ -78,10 +75,6 @@ def save_widget_svg(widget: QtWidgets.QWidget, path: str | os.PathLike, title: s
             painter.end()
         if tmp.stat().st_size == 0:
             raise ExportFailed(f"could not write {path} (is the disk full?)")
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -125,9 +118,6 @@ class ExportJob(QtCore.QObject):
 
     def cancel(self) -> None:
         self._cancel.set()
-
-    def is_running(self) -> bool:
-        return self._thread.is_alive()
 
     def wait(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
