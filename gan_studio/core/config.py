@@ -19,6 +19,7 @@ LIVE_KEYS = ("k", "g_steps", "lr_d", "lr_g", "loss", "optimizer", "batch_size", 
 #: that they match ``losses.LOSSES`` and ``optim.OPTIMIZERS``).
 LOSS_NAMES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp", "ns")
 OPTIMIZER_NAMES = ("adam", "sgd")
+UPDATE_NAMES = ("alternating", "simultaneous")
 #: Dataset names and kinds, model names (torch-free copies of the registries, checked by a test).
 DATASET_KINDS = {"ring8": "points", "grid25": "points", "bimodal1d": "points", "spiral": "points",
                  "moons": "points", "points": "points", "digits": "images", "mnist": "images",
@@ -63,6 +64,10 @@ class TrainConfig:
     unroll: int = 0  # unrolled D (Metz et al. 2016): G's step sees D after this many extra D updates
     pack: int = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once
     mbstd: bool = False  # minibatch standard deviation feature in D (Karras et al. 2018)
+    # "alternating": Algorithm 1 as printed (D steps, then G steps on fresh noise against the updated D);
+    # "simultaneous": the paper's code (goodfeli/adversarial): one batch, D and G gradients from the same
+    # forward pass, both networks updated at once (needs k = 1 and g_steps = 1)
+    update: str = "alternating"
     seed: int = 0
     device: str = "auto"
     steps: int = 2000
@@ -154,6 +159,12 @@ def validate_values(d: dict[str, Any]) -> None:
         _check(d["noise"] in ("normal", "uniform"), f"noise must be 'normal' or 'uniform', got {d['noise']!r}")
     if "seed" in d:
         _check(integer("seed") >= 0, f"seed must be a non-negative whole number, got {d['seed']}")
+    if "update" in d:
+        _check(d["update"] in UPDATE_NAMES,
+               f"update must be {' or '.join(repr(u) for u in UPDATE_NAMES)}, got {d['update']!r}")
+        if d["update"] == "simultaneous":
+            _check(d.get("k", 1) == 1 and d.get("g_steps", 1) == 1 and d.get("unroll", 0) == 0,
+                   "update 'simultaneous' (the original code's joint step) needs k = 1, g_steps = 1 and no unrolling")
     if "steps" in d:
         _check(integer("steps") >= 0, f"steps must be >= 0, got {d['steps']}")
     if "device" in d:

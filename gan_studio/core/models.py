@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -117,11 +118,46 @@ def mlp_pair(data_shape, z_dim, n_classes=None, hidden: int = 128, layers: int =
     return G, D
 
 
+def _uniform_init(module: nn.Module, irange: float) -> None:
+    """pylearn2's ``irange``: every weight uniform in [−irange, irange], every bias 0."""
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.Linear):
+                m.weight.uniform_(-irange, irange)
+                if m.bias is not None:
+                    m.bias.zero_()
+
+
+def inverse_sigmoid_marginals(mean: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """pylearn2's ``init_sigmoid_bias_from_marginals``: the logit of each pixel's mean over the training
+    set (clipped to [1e-5, 1 − 1e-5]), so that an untrained G already outputs the average image."""
+    p = np.clip(np.asarray(mean, np.float64), eps, 1 - eps)
+    return np.log(p / (1 - p))
+
+
+def init_from_data(G: nn.Module, dataset) -> None:
+    """Initialisation that needs the training data (the paper's G output bias from pixel marginals)."""
+    if not getattr(G, "bias_from_marginals", False) or getattr(dataset, "kind", None) != "images":
+        return
+    mean = dataset.images.float().mean(0).reshape(-1).cpu().numpy() / 255.0
+    last = [m for m in G.body.modules() if isinstance(m, nn.Linear)][-1]
+    with torch.no_grad():
+        last.bias.copy_(torch.as_tensor(inverse_sigmoid_marginals(mean), dtype=last.bias.dtype))
+
+
 def paper_mlp_pair(data_shape, z_dim, n_classes=None, g_hidden: int = 1200, d_units: int = 240,
                    pieces: int = 5, input_dropout: float = 0.2, hidden_dropout: float = 0.5,
-                   out_range: str | None = None, **_):
+                   out_range: str | None = None, init: str = "default", g_irange: float = 0.05,
+                   d_irange: float = 0.005, **_):
     """The paper's MNIST networks (goodfeli/adversarial): G ReLU 1200-1200 → sigmoid; D maxout 240×5
-    twice → sigmoid, dropout keeping 0.8 of the inputs and 0.5 of the hidden units."""
+    twice → sigmoid, dropout keeping 0.8 of the inputs and 0.5 of the hidden units (PyTorch's dropout
+    scales the kept units by 1/p, as the original's input_scales 1.25 and 2 do).
+
+    ``init="paper"``: the original's initialisation — weights uniform in ±``g_irange`` (G) and
+    ±``d_irange`` (D), biases 0, and G's sigmoid bias set from the training set's pixel marginals (done
+    by the trainer, which has the data: :func:`init_from_data`). ``"default"``: PyTorch's."""
+    if init not in ("default", "paper"):
+        raise ConfigError(f"paper-mlp: init must be 'default' or 'paper', got {init!r}")
     d = int(math.prod(data_shape))
     c = n_classes or 0
     out_range = out_range or ("data" if len(data_shape) == 1 else "unit")
@@ -132,6 +168,10 @@ def paper_mlp_pair(data_shape, z_dim, n_classes=None, g_hidden: int = 1200, d_un
     D = Discriminator(nn.Sequential(nn.Dropout(input_dropout), Maxout(d + c, d_units, pieces),
                                     nn.Dropout(hidden_dropout), Maxout(d_units, d_units, pieces),
                                     nn.Dropout(hidden_dropout), nn.Linear(d_units, 1)), n_classes)
+    if init == "paper":
+        _uniform_init(G, float(g_irange))
+        _uniform_init(D, float(d_irange))
+        G.bias_from_marginals = out_range == "unit"
     return G, D
 
 

@@ -25,7 +25,7 @@ from . import losses as losses_mod
 from . import optim as optim_mod
 from .config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
 from .datasets import build_dataset
-from .models import build_models
+from .models import build_models, init_from_data
 
 HISTORY_KEYS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
 
@@ -86,6 +86,7 @@ class Trainer:
         self.dataset.to(self.device)
         self.G, self.D = build_models(config.model, self.dataset.shape, config.z_dim, self.dataset.n_classes,
                                       self._model_args(config))
+        init_from_data(self.G, self.dataset)
         self.G.to(self.device)
         self.D.to(self.device)
         self.conditional = bool(self.G.n_classes)
@@ -191,6 +192,7 @@ class Trainer:
             raise ConfigError(f"cannot change {', '.join(unknown)} on a running trainer (live settings: "
                               f"{', '.join(LIVE_KEYS)}); start a new run instead")
         validate_values(changes)
+        validate_values({**self.config.to_dict(), **changes})  # rules that tie settings together
         self._check_remedies(changes)
         self._changes.put(dict(changes))
 
@@ -303,6 +305,43 @@ class Trainer:
         self._decay("g")
         return loss.detach()
 
+    def _joint_step(self, m: int):
+        """The original code's update (goodfeli/adversarial, AdversaryCost2): one minibatch of data and
+        noise, one forward pass, D's gradient of its loss and G's gradient of its loss taken from that same
+        pass (the same dropout masks in D), then both networks stepped at once."""
+        cfg = self.config
+        x, y = self.dataset.sample(m, self.gen)
+        x = self.to_model_space(x)
+        z = self._noise(m, self.gen)
+        y_fake = self._fake_labels(m, self.gen)
+        fake = self.G(z, y_fake)
+        s_real = self.D(x, y)
+        s_fake = self.D(fake, y_fake)
+        d_loss = self.loss.d_loss(s_real, s_fake)
+        if self.loss.gradient_penalty and cfg.gp_weight > 0:
+            d_loss = d_loss + cfg.gp_weight * losses_mod.gradient_penalty(self.D, x, fake.detach(), y, self.gen)
+        g_loss = self.loss.g_loss(s_fake)
+        d_params = [p for p in self.D.parameters() if p.requires_grad]
+        g_params = [p for p in self.G.parameters() if p.requires_grad]
+        d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(g_loss, g_params)
+        for p, g in zip(d_params, d_grads):
+            p.grad = g
+        for p, g in zip(g_params, g_grads):
+            p.grad = g
+        if self._dist is not None:
+            from .distributed import average_gradients
+
+            average_gradients(self.D, self._dist.world_size)
+            average_gradients(self.G, self._dist.world_size)
+        self.opt_d.step()
+        self.opt_g.step()
+        self._decay("d")
+        self._decay("g")
+        with torch.no_grad():
+            return (d_loss.detach(), g_loss.detach(), self.loss.probability(s_real.detach()).mean(),
+                    self.loss.probability(s_fake.detach()).mean())
+
     def _decay(self, which: str) -> None:
         cfg = self.config
         if cfg.lr_decay > 1.0:
@@ -334,10 +373,13 @@ class Trainer:
                 self.G.train()
                 self.D.train()
             d_loss = d_real = d_fake = g_loss = self._nan
-            for _ in range(k):
-                d_loss, d_real, d_fake = self._d_step(m)
-            for _ in range(gs):
-                g_loss = self._g_step(m)
+            if cfg.update == "simultaneous" and k == 1 and gs == 1:
+                d_loss, g_loss, d_real, d_fake = self._joint_step(m)
+            else:  # Algorithm 1 as printed (and single D-only or G-only steps in either mode)
+                for _ in range(k):
+                    d_loss, d_real, d_fake = self._d_step(m)
+                for _ in range(gs):
+                    g_loss = self._g_step(m)
             vals = torch.stack([d_loss, g_loss, d_real, d_fake]).tolist()  # one device sync per iteration
             dt = time.perf_counter() - t0
             self.iteration += 1
