@@ -1,6 +1,6 @@
 """Parzen-window evaluation: GAN Studio's implementation beside a port of the original algorithm.
 
-The reference (``gan_studio.core.parzen.parzen_reference``) follows goodfeli/adversarial's parzen_ll.py:
+The reference (``gan_studio.core.evaluate.parzen.parzen_reference``) follows goodfeli/adversarial's parzen_ll.py:
 for every σ, the points in batches of 100, the differences x − μ broadcast to a 100×N×d array, in float64.
 Both run the paper's protocol on the same MNIST-like arrays (σ chosen on a validation set, then scored
 on the test set); the script prints their agreement and the speed-up, then times the full-size case
@@ -29,7 +29,7 @@ def main(argv=None) -> dict:
     a = ap.parse_args(argv)
     import torch
 
-    from gan_studio.core.parzen import DEFAULT_SIGMAS, parzen_evaluate, parzen_log_likelihoods, parzen_reference
+    from gan_studio.core.evaluate.parzen import DEFAULT_SIGMAS, parzen_evaluate, parzen_log_likelihoods, parzen_reference
 
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(0)

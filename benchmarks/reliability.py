@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from gan_studio.core import views as V  # noqa: E402
-from gan_studio.core.metrics import mode_metrics  # noqa: E402
-from gan_studio.core.presets import get_preset  # noqa: E402
-from gan_studio.core.trainer import Trainer  # noqa: E402
+from gan_studio.core.live import views as V  # noqa: E402
+from gan_studio.core.evaluate.metrics import mode_metrics  # noqa: E402
+from gan_studio.core.train.presets import get_preset  # noqa: E402
+from gan_studio.core.train.trainer import Trainer  # noqa: E402
 
 TARGETS = {  # preset: (kind, bound)
     "ring8-collapse": ("at_most", 2),
@@ -64,8 +64,8 @@ def run_one(name: str, seed: int) -> dict:
 
 def lecture_demo(out_dir: Path, seed: int, switch_at: int = 1500, total: int = 6000) -> dict:
     """ring8-collapse; at `switch_at` unrolling goes on (as the studio's spin box does); recorded; GIF."""
-    from gan_studio.core.export import run_gif
-    from gan_studio.core.runfolder import RunWriter
+    from gan_studio.core.record.export import run_gif
+    from gan_studio.core.record.runfolder import RunWriter
 
     cfg = get_preset("ring8-collapse").config.replace(seed=seed, device="cpu", steps=total)
     tr = Trainer(cfg)

@@ -1,6 +1,6 @@
 """Soak: does memory stay flat over a long run on the studio's real training path?
 
-Trains ring8 through a LiveRun (the studio's training loop) with every view requested, the metrics on,
+Trains ring8 through a ThreadRun (the studio's training loop) with every view requested, the metrics on,
 recording into a run folder, and a consumer draining statistics and snapshots at ~30 Hz like the window.
 The resident set size is sampled every ``--every`` iterations after a warm-up; the figure is the growth
 from the end of the warm-up to the end (target: ≤ 100 MB over 200k iterations).
@@ -37,14 +37,14 @@ def main() -> int:
 
     import torch
 
-    from gan_studio.core.live import LiveRun
-    from gan_studio.core.presets import get_preset
-    from gan_studio.core.viewspec import ViewRequest
+    from gan_studio.core.live.handles import ThreadRun
+    from gan_studio.core.train.presets import get_preset
+    from gan_studio.core.live.viewspec import ViewRequest
 
     torch.set_num_threads(1)
     cfg = get_preset("ring8").config.replace(steps=10**9)
     with tempfile.TemporaryDirectory(prefix="gan-studio-soak-") as tmp:
-        run = LiveRun(cfg, record_dir=str(Path(tmp) / "run")).start()
+        run = ThreadRun(cfg, record_dir=str(Path(tmp) / "run")).start()
         run.set_views(ViewRequest(names=frozenset({"field", "samples", "d_hist", "latent", "metrics"})))
         t0 = time.perf_counter()
         deadline = t0 + a.minutes * 60

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from gan_studio.core import Trainer
-from gan_studio.core.presets import get_preset
+from gan_studio.core.train.presets import get_preset
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gan_studio.core import TrainConfig, Trainer
-from gan_studio.core.checkpoint import (CheckpointError, export_generator, load_checkpoint, load_generator,
+from gan_studio.core.train.checkpoint import (CheckpointError, export_generator, load_checkpoint, load_generator,
                                         save_checkpoint, trainer_from_checkpoint)
 
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from gan_studio.core import TrainConfig, Trainer
-from gan_studio.core.datasets import DATASETS, DatasetError, build_dataset
-from gan_studio.core.losses import LOSSES
-from gan_studio.core.models import MODELS
+from gan_studio.core.train.datasets import DATASETS, DatasetError, build_dataset
+from gan_studio.core.train.losses import LOSSES
+from gan_studio.core.train.models import MODELS
 
 
 def train_a_bit(n=3, **kw):
@@ -153,7 +153,7 @@ def test_dcgan_sizes_28_and_32(tmp_path, mnist_root):
 
 
 def test_paper_mlp_matches_the_original_architecture():
-    from gan_studio.core.models import Maxout, build_models
+    from gan_studio.core.train.models import Maxout, build_models
 
     G, D = build_models("paper-mlp", (1, 28, 28), 100, None)
     lin = [m for m in G.modules() if isinstance(m, torch.nn.Linear)]
@@ -166,7 +166,7 @@ def test_paper_mlp_matches_the_original_architecture():
 
 
 def test_conditional_models_need_labels():
-    from gan_studio.core.config import ConfigError
+    from gan_studio.core.train.config import ConfigError
 
     with pytest.raises(ConfigError, match="labelled"):
         Trainer(TrainConfig(dataset="ring8", model="cond-mlp", device="cpu"))

@@ -24,8 +24,8 @@ def test_no_qt_import_in_core_sources():
 
 
 def test_importing_and_training_with_the_core_loads_no_qt():
-    code = ("import sys, gan_studio.core as c, gan_studio.core.checkpoint, gan_studio.core.gif, "
-            "gan_studio.core.metrics, gan_studio.core.presets\n"
+    code = ("import sys, gan_studio.core as c, gan_studio.core.train.checkpoint, gan_studio.core.record.gif, "
+            "gan_studio.core.evaluate.metrics, gan_studio.core.train.presets\n"
             "t = c.Trainer(c.TrainConfig(device='cpu', batch_size=8)); t.run(2)\n"
             f"bad = [m for m in sys.modules if m.split('.')[0] in {QT!r}]\n"
             "print(bad); sys.exit(1 if bad else 0)")
@@ -34,11 +34,11 @@ def test_importing_and_training_with_the_core_loads_no_qt():
 
 
 def test_config_names_match_the_registries():
-    from gan_studio.core import config, losses, optim
+    from gan_studio.core.train import config, losses, optim
 
     assert set(config.LOSS_NAMES) == set(losses.LOSSES)
     assert set(config.OPTIMIZER_NAMES) == set(optim.OPTIMIZERS)
-    from gan_studio.core import datasets, models
+    from gan_studio.core.train import datasets, models
 
     assert config.DATASET_KINDS == {k: v.kind for k, v in datasets.DATASETS.items()}
     assert set(config.MODEL_NAMES) == set(models.MODELS)

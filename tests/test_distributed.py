@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 
-from gan_studio.core.replay import ReplayRun
-from gan_studio.core.runfolder import RunFolder
+from gan_studio.core.record.replay import ReplayRun
+from gan_studio.core.record.runfolder import RunFolder
 
 
 def test_train_under_torchrun_two_processes_stays_in_sync_and_rank0_writes(tmp_path):
@@ -54,8 +54,8 @@ def test_follow_shows_a_run_that_is_still_being_written(tmp_path, qtbot):
         assert w.open_run_folder(str(out), follow=True)
         n0 = w.replay_bar.slider.maximum()
         qtbot.waitUntil(lambda: w.replay_bar.slider.maximum() > n0, timeout=60_000)
-        qtbot.waitUntil(lambda: w._snap is not None and w._snap.iteration == RunFolder(out).iterations[-1]
-                        or w._snap.iteration > first, timeout=30_000)
+        qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.iteration == RunFolder(out).iterations[-1]
+                        or w.snapshot.iteration > first, timeout=30_000)
         w.close()
     finally:
         proc.kill()

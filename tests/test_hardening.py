@@ -9,7 +9,7 @@ import time
 import pytest
 from PySide6 import QtCore
 
-from gan_studio.core.runfolder import RunFolder
+from gan_studio.core.record.runfolder import RunFolder
 from gan_studio.gui.settings import Settings
 from gan_studio.gui.window import StudioWindow
 
@@ -29,7 +29,7 @@ def make_window(qtbot, tmp_path, preset="ring8", autoplay=True, wait=True) -> St
     w.show()
     w.start()
     if wait:
-        qtbot.waitUntil(lambda: w.static is not None and w._snap is not None, timeout=LOAD_MS)
+        qtbot.waitUntil(lambda: w.static is not None and w.snapshot is not None, timeout=LOAD_MS)
     return w
 
 
@@ -37,11 +37,11 @@ def test_memory_stays_flat_on_the_studio_training_path(tmp_path):
     """A short soak (benchmarks/soak.py runs 200k iterations): the live loop with every view, the metrics
     and a recording, drained like the window does; RSS may not grow by more than 25 MB over 6,000 iterations
     after a 2,000-iteration warm-up (a per-iteration leak of 4 KB would fail it)."""
-    from gan_studio.core.live import LiveRun
-    from gan_studio.core.presets import get_preset
-    from gan_studio.core.viewspec import ViewRequest
+    from gan_studio.core.live.handles import ThreadRun
+    from gan_studio.core.train.presets import get_preset
+    from gan_studio.core.live.viewspec import ViewRequest
 
-    run = LiveRun(get_preset("ring8").config.replace(steps=10**9), record_dir=str(tmp_path / "rec")).start()
+    run = ThreadRun(get_preset("ring8").config.replace(steps=10**9), record_dir=str(tmp_path / "rec")).start()
     try:
         run.set_views(ViewRequest(names=frozenset({"field", "samples", "d_hist", "latent", "metrics"})))
         base = None
@@ -130,7 +130,7 @@ def test_switching_presets_while_an_export_and_an_evaluation_run(qtbot, tmp_path
         w.cycle_preset(1)
         qtbot.waitUntil(lambda: job.finished, timeout=60_000)
         assert (tmp_path / "a.gif").exists()  # the export used the old run's recording and finished
-        qtbot.waitUntil(lambda: w.static is not None and w._snap is not None and w._snap.iteration > 0,
+        qtbot.waitUntil(lambda: w.static is not None and w.snapshot is not None and w.snapshot.iteration > 0,
                         timeout=LOAD_MS)
         assert w.preset_name == list(w.presets)[2]
     finally:
@@ -150,7 +150,7 @@ def test_closing_at_any_moment_is_clean(qtbot, tmp_path, moment):
     t0 = time.perf_counter()
     w.close()
     assert time.perf_counter() - t0 < 5, "closing hung"
-    runs = [r for r in [w.run, *w._old_runs] if r is not None]
+    runs = [r for r in [w.run, *w.controller._old] if r is not None]
     qtbot.waitUntil(lambda: not any(r.is_alive() for r in runs), timeout=10_000)
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".x.gif")]
     assert not leftovers, "a cancelled export left a temp file"

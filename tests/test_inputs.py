@@ -100,7 +100,7 @@ def test_spin_boxes_cannot_hold_out_of_range_values(qtbot):
                                             ("lr_d", "2e-4", "x", "lr_d"), ("pack", "1", "99", "pack must be"),
                                             ("loss", "minimax", "magic", "magic")])
 def test_compare_dialog_refuses_bad_values(qtbot, key, a, b, reason):
-    from gan_studio.core.presets import get_preset
+    from gan_studio.core.train.presets import get_preset
     from gan_studio.gui.compare import CompareDialog
 
     d = CompareDialog(get_preset("ring8").config, {})

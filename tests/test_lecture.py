@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui
 
 from conftest import run_cli
 from test_studio import make_window  # the same window a user gets, loaded and shown
-from gan_studio.core.runfolder import RunFolder
+from gan_studio.core.record.runfolder import RunFolder
 
 LOAD_MS = 90_000
 
@@ -166,7 +166,7 @@ def test_studio_exports_gif_csv_pictures_and_refuses_bad_places(qtbot, tmp_path)
         gen = tmp_path / "G.safetensors"
         w.export_generator(str(gen))
         qtbot.waitUntil(lambda: gen.exists() and gen.with_suffix(".json").exists(), timeout=30_000)
-        from gan_studio.core.checkpoint import load_generator
+        from gan_studio.core.train.checkpoint import load_generator
 
         G, cfg = load_generator(gen)[:2]
         assert cfg["dataset"] == "ring8"
@@ -199,11 +199,11 @@ def test_studio_exports_gif_csv_pictures_and_refuses_bad_places(qtbot, tmp_path)
         assert w.open_run_folder(str(saved))
         rf = RunFolder(saved)
         w.replay_bar.slider.setValue(2)
-        qtbot.waitUntil(lambda: w._snap is not None and w._snap.iteration == rf.iterations[2], timeout=5_000)
+        qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.iteration == rf.iterations[2], timeout=5_000)
         assert w.field.last_iteration == rf.iterations[2]  # the panel drew the recorded step
-        assert w.st_state.text() == "● replay" and not w.controls_dock.widget().isEnabled()
+        assert w.status.st_state.text() == "● replay" and not w.controls_dock.widget().isEnabled()
         qtbot.keyClick(w, QtCore.Qt.Key.Key_Right)  # → steps the replay
-        qtbot.waitUntil(lambda: w._snap.iteration == rf.iterations[3], timeout=5_000)
+        qtbot.waitUntil(lambda: w.snapshot.iteration == rf.iterations[3], timeout=5_000)
     finally:
         w.close()
 
@@ -212,9 +212,9 @@ def test_checkpoint_resumes_in_the_studio_and_bad_files_are_explained(qtbot, tmp
     w = make_window(qtbot, tmp_path, preset="ring8")
     try:
         w.open_checkpoint(str(trained_run / "checkpoint.pt"))
-        qtbot.waitUntil(lambda: w._snap is not None and w._snap.state == "paused" and w._snap.iteration == 400,
+        qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.state == "paused" and w.snapshot.iteration == 400,
                         timeout=LOAD_MS)
-        assert w.st_iter.text() == "iteration 400"
+        assert w.status.st_iter.text() == "iteration 400"
         qtbot.keyClick(w, QtCore.Qt.Key.Key_Right)  # one more iteration from where it stopped
         qtbot.waitUntil(lambda: w.run.latest().iteration == 401, timeout=10_000)
         bad = tmp_path / "bad.pt"
@@ -257,16 +257,16 @@ def test_compare_mode_runs_two_settings_in_lockstep(qtbot, tmp_path):
 def test_presentation_mode_enlarges_text_and_lines_and_esc_restores(qtbot, tmp_path):
     w = make_window(qtbot, tmp_path, preset="ring8")
     try:
-        label_pt = w.st_iter.font().pointSizeF()
+        label_pt = w.status.st_iter.font().pointSizeF()
         curve = w.losses.c_d
         pen_w = curve.opts["pen"].widthF()
         qtbot.keyClick(w, QtCore.Qt.Key.Key_F5)
         assert w.presenting and w.isFullScreen() and not w.controls_dock.isVisible()
-        assert w.st_iter.font().pointSizeF() >= 1.5 * label_pt
+        assert w.status.st_iter.font().pointSizeF() >= 1.5 * label_pt
         assert curve.opts["pen"].widthF() >= 1.9 * pen_w
         qtbot.keyClick(w, QtCore.Qt.Key.Key_Escape)
         assert not w.presenting and not w.isFullScreen()
-        assert w.st_iter.font().pointSizeF() == label_pt
+        assert w.status.st_iter.font().pointSizeF() == label_pt
         assert curve.opts["pen"].widthF() == pen_w
         name = w.preset_name
         qtbot.keyClick(w, QtCore.Qt.Key.Key_PageDown)  # a presenter's clicker: next preset, no dialog
@@ -307,8 +307,8 @@ def test_replay_and_exports_need_no_torch(trained_run, tmp_path):
     import subprocess
     import sys
 
-    code = (f"import sys\nfrom gan_studio.core.replay import ReplayRun\nfrom gan_studio.core.export import run_gif\n"
-            f"from gan_studio.core.runfolder import write_metrics_csv\n"
+    code = (f"import sys\nfrom gan_studio.core.record.replay import ReplayRun\nfrom gan_studio.core.record.export import run_gif\n"
+            f"from gan_studio.core.record.runfolder import write_metrics_csv\n"
             f"r = ReplayRun({str(trained_run)!r}); r.seek(3); r.latest(); r.drain_stats()\n"
             f"run_gif(r.folder, 'field', {str(tmp_path / 'g.gif')!r}, max_frames=4)\n"
             f"write_metrics_csv(r.folder.metrics, {str(tmp_path / 'm.csv')!r})\n"

@@ -12,7 +12,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from conftest import run_cli
-from gan_studio.core.live import STAT_COLUMNS
+from gan_studio.core.live.handles import STAT_COLUMNS
 from gan_studio.gui.settings import Settings
 from gan_studio.gui.window import StudioWindow
 
@@ -26,7 +26,7 @@ def make_window(qtbot, tmp_path, preset="ring8", autoplay=False, **kw) -> Studio
     w.resize(1280, 800)
     w.show()
     w.start()
-    qtbot.waitUntil(lambda: w.static is not None and w._snap is not None, timeout=LOAD_MS)
+    qtbot.waitUntil(lambda: w.static is not None and w.snapshot is not None, timeout=LOAD_MS)
     return w
 
 
@@ -60,7 +60,7 @@ def test_space_pauses_and_resumes_training(studio, qtbot):
     it = iteration(w)
     qtbot.wait(800)
     assert iteration(w) == it, "training went on after pause"
-    assert w.st_state.text() == "● paused"
+    assert w.status.st_state.text() == "● paused"
     qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: iteration(w) > it + 10, timeout=10_000)
     assert w.run.latest().state == "running"
@@ -70,7 +70,7 @@ def test_step_buttons_and_keys_run_exactly_what_they_say(studio, qtbot):
     w = studio()
     assert w.run.latest().state == "paused"
     tb = w.toolbar
-    for action, expect in ((w.act_step_d, (1, 0)), (w.act_step_g, (0, 1))):
+    for action, expect in ((w.acts["step_d"], (1, 0)), (w.acts["step_g"], (0, 1))):
         before = iteration(w)
         qtbot.mouseClick(tb.widgetForAction(action), QtCore.Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: iteration(w) == before + 1, timeout=5_000)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from gan_studio.core import ConfigError, Diverged, TrainConfig, Trainer
-from gan_studio.core.metrics import mode_metrics
-from gan_studio.core.presets import get_preset
+from gan_studio.core.evaluate.metrics import mode_metrics
+from gan_studio.core.train.presets import get_preset
 
 
 def small(**kw):
@@ -178,8 +178,8 @@ def test_ring8_preset_covers_at_least_7_of_8_modes():
 
 # ------------------------------------------------------------------ remedies for mode collapse
 def _ring_trainer(**kw):
-    from gan_studio.core.config import TrainConfig
-    from gan_studio.core.trainer import Trainer
+    from gan_studio.core.train.config import TrainConfig
+    from gan_studio.core.train.trainer import Trainer
 
     return Trainer(TrainConfig(dataset="ring8", batch_size=64, steps=10, **kw))
 
@@ -222,8 +222,8 @@ def test_packing_and_minibatch_std_switch_on_a_running_trainer():
 
 
 def test_remedies_refuse_models_that_do_not_support_them():
-    from gan_studio.core.config import ConfigError, TrainConfig
-    from gan_studio.core.trainer import Trainer
+    from gan_studio.core.train.config import ConfigError, TrainConfig
+    from gan_studio.core.train.trainer import Trainer
 
     tr = Trainer(TrainConfig(dataset="digits", model="paper-mlp", batch_size=16, steps=1, z_dim=8))
     with pytest.raises(ConfigError, match="mlp model only"):

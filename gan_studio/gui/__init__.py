@@ -1,1 +1,1 @@
-"""The studio window (PySide6 + pyqtgraph). It observes a :class:`gan_studio.core.live.LiveRun`; it never trains."""
+"""The studio window (PySide6 + pyqtgraph). It observes a :class:`gan_studio.core.live.handles.ThreadRun`; it never trains."""

@@ -38,8 +38,8 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
     t_main = time.perf_counter()
     from PySide6 import QtCore, QtGui, QtWidgets
 
-    from ..core.config import ConfigError
-    from ..core.presets import all_presets
+    from ..core.train.config import ConfigError
+    from ..core.train.presets import all_presets
 
     if preset is not None and preset not in all_presets():
         print(f"gan-studio: error: unknown preset {preset!r}; choose one of {', '.join(all_presets())}",
@@ -131,7 +131,8 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
                 startup_s=round(startup, 3), device=snap.device if snap else "",
                 message=snap.message if snap else "")
             if screenshot:
-                (shown.refresh if hasattr(shown, "refresh") else win.refresh)()
+                for c in ([s.controller for s in shown.sides] if shown is not win else [win.controller]):
+                    c.refresh()
                 app.processEvents()
                 img = shown.grab()
                 target = Path(screenshot).expanduser()

@@ -8,11 +8,12 @@ import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
-from ..core.live import LiveRun
-from ..core.viewspec import ViewRequest
+from ..core.train.config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
+from ..core.live.handles import ThreadRun
+from ..core.live.viewspec import ViewRequest
 from . import theme
 from .panels import FieldPanel, LossesPanel, SamplesPanel
+from .run_controller import RunController
 
 #: what a user can set apart, and how to read a typed value
 COMPARE_KEYS = ("loss", "k", "g_steps", "lr_d", "lr_g", "unroll", "pack", "mbstd", "batch_size", "optimizer")
@@ -119,11 +120,48 @@ class Side(QtWidgets.QFrame):
         split.setStretchFactor(2, 2)
         lay.addWidget(split, 1)
         self.panels = (self.field, self.samples, self.losses)
-        self.run = None
-        self.static_run = None
-        self.snap = None
         self.modes = None
         self.error = ""
+        self.controller = RunController(self)
+        c = self.controller
+        c.staticChanged.connect(self._on_static)
+        c.snapshotChanged.connect(self._on_snapshot)
+        c.statsArrived.connect(self.losses.add_stats)
+        c.eventArrived.connect(self._on_event)
+        c.tick.connect(lambda snap: snap.views_iteration >= 0 and self.losses.show_snapshot(snap))
+
+    @property
+    def run(self):
+        return self.controller.handle
+
+    @property
+    def snap(self):
+        return self.controller.snapshot
+
+    def _on_static(self, snap) -> None:
+        for p in self.panels:
+            applies = p.applies(snap.static)
+            p.set_static(snap.static if applies else None)
+            p.setVisible(applies)
+        self.run.set_views(self.views())
+
+    def _on_event(self, ev) -> None:
+        if ev.kind == "metrics" and "modes_covered" in (ev.data or {}):
+            self.modes = (ev.data["modes_covered"], ev.data["n_modes"])
+        elif ev.kind in ("error", "diverged"):
+            self.error = ev.message
+
+    def _on_snapshot(self, snap) -> None:
+        text = f"iteration {snap.iteration:,}"
+        if self.modes is not None:
+            text += f"  ·  modes covered {self.modes[0]} of {self.modes[1]}"
+        if self.error:
+            text += f"  ·  {self.error}"
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {theme.ERROR};" if self.error else "")
+        for p in self.panels:
+            if p.isVisible():
+                p.show_snapshot(snap)
 
     def views(self) -> ViewRequest:
         names = set()
@@ -137,11 +175,11 @@ class Side(QtWidgets.QFrame):
         return ViewRequest(names=frozenset(names), **opts)
 
     def static_of(self):
-        return self.snap.static if self.snap is not None else None
+        return self.controller.static
 
 
 class CompareWindow(QtWidgets.QMainWindow):
-    def __init__(self, base: TrainConfig, a: dict, b: dict, autoplay: bool = True, run_class=LiveRun,
+    def __init__(self, base: TrainConfig, a: dict, b: dict, autoplay: bool = True, run_class=ThreadRun,
                  threads: int | None = None) -> None:
         super().__init__()
         theme.configure()
@@ -180,8 +218,7 @@ class CompareWindow(QtWidgets.QMainWindow):
         self.sync_label.setStyleSheet("padding-left: 12px; color: #444;")
         tb.addWidget(self.sync_label)
         self.addToolBar(tb)
-        self.timer = QtCore.QTimer(self)
-        self.timer.timeout.connect(self.refresh)
+        self.sides[0].controller.tick.connect(lambda _snap: self.keep_in_step())  # one refresh path
 
     def _action(self, text, slot, shortcut) -> QtGui.QAction:
         act = QtGui.QAction(text, self)
@@ -194,11 +231,10 @@ class CompareWindow(QtWidgets.QMainWindow):
     def start(self) -> None:
         self.target = CHUNK if self.playing else 0
         for side, cfg in zip(self.sides, self.cfgs):
-            kw = {"threads": self.threads or 1} if self.run_class is not LiveRun else {}
-            side.run = self.run_class(cfg, start_paused=False, **kw)
-            side.run.set_limit(self.target)
-            side.run.start()
-        self.timer.start(33)
+            kw = {"threads": self.threads or 1} if self.run_class is not ThreadRun else {}
+            run = self.run_class(cfg, start_paused=False, **kw)
+            run.set_limit(self.target)
+            side.controller.set_handle(run)
 
     def iterations(self) -> list[int]:
         return [s.snap.iteration if s.snap is not None else 0 for s in self.sides]
@@ -216,10 +252,8 @@ class CompareWindow(QtWidgets.QMainWindow):
             for s in self.sides:
                 s.run.set_limit(self.target)
 
-    def refresh(self) -> None:
-        for s in self.sides:
-            if s.run is not None:
-                self._refresh_side(s)
+    def keep_in_step(self) -> None:
+        """Lockstep: once both runs reach the shared limit, move it on (while playing)."""
         its = self.iterations()
         if self.playing and all(s.snap is not None and s.snap.state == "running" for s in self.sides) \
                 and min(its) >= self.target:
@@ -228,52 +262,34 @@ class CompareWindow(QtWidgets.QMainWindow):
                 s.run.set_limit(self.target)
         self.sync_label.setText(f"lockstep: A at {its[0]:,}, B at {its[1]:,} (limit {self.target:,})")
 
-    def _refresh_side(self, s: Side) -> None:
-        run = s.run
-        for ev in run.drain_events():
-            if ev.kind == "metrics" and "modes_covered" in (ev.data or {}):
-                s.modes = (ev.data["modes_covered"], ev.data["n_modes"])
-            elif ev.kind in ("error", "diverged"):
-                s.error = ev.message
-        snap = run.latest()
-        if snap is None:
-            return
-        if snap.static is not None and s.static_run != run.run_id:
-            s.static_run = run.run_id
-            s.snap = snap
-            for p in s.panels:
-                applies = p.applies(snap.static)
-                p.set_static(snap.static if applies else None)
-                p.setVisible(applies)
-            run.set_views(s.views())
-        stats = run.drain_stats()
-        if s.static_run == run.run_id:
-            s.losses.add_stats(stats)
-        if snap is s.snap and s.snap is not None and s.snap.views_iteration >= 0:
-            s.losses.show_snapshot(snap)
-            return
-        s.snap = snap
-        text = f"iteration {snap.iteration:,}"
-        if s.modes is not None:
-            text += f"  ·  modes covered {s.modes[0]} of {s.modes[1]}"
-        if s.error:
-            text += f"  ·  {s.error}"
-        s.status.setText(text)
-        s.status.setStyleSheet(f"color: {theme.ERROR};" if s.error else "")
-        for p in s.panels:
-            if p.isVisible():
-                p.show_snapshot(snap)
-
     def shutdown(self, timeout: float = 1.5) -> None:
-        self.timer.stop()
         deadline = time.perf_counter() + timeout
         for s in self.sides:
-            if s.run is not None:
-                s.run.stop(timeout=0)
-        for s in self.sides:
-            if s.run is not None:
-                s.run.stop(timeout=max(0.0, deadline - time.perf_counter()))
+            s.controller.stop_all(max(0.0, deadline - time.perf_counter()))
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.shutdown()
         ev.accept()
+
+
+def open_compare(window, changes: dict | None = None, autoplay: bool = True):
+    """From the studio: two runs side by side, its configuration (A) and A with ``changes`` (B)."""
+    base = window.current_config()
+    if changes is None:
+        preset = window.runs.presets.get(window.runs.preset_name)
+        dlg = CompareDialog(base, getattr(preset, "compare", None) or {}, window)
+        if dlg.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return None
+        a, b = dlg.result_changes()
+    else:
+        a, b = changes.get("a", {}), changes.get("b", {})
+    try:
+        w = CompareWindow(base, a, b, autoplay=autoplay, run_class=window.runs.run_class)
+    except ConfigError as exc:
+        window.fail(str(exc))
+        return None
+    window.compare_windows = [c for c in window.compare_windows if c.isVisible()] + [w]
+    w.resize(window.size())
+    w.show()
+    w.start()
+    return w

@@ -10,7 +10,7 @@ import math
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.config import DATASET_KINDS, LOSS_NAMES, MODEL_NAMES, OPTIMIZER_NAMES, ConfigError, validate_values
+from ..core.train.config import DATASET_KINDS, LOSS_NAMES, MODEL_NAMES, OPTIMIZER_NAMES, ConfigError, validate_values
 from . import theme
 
 LOSS_LABELS = {"minimax": "minimax (saturating)", "nonsaturating": "non-saturating", "lsgan": "least squares",

@@ -3,7 +3,7 @@
 1. the training process saves a checkpoint to a temporary file (between two iterations, so the weights are
    a consistent snapshot);
 2. a separate process (spawned, one torch thread) loads it, draws 10,000 samples and runs
-   ``gan_studio.core.evaluate.eval_job``: Parzen (the paper's protocol) plus the metrics that apply;
+   ``gan_studio.core.evaluate.scores.eval_job``: Parzen (the paper's protocol) plus the metrics that apply;
 3. progress and the result come back through a queue that the window polls; Cancel sets an event the job
    checks between blocks (and the process is terminated if it does not stop within 2 s).
 """
@@ -42,7 +42,7 @@ class EvalWorker(QtCore.QObject):
         return self.pending_path is not None or (self.proc is not None and self.proc.is_alive())
 
     def request(self, run, options: dict | None = None) -> bool:
-        """Ask `run` (a LiveRun or ProcessRun) for a snapshot; the job starts when it is written."""
+        """Ask `run` (a ThreadRun or ProcessRun) for a snapshot; the job starts when it is written."""
         if self.busy or run is None:
             return False
         fd, path = tempfile.mkstemp(prefix="gan-studio-eval-", suffix=".pt")
@@ -62,7 +62,7 @@ class EvalWorker(QtCore.QObject):
         if self.pending_path is None or os.path.abspath(path) != os.path.abspath(self.pending_path):
             return False
         self.pending_path = None
-        from ..core.evaluate import eval_job
+        from ..core.evaluate.scores import eval_job
 
         self.queue = self._ctx.Queue()
         self.cancel_event = self._ctx.Event()

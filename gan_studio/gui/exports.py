@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.atomic import CheckpointError, atomic_path
+from ..core.record.atomic import CheckpointError, atomic_path
 
 
 class ExportFailed(Exception):
@@ -124,8 +124,8 @@ class ExportJob(QtCore.QObject):
         return not self._thread.is_alive()
 
     def _work(self) -> None:
-        from ..core.config import ConfigError
-        from ..core.export import ExportCancelled
+        from ..core.train.config import ConfigError
+        from ..core.record.export import ExportCancelled
 
         try:
             path = self._fn(lambda i, n: self.progress.emit(i, n), self._cancel.is_set)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -35,9 +36,10 @@ class Settings:
             return str(v).lower() in ("1", "true", "yes")
         if isinstance(default, float):
             try:
-                return float(v)
+                f = float(v)
             except (TypeError, ValueError):
                 return default
+            return f if math.isfinite(f) else default  # "nan" or "inf" in a hand-edited file
         return v
 
     def set(self, key: str, value) -> None:

@@ -47,6 +47,7 @@ class Panel(QtWidgets.QFrame):
         self.body = QtWidgets.QVBoxLayout()
         self.body.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self.body, 1)
+        self._checks: dict[str, QtWidgets.QCheckBox] = {}  # options the panel saves and restores itself
         self.static = None
         self.frames = 0  # times this panel drew new data (tests and the ui_frames figure read it)
         self.last_iteration = -1
@@ -72,8 +73,23 @@ class Panel(QtWidgets.QFrame):
         """Draw the snapshot's views; return True when something was redrawn."""
         return False
 
+    def save_state(self) -> dict:
+        """This panel's options, as plain data for the settings file."""
+        return {name: cb.isChecked() for name, cb in self._checks.items()}
+
+    def restore_state(self, state: dict) -> None:
+        """Put back options saved by :meth:`save_state` (unknown or mistyped entries are ignored)."""
+        if not isinstance(state, dict):
+            return
+        for name, cb in self._checks.items():
+            if isinstance(state.get(name), bool):
+                cb.blockSignals(True)
+                cb.setChecked(state[name])
+                cb.blockSignals(False)
+
     def check(self, text: str, checked: bool, tip: str = "") -> QtWidgets.QCheckBox:
         cb = QtWidgets.QCheckBox(text)
+        self._checks[text] = cb
         cb.setChecked(checked)
         cb.setToolTip(tip)
         cb.toggled.connect(lambda _=None: self.optionsChanged.emit())

@@ -234,7 +234,7 @@ class EvaluationPanel(Panel):
         self.progress.setFormat(f"Parzen: {done:,} / {total:,} points")
 
     def add_result(self, r: dict) -> None:
-        """A finished evaluation (gan_studio.core.evaluate.evaluate_checkpoint's dict)."""
+        """A finished evaluation (gan_studio.core.evaluate.scores.evaluate_checkpoint's dict)."""
         self.results.append(r)
         p = r.get("parzen", {})
         row = self.table.rowCount()

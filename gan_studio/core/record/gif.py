@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from . import render
-from .trainer import Observer
+from ..train.trainer import Observer
 
 
 def frame_for(trainer, real_points: np.ndarray | None = None, field_res: int = 64) -> np.ndarray:
@@ -34,19 +34,34 @@ def frame_for(trainer, real_points: np.ndarray | None = None, field_res: int = 6
 
 class GifRecorder(Observer):
     """Keeps at most ``max_frames`` frames: when full, it drops every other frame and records half as often,
-    so a run of any length gives an evenly spaced animation in bounded memory."""
+    so a run of any length gives an evenly spaced animation in bounded memory.
 
-    def __init__(self, every: int = 50, max_frames: int = 120) -> None:
+    With ``path``, it also records the first and the last picture of each :meth:`Trainer.run` and writes the
+    GIF there when the run ends (finished, stopped, diverged or interrupted; not after an error)."""
+
+    def __init__(self, every: int = 50, max_frames: int = 120, path: str | Path | None = None,
+                 duration_ms: int = 100) -> None:
         if every < 1 or max_frames < 2:
             raise ValueError("every must be ≥ 1 and max_frames ≥ 2")
         self.every = int(every)
         self.max_frames = int(max_frames)
+        self.path = None if path is None else Path(path)
+        self.duration_ms = int(duration_ms)
         self.frames: list[tuple[int, np.ndarray]] = []
         self._real = None
 
     def on_iteration(self, trainer, stats) -> None:
         if stats.iteration % self.every == 0:
             self.capture(trainer)
+
+    def on_run_start(self, trainer) -> None:
+        if self.path is not None:
+            self.capture(trainer)
+
+    def on_run_end(self, trainer, reason: str) -> None:
+        if self.path is not None and reason != "error":
+            self.capture(trainer)
+            self.write(self.path, self.duration_ms)
 
     def capture(self, trainer) -> None:
         if self.frames and self.frames[-1][0] == trainer.iteration:
@@ -64,7 +79,7 @@ class GifRecorder(Observer):
 
 
 def write_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int = 100) -> Path:
-    """Animated GIF that loops forever, written atomically (see :func:`gan_studio.core.export.write_gif`)."""
+    """Animated GIF that loops forever, written atomically (see :func:`gan_studio.core.record.export.write_gif`)."""
     from .export import write_gif as _write
 
     return _write(path, frames, duration_ms)

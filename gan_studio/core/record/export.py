@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from . import render
-from .config import ConfigError
+from ..train.config import ConfigError
 
 GIF_VIEWS = ("field", "samples")
 
@@ -185,7 +185,7 @@ def latent_loop_frames(trainer, n_frames: int = 48, size: int = 360) -> list[np.
     Runs wherever the trainer lives (the studio sends it to the training process)."""
     import torch
 
-    from . import views as V
+    from ..live import views as V
 
     st = V.static_info(trainer)
     zd = trainer.config.z_dim
@@ -220,7 +220,7 @@ def write_frames_gif(frames: list[np.ndarray], out: str | Path, duration_ms: int
 
 def export_generator_call(path: str, trainer) -> str:
     """For ``run.call``: write G alone (safetensors + JSON) from the training process."""
-    from .checkpoint import export_generator
+    from ..train.checkpoint import export_generator
 
     weights, _ = export_generator(trainer, path)
     return str(weights)

@@ -21,8 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from .atomic import atomic_path, atomic_write_bytes
-from .config import ConfigError
+from ..record.atomic import atomic_path, atomic_write_bytes
+from ..train.config import ConfigError
 
 PAPER = {"mnist": (225.0, 2.0)}  # Table 1: Parzen-window log-likelihood, mean ± s.e.
 EVAL_SEED = 2014
@@ -81,15 +81,21 @@ def parzen_score(trainer, held, n_samples: int = 10000, seed: int = EVAL_SEED) -
 
 def table1(out: str | os.PathLike, iterations: int = 125000, eval_every: int = 5000, ckpt_every: int = 2500,
            data_root: str | None = None, device: str = "auto", seed: int = 0,
-           log: Callable[[str], None] = _stderr, should_stop: Callable[[], bool] | None = None) -> list[dict]:
-    """Train ``mnist-paper`` to ``iterations`` (a total) with evaluations; returns every result so far."""
-    from .checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
-    from .evaluate import held_out
-    from .presets import get_preset
-    from .trainer import Trainer
+           log: Callable[[str], None] = _stderr, should_stop: Callable[[], bool] | None = None,
+           n_samples: int = 10000, n_test: int = 10000) -> list[dict]:
+    """Train ``mnist-paper`` to ``iterations`` (a total) with evaluations; returns every result so far.
+
+    ``n_samples`` (samples from G) and ``n_test`` (test images scored) are the paper's 10,000 each; smaller
+    values only make quick checks (tests) cheaper, and the results record which were used."""
+    from ..train.checkpoint import load_checkpoint, save_checkpoint, trainer_from_checkpoint
+    from .scores import held_out
+    from ..train.presets import get_preset
+    from ..train.trainer import Trainer
 
     if iterations < 1 or eval_every < 1 or ckpt_every < 1:
         raise ReproduceError("--iterations, --eval-every and --checkpoint-every must be at least 1")
+    if n_samples < 2 or n_test < 1:
+        raise ReproduceError("the Parzen evaluation needs at least 2 samples and 1 test image")
     folder = Path(out).expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -112,13 +118,13 @@ def table1(out: str | os.PathLike, iterations: int = 125000, eval_every: int = 5
         trainer = Trainer(cfg)
         log(f"new mnist-paper run in {folder} ({trainer.device.type})")
     trainer.config.steps = iterations
-    held = held_out("mnist", args, n_valid=1000, n_test=10000)
+    held = held_out("mnist", args, n_valid=1000, n_test=n_test)
     results = [r for r in read_results(res_p) if r["iteration"] <= trainer.iteration]
     done = {r["iteration"] for r in results}
 
     def evaluate() -> None:
         t0 = time.perf_counter()
-        r = parzen_score(trainer, held)
+        r = parzen_score(trainer, held, n_samples=n_samples)
         results.append(r)
         done.add(r["iteration"])
         best = max(results, key=lambda q: q["mean"])
@@ -249,7 +255,7 @@ def curve_images(results: list[dict], width: int = 640, height: int = 360) -> tu
 
     from PIL import Image, ImageDraw
 
-    from .export import _font
+    from ..record.export import _font
 
     paper, paper_se = PAPER["mnist"]
     xs, ys, es, x_hi, y_lo, y_hi, px, py, (l, r, t, b) = _chart_geometry(results, width, height)

@@ -28,6 +28,8 @@ from .datasets import build_dataset
 from .models import build_models, init_from_data
 
 HISTORY_KEYS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+#: Why :meth:`Trainer.run` ended, as passed to :meth:`Observer.on_run_end`.
+RUN_END_REASONS = ("finished", "stopped", "diverged", "interrupted", "error")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -71,6 +73,13 @@ class Observer:
 
     def on_diverged(self, trainer: "Trainer", message: str) -> None:  # pragma: no cover - default
         pass
+
+    def on_run_start(self, trainer: "Trainer") -> None:  # pragma: no cover - default
+        """:meth:`Trainer.run` is about to train (called once per ``run()``)."""
+
+    def on_run_end(self, trainer: "Trainer", reason: str) -> None:  # pragma: no cover - default
+        """:meth:`Trainer.run` ended: ``reason`` is one of :data:`RUN_END_REASONS` ("finished", "stopped",
+        "diverged", "interrupted", "error"). Called before the exception, if any, propagates."""
 
 
 class Diverged(RuntimeError):
@@ -398,12 +407,36 @@ class Trainer:
         return stats
 
     def run(self, steps: int, should_stop: Callable[[], bool] | None = None) -> int:
-        """Iterate until ``self.iteration == steps`` (a total, so a resumed run continues to the same end)."""
-        while self.iteration < steps:
-            if should_stop is not None and should_stop():
-                break
-            self.step()
+        """Iterate until ``self.iteration == steps`` (a total, so a resumed run continues to the same end).
+
+        Observers hear ``on_run_start`` first and ``on_run_end(reason)`` last, also when training stops on
+        :class:`Diverged`, Ctrl+C or an error (which then propagate)."""
+        self._notify_run("on_run_start")
+        reason = "finished"
+        try:
+            while self.iteration < steps:
+                if should_stop is not None and should_stop():
+                    reason = "stopped"
+                    break
+                self.step()
+        except Diverged:
+            reason = "diverged"
+            raise
+        except KeyboardInterrupt:
+            reason = "interrupted"
+            raise
+        except BaseException:
+            reason = "error"
+            raise
+        finally:
+            self._notify_run("on_run_end", reason)
         return self.iteration
+
+    def _notify_run(self, hook: str, *args) -> None:
+        for obs in list(self.observers):  # observers need not subclass Observer: the hooks are optional
+            fn = getattr(obs, hook, None)
+            if fn is not None:
+                fn(self, *args)
 
     # ------------------------------------------------------------------ divergence
     def _weights_finite(self) -> bool:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .config import ConfigError
+from ..train.config import ConfigError
 
 
 class CheckpointError(ConfigError):

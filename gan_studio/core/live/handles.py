@@ -18,46 +18,86 @@ import queue
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from .config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
-
-#: Columns of the arrays returned by :meth:`LiveRun.drain_stats`.
-STAT_COLUMNS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "d_steps", "g_steps", "lr_d",
-                "lr_g", "batch_size")
+from ..protocol import STAT_COLUMNS, Capability, Event, EventKind, Snapshot  # noqa: F401 (re-exported)
+from ..train.config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
 
 _run_ids = itertools.count(1)
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    run_id: int
-    iteration: int
-    state: str  # "loading", "running", "paused", "diverged", "error", "stopped"
-    message: str
-    it_per_s: float
-    device: str
-    config: dict
-    static: Any  # views.StaticInfo once loaded
-    views: dict = field(default_factory=dict)
-    views_iteration: int = -1
-    lr_d: float = 0.0
-    lr_g: float = 0.0
-    time: float = 0.0
-    loss_info: tuple = ()  # (name, sigmoid, d_equilibrium, g_equilibrium) of the current loss
+def check_step_kind(kind: str) -> None:
+    if kind not in ("full", "d", "g"):
+        raise ValueError(f"step kind must be full, d or g, not {kind!r}")
 
 
-@dataclass(frozen=True)
-class Event:
-    kind: str  # "ready", "error", "diverged", "saved", "state"
-    message: str
-    data: Any = None
+def check_live_changes(changes: dict) -> None:
+    """The one validator of live setting changes, used by every run handle before a change is queued."""
+    unknown = [k for k in changes if k not in LIVE_KEYS]
+    if unknown:
+        raise ConfigError(f"{', '.join(unknown)} cannot change during a run; start a new run instead")
+    validate_values(changes)
 
 
-class LiveRun:
+def check_speed(it_per_s: float | None) -> None:
+    if it_per_s is not None and not (it_per_s > 0):
+        raise ConfigError(f"the speed limit must be a positive number of iterations per second, got {it_per_s}")
+
+
+class _Commands:
+    """The commands of a live run: validated here, queued with ``_put``, applied by the training loop
+    between iterations in the order given. Shared by :class:`ThreadRun` and :class:`ProcessRun`."""
+
+    capabilities = Capability.TRAIN
+
+    def _put(self, *cmd) -> None:  # pragma: no cover - each handle says where commands go
+        raise NotImplementedError
+
+    def play(self) -> None:
+        self._put("play")
+
+    def pause(self) -> None:
+        self._put("pause")
+
+    def step(self, kind: str = "full") -> None:
+        """One iteration now: ``full`` (k D-steps then the G-steps), ``d`` (one D-step) or ``g`` (one G-step)."""
+        check_step_kind(kind)
+        self._put("step", kind)
+
+    def set(self, **changes: Any) -> None:
+        """Change live settings; validated now (raises :class:`ConfigError`), applied at the next iteration."""
+        check_live_changes(changes)
+        self._put("set", dict(changes))
+
+    def set_speed(self, it_per_s: float | None) -> None:
+        """Limit training to ``it_per_s`` iterations per second (None: as fast as possible)."""
+        check_speed(it_per_s)
+        self._put("speed", it_per_s)
+
+    def set_views(self, request) -> None:
+        self._put("views", request)
+
+    def save(self, path: str) -> None:
+        self._put("save", str(path))
+
+    def set_limit(self, iteration: int | None) -> None:
+        """Train only until this iteration, then wait (None: no limit). Compare mode keeps two runs in step."""
+        self._put("limit", None if iteration is None else int(iteration))
+
+    def call(self, fn: Callable[[Any], Any], label: str = "call") -> None:
+        """Run ``fn(trainer)`` in the training loop between iterations; its result comes back as an event
+        of kind ``label``. For a :class:`ProcessRun`, ``fn`` must be picklable (a module-level function)."""
+        self._put("call", fn, label)
+
+    def close(self, timeout: float | None = 2.0) -> bool:
+        return self.stop(timeout)
+
+
+class ThreadRun(_Commands):
+    """A trainer in a background thread of this process (headless tests, GAN_STUDIO_THREAD_WORKER=1)."""
+
     def __init__(self, config: TrainConfig, *, start_paused: bool = False, publish_hz: float = 30.0,
                  views_hz: float = 15.0, views_budget: float = 0.04, nn_hz: float = 1.0, metrics_hz: float = 2.0, checkpoint: dict | None = None,
                  trainer_factory: Callable[[TrainConfig], Any] | None = None, run_id: int | None = None,
@@ -105,49 +145,12 @@ class LiveRun:
         self._dirty = True
 
     # ----------------------------------------------------------------------------- control (any thread)
-    def start(self) -> "LiveRun":
+    def start(self) -> "ThreadRun":
         self._thread.start()
         return self
 
-    def play(self) -> None:
-        self._cmds.put(("play",))
-
-    def pause(self) -> None:
-        self._cmds.put(("pause",))
-
-    def step(self, kind: str = "full") -> None:
-        """One iteration now: ``full`` (k D-steps then the G-steps), ``d`` (one D-step) or ``g`` (one G-step)."""
-        if kind not in ("full", "d", "g"):
-            raise ValueError(f"step kind must be full, d or g, not {kind!r}")
-        self._cmds.put(("step", kind))
-
-    def set(self, **changes: Any) -> None:
-        """Change live settings; validated now (raises :class:`ConfigError`), applied at the next iteration."""
-        unknown = [k for k in changes if k not in LIVE_KEYS]
-        if unknown:
-            raise ConfigError(f"{', '.join(unknown)} cannot change during a run; start a new run instead")
-        validate_values(changes)
-        self._cmds.put(("set", dict(changes)))
-
-    def set_speed(self, it_per_s: float | None) -> None:
-        """Limit training to ``it_per_s`` iterations per second (None: as fast as possible)."""
-        if it_per_s is not None and not (it_per_s > 0):
-            raise ConfigError(f"the speed limit must be a positive number of iterations per second, got {it_per_s}")
-        self._cmds.put(("speed", it_per_s))
-
-    def set_views(self, request) -> None:
-        self._cmds.put(("views", request))
-
-    def save(self, path: str) -> None:
-        self._cmds.put(("save", str(path)))
-
-    def set_limit(self, iteration: int | None) -> None:
-        """Train only until this iteration, then wait (None: no limit). Compare mode keeps two runs in step."""
-        self._cmds.put(("limit", None if iteration is None else int(iteration)))
-
-    def call(self, fn: Callable[[Any], Any], label: str = "call") -> None:
-        """Run ``fn(trainer)`` on the training thread between iterations; its result comes back as an event."""
-        self._cmds.put(("call", fn, label))
+    def _put(self, *cmd) -> None:
+        self._cmds.put(cmd)
 
     def stop(self, timeout: float | None = 2.0) -> bool:
         """Ask the thread to finish after the current iteration; wait up to ``timeout``. True when stopped."""
@@ -190,10 +193,10 @@ class LiveRun:
     def _build(self):
         if self._factory is not None:
             return self._factory(self.config)
-        from .trainer import Trainer
+        from ..train.trainer import Trainer
 
         if self._checkpoint_path is not None:
-            from .checkpoint import trainer_from_checkpoint
+            from ..train.checkpoint import trainer_from_checkpoint
 
             tr = trainer_from_checkpoint(self._checkpoint_path, device=self.config.device)
             self.config = tr.config
@@ -249,7 +252,7 @@ class LiveRun:
             self._publish(force=True)
 
     def _start_recording(self, tr) -> None:
-        from .runfolder import RunWriter
+        from ..record.runfolder import RunWriter
 
         try:
             self._recorder = tr.add_observer(RunWriter(self._record_dir, tr, every=self._record_every,
@@ -259,7 +262,7 @@ class LiveRun:
             self._event("error", f"this run is not being recorded: {_describe(exc)}")
 
     def _loop(self, tr) -> None:
-        from .trainer import Diverged
+        from ..train.trainer import Diverged
 
         while not self._stop.is_set():
             now = time.perf_counter()
@@ -299,7 +302,7 @@ class LiveRun:
                 return
 
     def _handle(self, tr, cmd: tuple) -> None:
-        from .trainer import Diverged
+        from ..train.trainer import Diverged
 
         kind = cmd[0]
         if kind == "play":
@@ -346,7 +349,7 @@ class LiveRun:
             self._metrics_due = 0.0
             self._dirty = True
         elif kind == "save":
-            from .checkpoint import save_checkpoint
+            from ..train.checkpoint import save_checkpoint
 
             try:
                 save_checkpoint(tr, cmd[1])
@@ -493,7 +496,7 @@ def _child_main(cfg_dict: dict, kwargs: dict, inbox, conn) -> None:
         conn.send((snap, stats, events))
 
     try:
-        run = LiveRun(TrainConfig.from_dict(cfg_dict), inbox=inbox, sink=sink, **kwargs)
+        run = ThreadRun(TrainConfig.from_dict(cfg_dict), inbox=inbox, sink=sink, **kwargs)
         run._main()
     finally:
         try:
@@ -502,8 +505,8 @@ def _child_main(cfg_dict: dict, kwargs: dict, inbox, conn) -> None:
             pass
 
 
-class ProcessRun:
-    """The same interface as :class:`LiveRun`, with training in a child process.
+class ProcessRun(_Commands):
+    """The same interface as :class:`ThreadRun`, with training in a child process.
 
     Why a process: the studio's GUI thread spends its time in Python (pyqtgraph painting); in one process
     it would hold the interpreter lock that the training loop also needs for every small tensor operation,
@@ -577,42 +580,6 @@ class ProcessRun:
             self._cmds.put(cmd)
         except (ValueError, OSError):  # queue closed after stop
             pass
-
-    def play(self) -> None:
-        self._put("play")
-
-    def pause(self) -> None:
-        self._put("pause")
-
-    def step(self, kind: str = "full") -> None:
-        if kind not in ("full", "d", "g"):
-            raise ValueError(f"step kind must be full, d or g, not {kind!r}")
-        self._put("step", kind)
-
-    def set(self, **changes: Any) -> None:
-        unknown = [k for k in changes if k not in LIVE_KEYS]
-        if unknown:
-            raise ConfigError(f"{', '.join(unknown)} cannot change during a run; start a new run instead")
-        validate_values(changes)
-        self._put("set", dict(changes))
-
-    def set_speed(self, it_per_s: float | None) -> None:
-        if it_per_s is not None and not (it_per_s > 0):
-            raise ConfigError(f"the speed limit must be a positive number of iterations per second, got {it_per_s}")
-        self._put("speed", it_per_s)
-
-    def set_views(self, request) -> None:
-        self._put("views", request)
-
-    def save(self, path: str) -> None:
-        self._put("save", str(path))
-
-    def set_limit(self, iteration: int | None) -> None:
-        self._put("limit", None if iteration is None else int(iteration))
-
-    def call(self, fn: Callable[[Any], Any], label: str = "call") -> None:
-        """``fn`` must be picklable (a module-level function); its result comes back as an event."""
-        self._put("call", fn, label)
 
     def stop(self, timeout: float | None = 2.0) -> bool:
         self._put("stop")

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .config import ConfigError, TrainConfig
-from .viewspec import StaticInfo, ViewRequest
+from ..train.config import ConfigError, TrainConfig
+from ..live.viewspec import StaticInfo, ViewRequest
 
 FORMAT = "gan-studio/run"
 VERSION = 1
@@ -106,7 +106,7 @@ class RunWriter:
 
     def __init__(self, path: str | os.PathLike, trainer, *, every: int = 25, max_snapshots: int = 240,
                  log_every: int = 1, snapshots: bool = True, resume: bool = False) -> None:
-        from . import views as V
+        from ..live import views as V
 
         if every < 1 or max_snapshots < 4 or log_every < 1:
             raise ValueError("every and log_every must be ≥ 1, max_snapshots ≥ 4")
@@ -199,8 +199,8 @@ class RunWriter:
 
     def snapshot(self, trainer, views: dict | None = None) -> None:
         """Record what the panels show now. Failures (disk full) are kept in ``last_error``; training goes on."""
-        from . import views as V
-        from .metrics import mode_metrics
+        from ..live import views as V
+        from ..evaluate.metrics import mode_metrics
 
         it = int(trainer.iteration)
         if self.index and self.index[-1]["iteration"] == it:
@@ -379,7 +379,7 @@ class RunFolder:
 
     def stats_array(self, upto: int | None = None) -> np.ndarray:
         """Metrics as rows of live.STAT_COLUMNS (what the loss panel eats)."""
-        from .live import STAT_COLUMNS
+        from ..protocol import STAT_COLUMNS
 
         rows = []
         for r in self.metrics:
@@ -394,6 +394,26 @@ class RunFolder:
 
     def events(self) -> list[dict]:
         return [r for r in self.metrics if "event" in r]
+
+
+#: The columns of a run's metrics as CSV (``gan-studio metrics``, the studio's File → Metrics as CSV): the
+#: numbers :class:`RunWriter` logs for each iteration, in this order.
+METRICS_CSV_COLUMNS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "lr_d", "lr_g", "k", "g_steps",
+                       "batch_size", "seconds")
+
+
+def metrics_csv_rows(metrics: list[dict]) -> list[dict]:
+    """The logged iterations of ``RunFolder.metrics`` (events, such as a setting changed, left out)."""
+    return [r for r in metrics if "event" not in r]
+
+
+def write_run_metrics_csv(run: "RunFolder", path: str | os.PathLike) -> tuple[Path, list[dict]]:
+    """A run folder's logged iterations as CSV with :data:`METRICS_CSV_COLUMNS`; returns (path, rows).
+    Raises :class:`RunFolderError` when nothing has been logged yet (no file is written)."""
+    rows = metrics_csv_rows(run.metrics)
+    if not rows:
+        raise RunFolderError(f"{run.path} has no metrics yet")
+    return write_metrics_csv(rows, path, list(METRICS_CSV_COLUMNS)), rows
 
 
 def write_metrics_csv(rows: list[dict], path: str | os.PathLike, columns: list[str] | None = None) -> Path:
@@ -411,7 +431,8 @@ def write_metrics_csv(rows: list[dict], path: str | os.PathLike, columns: list[s
     return Path(path)
 
 
-__all__ = ["RunWriter", "RunFolder", "RunFolderError", "write_metrics_csv", "flatten_views", "unflatten_views"]
+__all__ = ["RunWriter", "RunFolder", "RunFolderError", "write_metrics_csv", "write_run_metrics_csv",
+           "metrics_csv_rows", "METRICS_CSV_COLUMNS", "flatten_views", "unflatten_views"]
 
 
 # ------------------------------------------------------------------------------------------ the studio's recordings

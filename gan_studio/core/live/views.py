@@ -198,8 +198,8 @@ def metrics(trainer, static: StaticInfo, req: ViewRequest, frame: int, n_modes_s
     """Live evaluation for point data: mode metrics (mixtures) and the theory of Prop. 1 and Thm. 1.
 
     Returns {"scalars": {...} (kept as a history by the studio), "theory": maps for the toy field}."""
-    from . import theory
-    from .metrics import mode_metrics
+    from ..evaluate import theory
+    from ..evaluate.metrics import mode_metrics
 
     scalars: dict = {"iteration": int(trainer.iteration)}
     maps: dict = {}

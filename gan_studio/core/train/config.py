@@ -29,6 +29,24 @@ MODEL_NAMES = ("mlp", "paper-mlp", "dcgan", "cond-mlp", "cond-paper-mlp", "cond-
 #: Settings that define the networks and the data: a checkpoint cannot be resumed with others.
 STRUCTURAL_KEYS = ("dataset", "dataset_args", "model", "model_args", "z_dim", "noise")
 
+#: The model a run starts with when only its data are chosen, by kind of data: a small MLP pair with a
+#: 2-D latent for points; a wider one with a 32-D latent and outputs in [0, 1] for images.
+_KIND_DEFAULTS = {
+    "points": {"model": "mlp", "model_args": {}, "z_dim": 2, "noise": "normal"},
+    "images": {"model": "mlp", "model_args": {"hidden": 256, "layers": 2, "out_range": "unit"}, "z_dim": 32,
+               "noise": "normal"},
+}
+
+
+def defaults_for_dataset(name: str) -> dict[str, Any]:
+    """Model settings (``model``, ``model_args``, ``z_dim``, ``noise``) to pair with dataset ``name`` when the
+    user picks the data but not the model (``gan-studio train --dataset mnist``, the studio's data picker).
+    An unknown name gives ``{}`` (building the dataset then says what the names are)."""
+    kind = DATASET_KINDS.get(name)
+    if kind is None:
+        return {}
+    return {k: (dict(v) if isinstance(v, dict) else v) for k, v in _KIND_DEFAULTS[kind].items()}
+
 
 @dataclass
 class TrainConfig:

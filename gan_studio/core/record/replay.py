@@ -1,7 +1,7 @@
 """Replaying a run folder through the same interface as a live run, so the studio's panels draw it unchanged.
 
 A :class:`ReplayRun` serves the recorded snapshot at a chosen position (a step slider) as a
-:class:`~gan_studio.core.live.Snapshot`, the metrics up to that iteration as statistics, and the user's
+:class:`~gan_studio.core.live.handles.Snapshot`, the metrics up to that iteration as statistics, and the user's
 recorded actions (a remedy switched on, a learning rate changed) as the configuration at that moment.
 With ``follow=True`` it picks up what a still-running writer adds (``refresh()``), e.g. a run on a server.
 No torch is needed: a lecture can replay a run on a laptop that could never have trained it.
@@ -13,14 +13,14 @@ import time
 
 import numpy as np
 
-from .live import STAT_COLUMNS, Event, Snapshot
+from ..protocol import STAT_COLUMNS, Capability, Event, EventKind, Snapshot
 from .runfolder import RunFolder, RunFolderError
 
 _replay_ids = itertools.count(1_000_000)  # never equal to a live run's id
 
 
 class ReplayRun:
-    replay = True
+    """A recording played back through the run-handle protocol (:class:`~gan_studio.core.protocol.RunHandle`)."""
 
     def __init__(self, path, follow: bool = False) -> None:
         self.folder = RunFolder(path)  # raises RunFolderError with a message for the user
@@ -29,12 +29,13 @@ class ReplayRun:
                                  + ("" if follow else " (open it with --follow to wait for them)"))
         self.run_id = next(_replay_ids)
         self.follow = follow
+        self.capabilities = Capability.SEEK | (Capability.FOLLOW if follow else Capability.NONE)
         self.state = "replay"
         self.position = len(self.folder.index) - 1 if follow else 0
         self._delivered = -1  # statistics handed to the window up to this iteration
         self._rewound = False
         self._snaps: dict[int, Snapshot] = {}
-        self._events: list[Event] = [Event("ready", f"replaying {self.folder.path}", {"device": "recorded"})]
+        self._events: list[Event] = [Event(EventKind.READY, f"replaying {self.folder.path}", {"device": "recorded"})]
         self.config = self.folder.config
         self.trainer = None
 
@@ -77,7 +78,7 @@ class ReplayRun:
             self._delivered = -1
         return r
 
-    # -- the LiveRun interface -----------------------------------------------------------------------
+    # -- the ThreadRun interface -----------------------------------------------------------------------
     def config_at(self, iteration: int) -> dict:
         """The configuration in force at ``iteration``: the start plus the recorded changes up to it."""
         cfg = dict(self.folder.meta.get("config_start") or self.folder.meta["config"])
@@ -145,7 +146,7 @@ class ReplayRun:
     def set_limit(self, iteration) -> None: ...
 
     def set(self, **changes) -> None:
-        from .config import ConfigError
+        from ..train.config import ConfigError
 
         raise ConfigError("this is a recorded run: its settings cannot change (start a live run to experiment)")
 
@@ -153,6 +154,9 @@ class ReplayRun:
         return self
 
     def stop(self, timeout: float | None = None) -> bool:
+        return True
+
+    def close(self, timeout: float | None = None) -> bool:
         return True
 
     def is_alive(self) -> bool:

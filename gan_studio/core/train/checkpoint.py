@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from .atomic import CheckpointError, atomic_path, atomic_write_bytes, file_mode  # noqa: F401 (re-exported)
+from ..record.atomic import CheckpointError, atomic_path, atomic_write_bytes, file_mode  # noqa: F401 (re-exported)
 from .config import STRUCTURAL_KEYS, ConfigError, TrainConfig
 
 FORMAT = "gan-studio/checkpoint"
@@ -75,17 +75,25 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return data
 
 
-def check_resume_conflicts(ckpt_config: dict, requested: dict) -> None:
-    """Refuse a resume whose explicit settings disagree with what the checkpoint was trained with."""
-    conflicts = []
-    for key, value in requested.items():
+def structural_differences(ckpt_config: dict, other: dict) -> list[tuple[str, Any, Any]]:
+    """``(key, checkpoint's value, other's value)`` for each structural setting (:data:`STRUCTURAL_KEYS` and
+    ``seed``) present in both that differs; where dataset files live (``dataset_args.root``) is ignored."""
+    out = []
+    for key, value in other.items():
         if key in STRUCTURAL_KEYS + ("seed",) and key in ckpt_config:
             have = ckpt_config[key]
             if key == "dataset_args":  # where files live is not what the data is
                 have = {k: v for k, v in have.items() if k != "root"}
                 value = {k: v for k, v in value.items() if k != "root"}
             if _norm(have) != _norm(value):
-                conflicts.append(f"{key}: checkpoint has {have!r}, you asked for {value!r}")
+                out.append((key, have, value))
+    return out
+
+
+def check_resume_conflicts(ckpt_config: dict, requested: dict) -> None:
+    """Refuse a resume whose explicit settings disagree with what the checkpoint was trained with."""
+    conflicts = [f"{key}: checkpoint has {have!r}, you asked for {value!r}"
+                 for key, have, value in structural_differences(ckpt_config, requested)]
     if conflicts:
         raise CheckpointError("cannot resume with conflicting settings — " + "; ".join(conflicts)
                               + ". Leave them out to use the checkpoint's, or start a new run.")

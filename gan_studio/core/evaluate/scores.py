@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .config import ConfigError
+from ..train.config import ConfigError
 from .metrics import mode_metrics
 
 
@@ -53,7 +53,7 @@ def held_out(dataset_name: str, dataset_args: dict | None = None, n_valid: int =
     """Validation and test data for `dataset_name`, as float arrays N×d in the data's space."""
     import torch
 
-    from .datasets import build_dataset
+    from ..train.datasets import build_dataset
 
     args = {k: v for k, v in (dataset_args or {}).items() if k not in ("split", "start", "stop")}
     if dataset_name in ("mnist", "fashion-mnist"):
@@ -130,7 +130,7 @@ def classifier_for(dataset_name: str, dataset_args: dict | None = None, epochs: 
     distance) and the real held-out set's own scores (the ceiling)."""
     import torch
 
-    from .datasets import build_dataset
+    from ..train.datasets import build_dataset
 
     args = {k: v for k, v in (dataset_args or {}).items() if k not in ("split", "start", "stop")}
     train_args = dict(args, split="train") if dataset_name in ("mnist", "fashion-mnist", "cifar10") else args
@@ -175,7 +175,7 @@ def classifier_for(dataset_name: str, dataset_args: dict | None = None, epochs: 
     acc = float((probs.argmax(1) == y_all.numpy()).mean())
     ref = {"mu": feats.mean(0), "cov": np.cov(feats, rowvar=False), "train_accuracy": np.float64(acc)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    from .atomic import atomic_path
+    from ..record.atomic import atomic_path
 
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save({"net": net.state_dict(), "ref": {k: torch.as_tensor(v) for k, v in ref.items()}}, tmp)
@@ -224,7 +224,7 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
                      progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None,
                      log: Callable[[str], None] | None = None, device: str = "cpu") -> dict:
     """Every metric that applies to `samples` (in the data's space) of `dataset_name`."""
-    from .datasets import build_dataset
+    from ..train.datasets import build_dataset
     from .parzen import CAVEAT, DEFAULT_SIGMAS, parzen_evaluate
 
     ds = build_dataset(dataset_name, dataset_args or {}) if dataset_name not in ("mnist", "fashion-mnist",
@@ -266,7 +266,7 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
 
 
 def evaluate_checkpoint(path, n: int | None = None, parzen: bool = False, seed: int = 0, **kw) -> dict:
-    from .checkpoint import trainer_from_checkpoint
+    from ..train.checkpoint import trainer_from_checkpoint
 
     trainer = trainer_from_checkpoint(path, device=kw.pop("train_device", "cpu"))
     kind = trainer.dataset.kind

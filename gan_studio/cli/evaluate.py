@@ -1,0 +1,77 @@
+"""``gan-studio eval``: every metric that applies to a checkpoint or to samples."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .args import dataset_names, kv, nonneg_int, positive_int
+from .errors import UserError
+from .parzen import load_array
+
+NAME = "eval"
+HELP = "every metric that applies to a checkpoint or to samples"
+DESCRIPTION = ("Mode metrics for Gaussian mixtures, classifier metrics for labelled images (class coverage, "
+               "classifier score, Fréchet distance), Parzen on request.")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("source", metavar="CKPT|SAMPLES.npy")
+    p.add_argument("--dataset", help=f"the samples' dataset (needed for .npy samples): {dataset_names()}")
+    p.add_argument("--dataset-arg", action="append", type=kv, default=[], metavar="KEY=VALUE")
+    p.add_argument("--data-root", help="folder holding downloaded datasets")
+    p.add_argument("--n", type=positive_int, help="samples to draw from a checkpoint "
+                                                   "(default 2,500 for points, 10,000 for images or --parzen)")
+    p.add_argument("--parzen", action="store_true", help="also the Parzen-window log-likelihood")
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--json", action="store_true", help="one JSON object instead of readable lines")
+
+
+def print_report(r: dict) -> None:
+    lines = [f"{r.get('checkpoint') or 'samples'}: {r['dataset']}, {r['n_samples']:,} samples"
+             + (f", iteration {r['iteration']:,}" if "iteration" in r else "")]
+    if "modes" in r:
+        m = r["modes"]
+        lines.append(f"  modes covered      {m['modes_covered']} of {m['n_modes']}  (high quality "
+                     f"{100 * m['high_quality']:.1f}%, KL(modes‖uniform) {m['kl_uniform']:.3f}, "
+                     f"{m['n_samples']} samples)")
+    if "images" in r:
+        m, c = r["images"], r["images_ceiling"]
+        lines.append(f"  classes covered    {m['classes_covered']} of {m['n_classes']}   (real: {c['classes_covered']})")
+        lines.append(f"  classifier score   {m['classifier_score']:.2f}   (real: {c['classifier_score']:.2f})")
+        lines.append(f"  Fréchet distance   {m['frechet']:.2f}   (real: {c['frechet']:.2f}; lower is better)")
+    if "parzen" in r:
+        p = r["parzen"]
+        lines.append(f"  Parzen             {p['mean']:.2f} ± {p['stderr']:.2f} nats  (σ {p['sigma']:.3g} chosen on "
+                     f"the {p['sigma_chosen_on']} set; {p['n_test']} test points)")
+        lines.append(f"                     {p['note']}")
+        lines.append(f"  caveat: {p['caveat']}")
+    print("\n".join(lines))
+
+
+def run(a) -> int:
+    from ..core.evaluate.scores import evaluate_checkpoint, evaluate_samples
+
+    src = Path(a.source).expanduser()
+    args = dict(a.dataset_arg)
+    if a.data_root:
+        args["root"] = a.data_root
+    log = (lambda s: print(s, file=sys.stderr)) if not a.json else None
+    if src.suffix == ".npy":
+        if not a.dataset:
+            raise UserError("samples in a .npy file need --dataset NAME (the data they imitate)")
+        x = load_array(str(src), "samples")
+        if a.n:
+            x = x[: a.n]
+        r = evaluate_samples(x, a.dataset, args or None, parzen=a.parzen, log=log)
+    else:
+        if not src.is_file():
+            raise UserError(f"no such file: {src}")
+        if a.dataset:
+            raise UserError("--dataset is for .npy samples; a checkpoint knows its dataset")
+        r = evaluate_checkpoint(src, n=a.n, parzen=a.parzen, seed=a.seed, log=log)
+    if a.json:
+        print(json.dumps(r))
+    else:
+        print_report(r)
+    return 0

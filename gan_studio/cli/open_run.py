@@ -1,0 +1,34 @@
+"""``gan-studio open``: replay a run folder in the studio with a step slider."""
+from __future__ import annotations
+
+from .args import add_studio_args, check_studio_args, nonneg_int, studio_missing
+from .errors import UserError
+
+NAME = "open"
+HELP = "replay a run folder in the studio with a step slider"
+DESCRIPTION = ("Show a recorded run (from gan-studio train, or saved from the studio) with a step slider. "
+               "--follow keeps reading a run that is still being written.")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--follow", action="store_true", help="keep showing what a running training adds")
+    p.add_argument("--position", type=nonneg_int, help="show this snapshot (0 = first; default: first, or "
+                                                        "the newest with --follow)")
+    add_studio_args(p)
+
+
+def run(a) -> int:
+    from ..core.record.runfolder import RunFolder, RunFolderError
+
+    check_studio_args(a)
+    try:
+        RunFolder(a.run_dir)  # a clear message before any window opens
+    except RunFolderError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        from ..gui.app import run_studio
+    except ImportError as exc:
+        return studio_missing(exc)
+    return run_studio(open_run=a.run_dir, follow=a.follow, exit_after=a.exit_after, screenshot=a.screenshot,
+                      size=a.size, position=a.position)

@@ -1,0 +1,39 @@
+"""``gan-studio sample``: samples from a checkpoint into a .npy file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .args import nonneg_int, positive_int
+from .errors import UserError
+
+NAME = "sample"
+HELP = "draw samples from a checkpoint into a .npy file"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("--n", type=positive_int, default=1000, help="number of samples")
+    p.add_argument("--out", required=True, metavar="FILE.npy")
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--device", default="cpu")
+
+
+def run(a) -> int:
+    import numpy as np
+
+    from ..core.train.checkpoint import atomic_path, trainer_from_checkpoint
+
+    out = Path(a.out).expanduser()
+    if out.suffix != ".npy":
+        raise UserError(f"--out must end in .npy, got {out.name}")
+    trainer = trainer_from_checkpoint(a.checkpoint, device=a.device)
+    x = trainer.generate(a.n, seed=a.seed).astype(np.float32)
+    if trainer.dataset.kind == "images":
+        x = np.clip(x, 0.0, 1.0)
+    with atomic_path(out, suffix=".npy") as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, x)
+    print(json.dumps({"out": str(out), "shape": list(x.shape), "dtype": "float32", "iteration": trainer.iteration,
+                      "dataset": trainer.config.dataset}))
+    return 0

@@ -1,0 +1,268 @@
+"""``gan-studio train``: train headless (the paper's Algorithm 1) and write a run folder.
+
+Under ``torchrun`` every rank trains; rank 0 alone writes the run folder, checkpoint and GIF and prints
+the JSON report. What a run leaves behind is written by trainer observers from the core (the run folder,
+:class:`~gan_studio.core.record.gif.GifRecorder`, :class:`~gan_studio.core.record.observers.PeriodicCheckpoint`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+from .args import dataset_names, finite_float, kv, model_names, nonneg_int, positive_int
+from .errors import EXIT_DIVERGED, EXIT_INTERRUPTED, UserError
+from .progress import ProgressBar
+
+NAME = "train"
+HELP = "train headless (the paper's Algorithm 1) and write a run folder"
+DESCRIPTION = ("Train headless. Settings come from --preset, then explicit flags override them. With --resume "
+               "the checkpoint's settings continue (flags may change what a running run can change); a "
+               "--preset given with --resume must describe the same data, model and seed.")
+
+TRAIN_SETTINGS = {  # argparse dest -> TrainConfig field
+    "dataset": "dataset", "model": "model", "loss": "loss", "optimizer": "optimizer", "lr_d": "lr_d",
+    "lr_g": "lr_g", "k": "k", "g_steps": "g_steps", "batch_size": "batch_size", "z_dim": "z_dim",
+    "noise": "noise", "steps": "steps", "seed": "seed", "momentum": "momentum",
+}
+
+
+def add_arguments(t) -> None:
+    t.add_argument("--preset", help="start from a named preset (see `gan-studio presets`)")
+    t.add_argument("--dataset", help=f"dataset name ({dataset_names()})")
+    t.add_argument("--dataset-arg", action="append", type=kv, default=[], metavar="KEY=VALUE",
+                   help="dataset parameter, e.g. sigma=0.02 or path=pts.npy (repeatable)")
+    t.add_argument("--data-root", help="folder holding downloaded datasets (e.g. ROOT/MNIST/raw)")
+    t.add_argument("--model", help=f"model pair ({model_names()})")
+    t.add_argument("--model-arg", action="append", type=kv, default=[], metavar="KEY=VALUE",
+                   help="model parameter, e.g. hidden=256 (repeatable)")
+    t.add_argument("--loss", help="minimax, nonsaturating, lsgan, hinge or wgan-gp")
+    t.add_argument("--optimizer", choices=["adam", "sgd"])
+    t.add_argument("--lr-d", type=finite_float, help="discriminator learning rate")
+    t.add_argument("--lr-g", type=finite_float, help="generator learning rate")
+    t.add_argument("--momentum", type=finite_float, help="SGD momentum")
+    t.add_argument("--k", type=positive_int, help="discriminator steps per iteration (the paper's k)")
+    t.add_argument("--g-steps", type=positive_int, help="generator steps per iteration")
+    t.add_argument("--batch-size", type=positive_int, help="minibatch size m")
+    t.add_argument("--z-dim", type=positive_int, help="noise dimension")
+    t.add_argument("--noise", choices=["normal", "uniform"])
+    t.add_argument("--steps", type=nonneg_int, help="train until this many iterations in total")
+    t.add_argument("--seed", type=nonneg_int)
+    t.add_argument("--device", default=None, help="auto (cuda, then mps, then cpu), cpu, cuda or mps")
+    t.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint, exactly where it stopped")
+    t.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
+    t.add_argument("--gif-every", type=positive_int, default=None, help="iterations between GIF frames")
+    t.add_argument("--log-every", type=positive_int, default=10, help="iterations between metrics.jsonl lines")
+    t.add_argument("--save-every", type=nonneg_int, default=0, help="also checkpoint every N iterations (0: at end)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(a) -> int:
+    from ..core.train import distributed
+
+    dinfo = distributed.init_from_env(a.device or "auto")  # under torchrun: join the group
+    main = dinfo is None or dinfo.is_main  # rank 0 writes the run folder, checkpoint and GIF
+    if dinfo is not None:
+        a.device = distributed.device_for(dinfo, a.device or "auto")
+        a.quiet = a.quiet or not main
+    out = Path(a.out).expanduser()
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create run folder {out}: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK):
+        raise UserError(f"run folder {out} is not writable")
+    try:
+        trainer = setup(a)
+    except BaseException:
+        if created:  # a refused configuration leaves no empty run folder behind
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise
+    return _train(a, out, trainer, dinfo, main)
+
+
+# ------------------------------------------------------------------------------------- the configuration
+def explicit_settings(a) -> dict:
+    """The settings given as flags, as TrainConfig fields (``--data-root`` goes into ``dataset_args.root``)."""
+    explicit = {TRAIN_SETTINGS[k]: getattr(a, k) for k in TRAIN_SETTINGS if getattr(a, k) is not None}
+    if a.dataset_arg:
+        explicit["dataset_args"] = dict(a.dataset_arg)
+    if a.model_arg:
+        explicit["model_args"] = dict(a.model_arg)
+    if a.data_root:
+        explicit.setdefault("dataset_args", {})["root"] = a.data_root
+    return explicit
+
+
+def new_config(a, explicit: dict) -> dict:
+    """A new run's configuration: the preset (or the defaults, with the model that suits the data when only
+    the data are named), then the explicit flags; ``--dataset-arg``/``--model-arg`` add to the preset's."""
+    from ..core.train.config import TrainConfig, defaults_for_dataset
+    from ..core.train.presets import get_preset
+
+    explicit = dict(explicit)
+    base = get_preset(a.preset).config.to_dict() if a.preset else TrainConfig().to_dict()
+    if a.preset is None and "dataset" in explicit and "model" not in explicit:
+        base.update(defaults_for_dataset(explicit["dataset"]))
+    if "dataset_args" in explicit and a.preset and "dataset" not in explicit:
+        explicit["dataset_args"] = {**base.get("dataset_args", {}), **explicit["dataset_args"]}
+    if "model_args" in explicit and "model" not in explicit:
+        explicit["model_args"] = {**base.get("model_args", {}), **explicit["model_args"]}
+    if "dataset" in explicit and "dataset_args" not in explicit and explicit["dataset"] != base["dataset"]:
+        base["dataset_args"] = {}
+    if "model" in explicit and "model_args" not in explicit and explicit["model"] != base["model"]:
+        base["model_args"] = {}
+    base.update(explicit)
+    if a.device:
+        base["device"] = a.device
+    return base
+
+
+def preset_mismatch(name: str, described: dict, ckpt_config: dict) -> str | None:
+    """Why ``--preset NAME`` (with the flags, as ``described``) cannot go with ``--resume``, or None when its
+    data, model and seed are the checkpoint's."""
+    from ..core.train.checkpoint import structural_differences
+    from ..core.train.config import STRUCTURAL_KEYS
+
+    diffs = structural_differences(ckpt_config, {k: described[k] for k in (*STRUCTURAL_KEYS, "seed")
+                                                 if k in described})
+    if not diffs:
+        return None
+    listed = "; ".join(f"{k}: checkpoint has {have!r}, the preset gives {want!r}" for k, have, want in diffs)
+    return (f"--preset {name} does not match the checkpoint ({listed}). Leave out --preset to continue with the "
+            f"checkpoint's own settings, or start a new run")
+
+
+def setup(a):
+    """The trainer to run: new from the configuration, or resumed from ``--resume``."""
+    from ..core.train.checkpoint import trainer_from_checkpoint
+    from ..core.train.config import TrainConfig
+    from ..core.train.trainer import Trainer
+
+    explicit = explicit_settings(a)
+    if not a.resume:
+        return Trainer(TrainConfig.from_dict(new_config(a, explicit)))
+    described = TrainConfig.from_dict(new_config(a, explicit)).to_dict() if a.preset else None
+    requested = dict(explicit)
+    if "dataset_args" in requested:
+        requested["dataset_args"] = {k: v for k, v in requested["dataset_args"].items() if k != "root"}
+        if not requested["dataset_args"]:
+            requested.pop("dataset_args")
+    trainer = trainer_from_checkpoint(a.resume, requested, device=a.device, data_root=a.data_root)
+    if described is not None:
+        why = preset_mismatch(a.preset, described, trainer.config.to_dict())
+        if why:
+            raise UserError(why)
+    if "steps" not in explicit:
+        trainer.config.steps = max(trainer.config.steps, trainer.iteration)
+    return trainer
+
+
+# ------------------------------------------------------------------------------------- training
+class _Stopwatch:
+    """Times the training loop alone (added first, so the end-of-run writes are not counted)."""
+
+    t0 = t1 = None
+
+    def on_iteration(self, trainer, stats) -> None:
+        pass
+
+    def on_diverged(self, trainer, message) -> None:
+        pass
+
+    def on_run_start(self, trainer) -> None:
+        self.t0 = time.perf_counter()
+
+    def on_run_end(self, trainer, reason) -> None:
+        self.t1 = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return 0.0 if self.t0 is None else (self.t1 or time.perf_counter()) - self.t0
+
+
+def _num(v: float):
+    return v if math.isfinite(v) else None
+
+
+def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
+    from ..core.evaluate.metrics import mode_metrics
+    from ..core.record.gif import GifRecorder
+    from ..core.record.observers import PeriodicCheckpoint
+    from ..core.record.runfolder import RunFolderError, RunWriter
+    from ..core.train import distributed
+    from ..core.train.trainer import Diverged
+
+    if dinfo is not None:
+        trainer.enable_distributed(dinfo)
+    steps = trainer.config.steps
+    start = trainer.iteration
+    if not main:
+        return _train_worker(trainer, steps, dinfo)
+    (out / "config.json").write_text(json.dumps(trainer.config.to_dict(), indent=2) + "\n")
+    ckpt, gif_path = out / "checkpoint.pt", out / "samples.gif"
+    clock = trainer.add_observer(_Stopwatch())
+    gif = trainer.add_observer(GifRecorder(every=a.gif_every or max(1, steps // 60), path=gif_path))
+    gif.capture(trainer)  # the first frame, before the clock starts
+    try:
+        writer = trainer.add_observer(RunWriter(out, trainer, log_every=a.log_every, resume=bool(a.resume),
+                                                every=max(1, steps // 200)))
+    except RunFolderError as exc:
+        raise UserError(str(exc)) from None
+    trainer.add_observer(ProgressBar(steps, start, not a.quiet))
+    trainer.add_observer(PeriodicCheckpoint(ckpt, every=a.save_every))  # and at the end, like the GIF
+    status, exit_code = "finished", 0
+    try:
+        trainer.run(steps)
+    except Diverged as exc:
+        status, exit_code = "diverged", EXIT_DIVERGED
+        print(f"gan-studio train: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        status, exit_code = "interrupted", EXIT_INTERRUPTED
+    seconds = clock.seconds
+    agree = distributed.ranks_agree(trainer.G, trainer.D) if dinfo is not None else None
+    writer.close(trainer)
+    done = trainer.iteration - start
+    result = {"status": status, "iterations": trainer.iteration, "trained": done, "seconds": round(seconds, 3),
+              "it_per_s": round(done / seconds, 2) if seconds > 0 else 0.0, "device": str(trainer.device),
+              "preset": a.preset, "checkpoint": str(ckpt), "gif": str(gif_path),
+              "metrics": str(out / "metrics.jsonl")}
+    if dinfo is not None:
+        result.update(world_size=dinfo.world_size, backend=dinfo.backend, ranks_agree=agree,
+                      global_batch=trainer.config.batch_size * dinfo.world_size)
+    h = trainer.history
+    if len(h["d_loss"]):
+        result.update(d_loss=_num(h["d_loss"][-1]), g_loss=_num(h["g_loss"][-1]))
+    if trainer.dataset.centers is not None:
+        m = mode_metrics(trainer.generate(2500, seed=0), trainer.dataset.centers, trainer.dataset.sigma)
+        result.update(modes_covered=m["modes_covered"], n_modes=m["n_modes"],
+                      high_quality=round(m["high_quality"], 4))
+    if trainer.diverged:
+        result["diverged"] = trainer.diverged
+    print(json.dumps(result))
+    if dinfo is not None:
+        distributed.finish()
+    return exit_code
+
+
+def _train_worker(trainer, steps: int, dinfo) -> int:
+    """A rank other than 0: train in step with the others, write nothing, print nothing."""
+    from ..core.train import distributed
+    from ..core.train.trainer import Diverged
+
+    code = 0
+    try:
+        trainer.run(steps)
+    except Diverged as exc:
+        print(f"gan-studio train (rank {dinfo.rank}): {exc}", file=sys.stderr)
+        code = EXIT_DIVERGED
+    distributed.ranks_agree(trainer.G, trainer.D)  # the collective rank 0 also calls
+    distributed.finish()
+    return code

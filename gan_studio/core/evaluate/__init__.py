@@ -1,0 +1,1 @@
+"""Evaluation: the Parzen-window estimate, mode metrics, theory (D*, divergences), image scores, the paper's reproduction."""

@@ -1,0 +1,107 @@
+"""What a run handle is: the one interface the studio, compare mode, replay and the tests program against.
+
+A *run handle* is a live run (training in a thread, :class:`~gan_studio.core.live.handles.ThreadRun`, or
+in a child process, :class:`~gan_studio.core.live.handles.ProcessRun`) or a recording played back
+(:class:`~gan_studio.core.record.replay.ReplayRun`). What a handle can do is a set of
+:class:`Capability` flags, never a type test. Everything a handle hands out is plain data: a frozen
+:class:`Snapshot` (numbers and numpy arrays), statistics as an n × len(STAT_COLUMNS) array, and
+:class:`Event` records whose ``kind`` is an :class:`EventKind`.
+
+No torch and no Qt here: the window process imports this without either.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+#: Columns of the statistics arrays (``drain_stats``), of the recorded metrics and of the metrics CSV.
+#: The trainer's ``IterationStats`` has exactly these fields (a test checks it).
+STAT_COLUMNS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "d_steps", "g_steps", "lr_d",
+                "lr_g", "batch_size")
+
+#: The states a handle reports in ``Snapshot.state``.
+STATES = ("loading", "running", "paused", "diverged", "error", "stopped", "replay")
+
+
+class EventKind(str, enum.Enum):
+    """What an :class:`Event` reports (a ``str`` enum: ``ev.kind == "error"`` also works)."""
+
+    READY = "ready"  # the run's data and networks are built; data: {"device": ...}
+    STATE = "state"  # the state changed; message: the new state
+    ERROR = "error"  # something failed; message: one line for the user
+    DIVERGED = "diverged"  # training produced NaN/Inf; weights were restored
+    SAVED = "saved"  # a checkpoint was written; message: its path
+    METRICS = "metrics"  # live mode metrics; data: a dict of scalars
+    RECORDING = "recording"  # the run is being recorded; message: the run folder
+    LATENT_GIF = "latent-gif"  # result of run.call(latent_loop_frames)
+    GENERATOR = "generator"  # result of run.call(export_generator_call)
+
+    def __str__(self) -> str:  # print as the plain word
+        return self.value
+
+
+class Capability(enum.Flag):
+    """What a run handle can do."""
+
+    NONE = 0
+    TRAIN = enum.auto()  # it trains: set, step D or G alone, save, call, evaluate, export the generator
+    SEEK = enum.auto()  # it plays back a recording: seek to a recorded step
+    FOLLOW = enum.auto()  # its recording may still grow (a run being written elsewhere)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the panels draw: the latest state of a run, published at display rate."""
+
+    run_id: int
+    iteration: int
+    state: str  # one of STATES
+    message: str
+    it_per_s: float
+    device: str
+    config: dict
+    static: Any  # live.viewspec.StaticInfo once the data are known
+    views: dict = field(default_factory=dict)
+    views_iteration: int = -1
+    lr_d: float = 0.0
+    lr_g: float = 0.0
+    time: float = 0.0
+    loss_info: tuple = ()  # (name, sigmoid, d_equilibrium, g_equilibrium) of the current loss
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # an EventKind (or its value)
+    message: str
+    data: Any = None
+
+
+@runtime_checkable
+class RunHandle(Protocol):
+    """The one run-handle protocol. Commands return at once and apply between iterations, in order."""
+
+    run_id: int
+    state: str
+    capabilities: Capability
+
+    def start(self) -> "RunHandle": ...
+    def play(self) -> None: ...
+    def pause(self) -> None: ...
+    def step(self, kind: str = "full") -> None: ...
+    def set(self, **changes: Any) -> None: ...
+    def set_speed(self, it_per_s: float | None) -> None: ...
+    def set_views(self, request) -> None: ...
+    def set_limit(self, iteration: int | None) -> None: ...
+    def latest(self) -> Snapshot | None: ...
+    def drain_stats(self) -> np.ndarray: ...
+    def drain_events(self) -> list[Event]: ...
+    def stop(self, timeout: float | None = 2.0) -> bool: ...
+    def close(self, timeout: float | None = 2.0) -> bool: ...
+    def is_alive(self) -> bool: ...
+
+
+def empty_stats() -> np.ndarray:
+    return np.zeros((0, len(STAT_COLUMNS)))

@@ -1,0 +1,1 @@
+"""Recordings and files: run folders, replay, atomic writes, GIFs, rendering and exports."""

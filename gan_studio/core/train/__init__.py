@@ -1,0 +1,1 @@
+"""Training: the run configuration, presets, datasets, models, losses, optimisers, the Algorithm 1 trainer, data-parallel training and checkpoints."""

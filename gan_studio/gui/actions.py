@@ -1,0 +1,176 @@
+"""Actions as data: one table from which the menus, the toolbar, the keyboard shortcuts, the
+presentation-mode keys and the shortcuts dialog are all built, so none of them can drift.
+
+Each :class:`ActionSpec` names the window method it calls (``callback`` plus ``args``), where it
+appears (``menus``: menu id and group; groups are separated by a line; ``toolbar`` likewise), and when
+it is enabled (``enabled``: ``"always"``; ``"ready"`` once a run or recording is loaded; ``"live"``
+for a live run only — a recording cannot be stepped D-only, saved or evaluated).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    text: str
+    callback: str  # a method of the window
+    shortcut: str | None = None
+    tip: str = ""
+    args: tuple = ()
+    menus: tuple = ()  # ((menu id, group), ...)
+    toolbar: int | None = None  # group on the training toolbar
+    checkable: bool = False
+    enabled: str = "always"  # "always" | "ready" | "live"
+    presentation: bool = False  # one of the keys a presenter uses (listed in presentation mode)
+
+
+MENUS = (("file", "&File"), ("run", "&Run"), ("view", "&View"), ("help", "&Help"))
+EXPORT_MENU = ("export", "&Export")  # a submenu of File and the toolbar's ⤓ Export button
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("play", "▶ Play", "toggle_play", "Space", "start or pause training", menus=(("run", 0),),
+               toolbar=0, enabled="ready", presentation=True),
+    ActionSpec("step_d", "Step D", "step", "D", "one discriminator step", ("d",), (("run", 0),), 0, enabled="live"),
+    ActionSpec("step_g", "Step G", "step", "G", "one generator step", ("g",), (("run", 0),), 0, enabled="live"),
+    ActionSpec("step", "Step", "step", "Right", "one iteration: k D-steps, then the G-steps", ("full",),
+               (("run", 0),), 0, enabled="ready", presentation=True),
+    ActionSpec("reset", "⟲ Reset", "reset", "Ctrl+R", "start this configuration again from scratch",
+               menus=(("run", 0),), toolbar=0, enabled="live", presentation=True),
+    ActionSpec("evaluate", "Evaluate (Parzen)", "evaluate", "Ctrl+E",
+               "Parzen-window log-likelihood and the metrics that apply, on a snapshot of G, while training goes on",
+               menus=(("run", 1),), enabled="live"),
+    ActionSpec("compare", "Compare two runs…", "open_compare", "Ctrl+K",
+               "two runs side by side, same data and seed, stepped in lockstep", menus=(("run", 1),), toolbar=2),
+    ActionSpec("next_preset", "Next preset", "cycle_preset", "PgDown",
+               "start the next preset (a presenter's clicker sends Page Down)", (1,), (("run", 2),), presentation=True),
+    ActionSpec("prev_preset", "Previous preset", "cycle_preset", "PgUp", "start the previous preset", (-1,),
+               (("run", 2),), presentation=True),
+    ActionSpec("open_checkpoint", "Open checkpoint…", "open_checkpoint", "Ctrl+O",
+               "resume a saved run exactly where it stopped", menus=(("file", 0),)),
+    ActionSpec("save", "Save checkpoint…", "save_checkpoint", "Ctrl+S", "save G, D, optimisers and history to a file",
+               menus=(("file", 0),), enabled="live"),
+    ActionSpec("open_run", "Open recorded run…", "open_run_folder", "Ctrl+Shift+O",
+               "replay a run folder with a step slider (no training needed)", menus=(("file", 1),)),
+    ActionSpec("save_run", "Save recorded run as…", "save_run_folder", None,
+               "keep this run's recording (the studio keeps only the last 8)", menus=(("file", 1),)),
+    ActionSpec("gif_field", "GIF of the toy field…", "export_gif", "Ctrl+G",
+               "the recorded run as a looping GIF: points over D's heatmap", ("field",), (("export", 0),)),
+    ActionSpec("gif_samples", "GIF of the samples…", "export_gif", None,
+               "the recorded run as a looping GIF of the samples", ("samples",), (("export", 0),)),
+    ActionSpec("gif_latent", "GIF of a latent-walk loop…", "export_gif", None,
+               "G now, along a closed loop in z: a seamless looping GIF", ("latent",), (("export", 0),),
+               enabled="live"),
+    ActionSpec("figure2", "Figure 2 (samples + nearest training image)…", "export_figure", None,
+               "the paper's Figure 2 from G now (image runs): samples, and the nearest training example",
+               ("figure2",), (("export", 1),), enabled="live"),
+    ActionSpec("figure3", "Figure 3 (latent interpolations)…", "export_figure", None,
+               "the paper's Figure 3 from G now (image runs): rows of linear interpolations in z",
+               ("figure3",), (("export", 1),), enabled="live"),
+    ActionSpec("csv", "Metrics as CSV…", "export_metrics_csv", None,
+               "the recorded losses and D outputs, one row per logged iteration", menus=(("export", 2),)),
+    ActionSpec("export_generator", "Export generator…", "export_generator", None,
+               "G alone (safetensors + JSON), for use outside GAN Studio", menus=(("export", 2),), enabled="live"),
+    ActionSpec("quit", "Quit", "close", "Ctrl+Q", "quit", menus=(("file", 3),)),
+    ActionSpec("full_screen", "Full screen", "toggle_full_screen", "F11", "full screen", menus=(("view", 1),),
+               checkable=True),
+    ActionSpec("present", "Presentation mode", "toggle_presentation", "F5",
+               "full screen, large type, thick lines (Esc leaves)", menus=(("view", 1),), checkable=True,
+               presentation=True),
+    ActionSpec("leave", "Leave presentation / full screen", "leave_presentation", "Esc", "", presentation=True),
+    ActionSpec("smooth", "Smooth animation", "set_smooth", None,
+               "draw the panels at 24+ frames a second (views cost some training speed); off: train fastest",
+               menus=(("view", 2),), checkable=True),
+    ActionSpec("shortcuts", "Keyboard shortcuts", "show_shortcuts", "F1", "every key of the studio",
+               menus=(("help", 0),)),
+    ActionSpec("about", "About GAN Studio", "show_about", None, "", menus=(("help", 0),)),
+)
+
+SPECS = {s.id: s for s in ACTIONS}
+
+
+def key_text(spec: ActionSpec) -> str:
+    return QtGui.QKeySequence(spec.shortcut).toString(QtGui.QKeySequence.SequenceFormat.NativeText) \
+        if spec.shortcut else ""
+
+
+def build_actions(window) -> dict[str, QtGui.QAction]:
+    """One QAction per spec, added to the window (so its shortcut works wherever focus is)."""
+    out = {}
+    for s in ACTIONS:
+        a = QtGui.QAction(s.text, window)
+        a.setObjectName(f"action-{s.id}")
+        if s.shortcut:
+            a.setShortcut(QtGui.QKeySequence(s.shortcut))
+            a.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        a.setToolTip(f"{s.tip} ({key_text(s)})" if s.shortcut and s.tip else (s.tip or s.text))
+        a.setCheckable(s.checkable)
+        fn = getattr(window, s.callback)
+        a.triggered.connect(lambda _checked=False, fn=fn, args=s.args: fn(*args))
+        window.addAction(a)
+        out[s.id] = a
+    return out
+
+
+def fill_menu(menu: QtWidgets.QMenu, menu_id: str, actions: dict) -> None:
+    groups: dict[int, list] = {}
+    for s in ACTIONS:
+        for mid, group in s.menus:
+            if mid == menu_id:
+                groups.setdefault(group, []).append(actions[s.id])
+    for i, g in enumerate(sorted(groups)):
+        if i:
+            menu.addSeparator()
+        for a in groups[g]:
+            menu.addAction(a)
+
+
+def toolbar_groups(actions: dict) -> dict[int, list]:
+    groups: dict[int, list] = {}
+    for s in ACTIONS:
+        if s.toolbar is not None:
+            groups.setdefault(s.toolbar, []).append(actions[s.id])
+    return groups
+
+
+def update_enabled(actions: dict, ready: bool, live: bool) -> None:
+    for s in ACTIONS:
+        actions[s.id].setEnabled({"always": True, "ready": ready, "live": live}[s.enabled])
+
+
+def shortcut_rows(presentation_only: bool = False) -> list[tuple[str, str, str]]:
+    """(key, action, what it does) for every action with a key — the shortcuts dialog's rows."""
+    return [(key_text(s), s.text.lstrip("▶⟲ "), s.tip) for s in ACTIONS
+            if s.shortcut and (s.presentation or not presentation_only)]
+
+
+class ShortcutsDialog(QtWidgets.QDialog):
+    """Every keyboard shortcut, generated from the action table."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        lay = QtWidgets.QVBoxLayout(self)
+        rows = shortcut_rows()
+        self.table = QtWidgets.QTableWidget(len(rows), 3)
+        self.table.setHorizontalHeaderLabels(["Key", "Action", "What it does"])
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                self.table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.resizeColumnsToContents()
+        lay.addWidget(self.table)
+        note = QtWidgets.QLabel("In presentation mode: " + ", ".join(f"{k} {a.lower()}" for k, a, _ in
+                                                                     shortcut_rows(presentation_only=True)))
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        box = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
+        box.rejected.connect(self.reject)
+        box.accepted.connect(self.accept)
+        lay.addWidget(box)
+        self.resize(760, 560)

@@ -1,0 +1,191 @@
+"""What the studio runs: the preset and the user's changes to it, starting and replacing runs (live,
+from a checkpoint, or a recording to replay), and asking before a change discards trained networks."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from PySide6 import QtWidgets
+
+from ..core.live.handles import ProcessRun, ThreadRun
+from ..core.record.runfolder import RunFolderError, new_recording
+from ..core.train.config import DATASET_KINDS, ConfigError, TrainConfig, defaults_for_dataset
+from ..core.train.presets import all_presets
+
+
+def train_threads() -> int:
+    """Torch threads for the training process: all cores but one, which the window keeps for drawing.
+
+    Measured on a 2-core machine (benchmarks/studio.py): with torch's default of 2 threads the training
+    process and the window fight over the cores (OpenMP threads spin while the GUI paints) and the studio
+    trained at 0.83× the headless rate; with 1 thread it matched it (0.95–1.1×) and the UI stalls halved.
+    ``GAN_STUDIO_TRAIN_THREADS`` overrides."""
+    env = os.environ.get("GAN_STUDIO_TRAIN_THREADS")
+    if env and env.strip().isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class RunManager:
+    """Owned by the window; starts runs on the window's :class:`RunController`."""
+
+    def __init__(self, window, preset: str | None, overrides: dict | None) -> None:
+        self.w = window
+        self.presets = all_presets()
+        # training runs in a child process (no interpreter lock shared with the GUI); a thread on request
+        self.run_class = ThreadRun if os.environ.get("GAN_STUDIO_THREAD_WORKER") == "1" else ProcessRun
+        # every live run is recorded (a run folder: replay, GIFs, CSV); GAN_STUDIO_RECORD=0 turns it off
+        self.recording = os.environ.get("GAN_STUDIO_RECORD", "1") != "0"
+        self.record_dir: Path | None = None
+        self.confirm_reset = True  # ask before a change that discards the current networks
+        s = window.settings
+        if preset is not None:
+            self.preset_name, self.overrides = preset, dict(overrides or {})
+        else:
+            self.preset_name = s.get("run/preset", "ring8")
+            self.overrides = s.get("run/overrides", {}) if overrides is None else dict(overrides)
+            if self.preset_name not in self.presets:
+                self.preset_name, self.overrides = "ring8", {}
+
+    def current_config(self) -> TrainConfig:
+        cfg = self.presets[self.preset_name].config
+        run_over = {k: v for k, v in self.overrides.items() if k in cfg.to_dict()}
+        return cfg.replace(**run_over) if run_over else cfg
+
+    def save(self) -> None:
+        if self.w.persist:
+            self.w.settings.set("run/preset", self.preset_name)
+            self.w.settings.set("run/overrides", dict(self.overrides))
+
+    # ------------------------------------------------------------------------------------- starting
+    def start(self, autoplay: bool) -> None:
+        try:
+            cfg = self.current_config()
+        except (ConfigError, TypeError) as exc:  # saved settings no longer valid: fall back to the preset
+            self.w.banner.show_message(f"Your saved settings could not be used ({exc}); using the preset's.", "warn")
+            self.overrides = {}
+            cfg = self.current_config()
+        self.start_run(cfg, autoplay=autoplay)
+
+    def start_run(self, cfg: TrainConfig, autoplay: bool = False, checkpoint_path: str | None = None,
+                  label: str | None = None) -> None:
+        w = self.w
+        kw = {}
+        if self.run_class is ProcessRun:
+            kw["threads"] = train_threads()
+        kw.update(w.views_options())
+        if checkpoint_path is not None:
+            kw["checkpoint_path"] = str(checkpoint_path)
+        self.record_dir = None
+        w.banner.hide()
+        if self.recording:
+            try:
+                self.record_dir = new_recording(label or self.preset_name)
+                kw["record_dir"] = str(self.record_dir)
+            except OSError as exc:
+                w.banner.show_message(f"This run is not being recorded (GIF export and replay need a "
+                                      f"recording): {exc}", "warn")
+        run = self.run_class(cfg, start_paused=not autoplay, **kw)
+        run.set_speed(w.controls.speed_value())
+        w.before_run(cfg.to_dict(), replay=False)
+        w.controller.set_handle(run)
+
+    def reset(self) -> None:
+        self.start_run(self.current_config(), autoplay=self.w.controller.state == "running")
+
+    def choose_preset(self, name: str, ask: bool = True) -> None:
+        if name == self.preset_name and not self.overrides:
+            return
+        if ask and not self.w.ask(f"Start the preset “{name}”?",
+                                  f"{self.presets[name].summary}\n\nThe current run's networks will be discarded."):
+            self.w.select_preset_widget(self.preset_name)
+            return
+        self.preset_name, self.overrides = name, {}
+        self.w.select_preset_widget(name)
+        self.save()
+        self.start_run(self.current_config(), autoplay=True)
+
+    def cycle(self, delta: int) -> None:
+        names = list(self.presets)
+        i = (names.index(self.preset_name) + delta) % len(names) if self.preset_name in names else 0
+        old, self.confirm_reset = self.confirm_reset, False  # a lecturer's clicker does not answer dialogs
+        try:
+            self.choose_preset(names[i])
+        finally:
+            self.confirm_reset = old
+
+    def change_run(self, change: dict) -> None:
+        """Data, model, seed or device changed: these need new networks, so ask, then start a new run."""
+        w = self.w
+        key, value = next(iter(change.items()))
+        new = dict(self.overrides)
+        new[key] = value
+        if key == "dataset":
+            cur = self.current_config()
+            new["dataset_args"] = {}
+            if DATASET_KINDS.get(value) != DATASET_KINDS.get(cur.dataset):
+                new.update(defaults_for_dataset(value))
+            if value in ("points", "image-folder"):
+                path = w.pick_path(value)
+                if not path:
+                    w.controls.load_config(self.current_config().to_dict())
+                    return
+                new["dataset_args"] = {"path": path}
+        try:
+            cfg = self.presets[self.preset_name].config.replace(
+                **{k: v for k, v in new.items() if k in TrainConfig().to_dict()})
+        except ConfigError as exc:
+            w.controls.show_error(str(exc))
+            w.controls.load_config(self.current_config().to_dict())
+            return
+        if not w.ask("Start a new run?", f"Changing the {key} to {value!r} needs new networks; "
+                                         "the current run's progress will be discarded."):
+            w.controls.load_config(self.current_config().to_dict())
+            return
+        self.overrides = new
+        self.save()
+        self.start_run(cfg, autoplay=w.controller.state == "running")
+
+    def change_live(self, change: dict) -> None:
+        h = self.w.controller.handle
+        if h is None:
+            return
+        try:
+            h.set(**change)
+        except ConfigError as exc:
+            self.w.controls.show_error(str(exc))
+            return
+        self.overrides.update(change)
+        self.save()
+
+    # ------------------------------------------------------------------------------------- files
+    def open_checkpoint(self, path: str) -> bool:
+        p = Path(path)
+        if not p.is_file():
+            self.w.fail(f"Cannot open the checkpoint: no such file {p}")
+            return False
+        # the training process reads it (this process never imports torch); a bad file ends in a clear error
+        self.start_run(self.current_config(), autoplay=False, checkpoint_path=str(p), label=p.stem)
+        self.w.status.showMessage(f"resuming {p.name}", 6000)
+        return True
+
+    def open_recording(self, path: str, follow: bool = False) -> bool:
+        """Show a recorded run with a step slider instead of training. False (and a message) if it cannot."""
+        from ..core.record.replay import ReplayRun
+
+        try:
+            replay = ReplayRun(path, follow=follow)
+        except RunFolderError as exc:
+            self.w.banner.show_message(f"Cannot open the recorded run: {exc}", "error")
+            return False
+        self.w.banner.hide()
+        self.record_dir = replay.folder.path
+        self.w.before_run(None, replay=True)
+        self.w.controller.set_handle(replay)
+        self.w.replay_bar.set_run(f"Replay: {replay.folder.path.name}", len(replay), replay.position, follow)
+        data = replay.folder.meta.get("data", {})
+        self.w.preset_summary.setText(f"a recorded run: {data.get('description') or data.get('name', '')} · "
+                                      f"{len(replay)} snapshots up to iteration {replay.folder.iterations[-1]:,}")
+        self.opened_at = time.perf_counter()
+        return True
