@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from gan_studio.core.live import views as V  # noqa: E402
+from gan_studio.core.views import views as V  # noqa: E402
 from gan_studio.core.evaluate.metrics import mode_metrics  # noqa: E402
 from gan_studio.core.train.presets import get_preset  # noqa: E402
 from gan_studio.core.train.trainer import Trainer  # noqa: E402

@@ -39,7 +39,7 @@ def main() -> int:
 
     from gan_studio.core.live.handles import ThreadRun
     from gan_studio.core.train.presets import get_preset
-    from gan_studio.core.live.viewspec import ViewRequest
+    from gan_studio.core.views.viewspec import ViewRequest
 
     torch.set_num_threads(1)
     cfg = get_preset("ring8").config.replace(steps=10**9)

@@ -39,7 +39,7 @@ def test_memory_stays_flat_on_the_studio_training_path(tmp_path):
     after a 2,000-iteration warm-up (a per-iteration leak of 4 KB would fail it)."""
     from gan_studio.core.live.handles import ThreadRun
     from gan_studio.core.train.presets import get_preset
-    from gan_studio.core.live.viewspec import ViewRequest
+    from gan_studio.core.views.viewspec import ViewRequest
 
     run = ThreadRun(get_preset("ring8").config.replace(steps=10**9), record_dir=str(tmp_path / "rec")).start()
     try:
@@ -124,7 +124,7 @@ def test_switching_presets_while_an_export_and_an_evaluation_run(qtbot, tmp_path
     w = make_window(qtbot, tmp_path)
     try:
         qtbot.waitUntil(lambda: len(RunFolder(w.record_dir).index) >= 4, timeout=60_000)
-        job = w.export_gif("field", str(tmp_path / "a.gif"), progress_dialog=False)
+        job = w.exporter.export_gif("field", str(tmp_path / "a.gif"), progress_dialog=False)
         w.evaluate()
         w.cycle_preset(1)  # a clicker's Page Down, mid-export and mid-evaluation
         w.cycle_preset(1)
@@ -143,7 +143,7 @@ def test_closing_at_any_moment_is_clean(qtbot, tmp_path, moment):
     target = tmp_path / "x.gif"
     if moment == "during-export":
         qtbot.waitUntil(lambda: len(RunFolder(w.record_dir).index) >= 3, timeout=60_000)
-        w.export_gif("field", str(target), progress_dialog=False)
+        w.exporter.export_gif("field", str(target), progress_dialog=False)
     elif moment == "in-replay":
         qtbot.waitUntil(lambda: len(RunFolder(w.record_dir).index) >= 3, timeout=60_000)
         assert w.open_run_folder(str(w.record_dir))

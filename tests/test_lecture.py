@@ -147,54 +147,54 @@ def test_studio_exports_gif_csv_pictures_and_refuses_bad_places(qtbot, tmp_path)
         qtbot.waitUntil(lambda: len(RunFolder(w.record_dir).index) >= 6, timeout=60_000)
         # GIF of the toy field, in a worker thread
         out = tmp_path / "field.gif"
-        job = w.export_gif("field", str(out), progress_dialog=False)
+        job = w.exporter.export_gif("field", str(out), progress_dialog=False)
         qtbot.waitUntil(lambda: job.finished, timeout=60_000)
         n, loop, _ = gif_info(out)
         assert n >= 6 and loop == 0
         # a cancelled export writes nothing (not even a temp file)
         out2 = tmp_path / "cancelled.gif"
-        job = w.export_gif("field", str(out2), progress_dialog=False)
+        job = w.exporter.export_gif("field", str(out2), progress_dialog=False)
         job.cancel()
         qtbot.waitUntil(lambda: job.finished, timeout=60_000)
         assert not out2.exists() and not list(tmp_path.glob(".cancelled.gif*"))
         # latent-walk loop GIF, computed by the training process
         out3 = tmp_path / "latent.gif"
-        w.export_gif("latent", str(out3))
+        w.exporter.export_gif("latent", str(out3))
         qtbot.waitUntil(lambda: out3.exists(), timeout=60_000)
         assert gif_info(out3)[:2] == (48, 0)
         # the generator alone, written by the training process
         gen = tmp_path / "G.safetensors"
-        w.export_generator(str(gen))
+        w.exporter.export_generator(str(gen))
         qtbot.waitUntil(lambda: gen.exists() and gen.with_suffix(".json").exists(), timeout=30_000)
         from gan_studio.core.train.checkpoint import load_generator
 
         G, cfg = load_generator(gen)[:2]
         assert cfg["dataset"] == "ring8"
         # metrics CSV
-        csv = w.export_metrics_csv(str(tmp_path / "m.csv"))
+        csv = w.exporter.export_metrics_csv(str(tmp_path / "m.csv"))
         lines = csv.read_text().splitlines()
         assert lines[0].startswith("iteration,") and len(lines) > 5
         # panels as PNG and SVG
-        png = w.export_panel(w.field, "png", str(tmp_path / "field.png"))
+        png = w.exporter.export_panel(w.field, "png", str(tmp_path / "field.png"))
         img = QtGui.QImage(str(png))
         assert img.width() >= 2 * w.field.width() - 2  # saved at twice the screen resolution
-        svg = w.export_panel(w.losses, "svg", str(tmp_path / "losses.svg"))
+        svg = w.exporter.export_panel(w.losses, "svg", str(tmp_path / "losses.svg"))
         assert "<svg" in svg.read_text()[:2000]
         # an unwritable or missing destination: a message, no file
-        assert w.export_panel(w.field, "png", str(tmp_path / "no" / "x.png")) is None
+        assert w.exporter.export_panel(w.field, "png", str(tmp_path / "no" / "x.png")) is None
         assert "does not exist" in w.banner.label.text()
         ro = tmp_path / "ro"
         ro.mkdir()
         ro.chmod(0o500)
         try:
             if not os.access(ro, os.W_OK):  # (root ignores permissions)
-                assert w.export_metrics_csv(str(ro / "m.csv")) is None
+                assert w.exporter.export_metrics_csv(str(ro / "m.csv")) is None
                 assert "not writable" in w.banner.label.text()
                 assert list(ro.iterdir()) == []
         finally:
             ro.chmod(0o700)
         # save the recording elsewhere, then replay it in the same window
-        saved = w.save_run_folder(str(tmp_path / "kept"))
+        saved = w.exporter.save_run_folder(str(tmp_path / "kept"))
         assert (saved / "run.json").is_file()
         assert w.open_run_folder(str(saved))
         rf = RunFolder(saved)

@@ -3,12 +3,10 @@
 Every failure a user can cause (bad arguments, missing files, unknown names, corrupt checkpoints) ends
 with one clear line on stderr and a non-zero exit status, never a traceback:
 
-==========================  =======================================================  ======
-UserError, ConfigError      ``gan-studio CMD: error: MESSAGE``                       2
-KeyboardInterrupt           ``gan-studio CMD: interrupted``                          130
-MemoryError                 ``gan-studio CMD: error: out of memory (...)``           1
-OSError                     ``gan-studio CMD: error: STRERROR: FILENAME``            1
-==========================  =======================================================  ======
+- GanStudioError (UserError, ConfigError, CheckpointError, ...): ``gan-studio CMD: error: MESSAGE``, 2
+- KeyboardInterrupt: ``gan-studio CMD: interrupted``, 130
+- MemoryError: ``gan-studio CMD: error: out of memory (...)``, 1
+- OSError: ``gan-studio CMD: error: STRERROR: FILENAME``, 1
 
 A diverged ``train`` returns 3 itself (it still writes its checkpoint and report).
 """
@@ -17,23 +15,23 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
+from ..core.errors import GanStudioError  # torch-free
+
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
 EXIT_INTERRUPTED = 130
 
 
-class UserError(Exception):
+class UserError(GanStudioError):
     """An error caused by the user's input: printed as one line, exit status 2."""
 
 
 def run_guarded(prog: str, fn: Callable[..., int], *args) -> int:
     """``fn(*args)``, with every error a user can cause turned into one line on stderr and an exit status.
     ``prog`` names the command in the message (``gan-studio train``, or ``gan-studio`` for the window)."""
-    from ..core.train.config import ConfigError  # torch-free
-
     try:
         return fn(*args)
-    except (UserError, ConfigError) as exc:
+    except GanStudioError as exc:  # UserError, ConfigError, CheckpointError, RunFolderError, ...
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 class ActionSpec:
     id: str
     text: str
-    callback: str  # a method of the window
+    callback: str  # a method of the window, or of one of its parts ("runs.step", "exporter.export_gif")
     shortcut: str | None = None
     tip: str = ""
     args: tuple = ()
@@ -32,56 +32,56 @@ MENUS = (("file", "&File"), ("run", "&Run"), ("view", "&View"), ("help", "&Help"
 EXPORT_MENU = ("export", "&Export")  # a submenu of File and the toolbar's ⤓ Export button
 
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("play", "▶ Play", "toggle_play", "Space", "start or pause training", menus=(("run", 0),),
+    ActionSpec("play", "▶ Play", "runs.toggle_play", "Space", "start or pause training", menus=(("run", 0),),
                toolbar=0, enabled="ready", presentation=True),
-    ActionSpec("step_d", "Step D", "step", "D", "one discriminator step", ("d",), (("run", 0),), 0, enabled="live"),
-    ActionSpec("step_g", "Step G", "step", "G", "one generator step", ("g",), (("run", 0),), 0, enabled="live"),
-    ActionSpec("step", "Step", "step", "Right", "one iteration: k D-steps, then the G-steps", ("full",),
+    ActionSpec("step_d", "Step D", "runs.step", "D", "one discriminator step", ("d",), (("run", 0),), 0, enabled="live"),
+    ActionSpec("step_g", "Step G", "runs.step", "G", "one generator step", ("g",), (("run", 0),), 0, enabled="live"),
+    ActionSpec("step", "Step", "runs.step", "Right", "one iteration: k D-steps, then the G-steps", ("full",),
                (("run", 0),), 0, enabled="ready", presentation=True),
-    ActionSpec("reset", "⟲ Reset", "reset", "Ctrl+R", "start this configuration again from scratch",
+    ActionSpec("reset", "⟲ Reset", "runs.reset", "Ctrl+R", "start this configuration again from scratch",
                menus=(("run", 0),), toolbar=0, enabled="live", presentation=True),
     ActionSpec("evaluate", "Evaluate (Parzen)", "evaluate", "Ctrl+E",
                "Parzen-window log-likelihood and the metrics that apply, on a snapshot of G, while training goes on",
                menus=(("run", 1),), enabled="live"),
     ActionSpec("compare", "Compare two runs…", "open_compare", "Ctrl+K",
                "two runs side by side, same data and seed, stepped in lockstep", menus=(("run", 1),), toolbar=2),
-    ActionSpec("next_preset", "Next preset", "cycle_preset", "PgDown",
+    ActionSpec("next_preset", "Next preset", "runs.cycle", "PgDown",
                "start the next preset (a presenter's clicker sends Page Down)", (1,), (("run", 2),), presentation=True),
-    ActionSpec("prev_preset", "Previous preset", "cycle_preset", "PgUp", "start the previous preset", (-1,),
+    ActionSpec("prev_preset", "Previous preset", "runs.cycle", "PgUp", "start the previous preset", (-1,),
                (("run", 2),), presentation=True),
     ActionSpec("open_checkpoint", "Open checkpoint…", "open_checkpoint", "Ctrl+O",
                "resume a saved run exactly where it stopped", menus=(("file", 0),)),
-    ActionSpec("save", "Save checkpoint…", "save_checkpoint", "Ctrl+S", "save G, D, optimisers and history to a file",
+    ActionSpec("save", "Save checkpoint…", "runs.save_checkpoint", "Ctrl+S", "save G, D, optimisers and history to a file",
                menus=(("file", 0),), enabled="live"),
     ActionSpec("open_run", "Open recorded run…", "open_run_folder", "Ctrl+Shift+O",
                "replay a run folder with a step slider (no training needed)", menus=(("file", 1),)),
-    ActionSpec("save_run", "Save recorded run as…", "save_run_folder", None,
+    ActionSpec("save_run", "Save recorded run as…", "exporter.save_run_folder", None,
                "keep this run's recording (the studio keeps only the last 8)", menus=(("file", 1),)),
-    ActionSpec("gif_field", "GIF of the toy field…", "export_gif", "Ctrl+G",
+    ActionSpec("gif_field", "GIF of the toy field…", "exporter.export_gif", "Ctrl+G",
                "the recorded run as a looping GIF: points over D's heatmap", ("field",), (("export", 0),)),
-    ActionSpec("gif_samples", "GIF of the samples…", "export_gif", None,
+    ActionSpec("gif_samples", "GIF of the samples…", "exporter.export_gif", None,
                "the recorded run as a looping GIF of the samples", ("samples",), (("export", 0),)),
-    ActionSpec("gif_latent", "GIF of a latent-walk loop…", "export_gif", None,
+    ActionSpec("gif_latent", "GIF of a latent-walk loop…", "exporter.export_gif", None,
                "G now, along a closed loop in z: a seamless looping GIF", ("latent",), (("export", 0),),
                enabled="live"),
-    ActionSpec("figure2", "Figure 2 (samples + nearest training image)…", "export_figure", None,
+    ActionSpec("figure2", "Figure 2 (samples + nearest training image)…", "exporter.export_figure", None,
                "the paper's Figure 2 from G now (image runs): samples, and the nearest training example",
                ("figure2",), (("export", 1),), enabled="live"),
-    ActionSpec("figure3", "Figure 3 (latent interpolations)…", "export_figure", None,
+    ActionSpec("figure3", "Figure 3 (latent interpolations)…", "exporter.export_figure", None,
                "the paper's Figure 3 from G now (image runs): rows of linear interpolations in z",
                ("figure3",), (("export", 1),), enabled="live"),
-    ActionSpec("csv", "Metrics as CSV…", "export_metrics_csv", None,
+    ActionSpec("csv", "Metrics as CSV…", "exporter.export_metrics_csv", None,
                "the recorded losses and D outputs, one row per logged iteration", menus=(("export", 2),)),
-    ActionSpec("export_generator", "Export generator…", "export_generator", None,
+    ActionSpec("export_generator", "Export generator…", "exporter.export_generator", None,
                "G alone (safetensors + JSON), for use outside GAN Studio", menus=(("export", 2),), enabled="live"),
     ActionSpec("quit", "Quit", "close", "Ctrl+Q", "quit", menus=(("file", 3),)),
-    ActionSpec("full_screen", "Full screen", "toggle_full_screen", "F11", "full screen", menus=(("view", 1),),
+    ActionSpec("full_screen", "Full screen", "presenter.toggle_full_screen", "F11", "full screen", menus=(("view", 1),),
                checkable=True),
-    ActionSpec("present", "Presentation mode", "toggle_presentation", "F5",
+    ActionSpec("present", "Presentation mode", "presenter.toggle", "F5",
                "full screen, large type, thick lines (Esc leaves)", menus=(("view", 1),), checkable=True,
                presentation=True),
-    ActionSpec("leave", "Leave presentation / full screen", "leave_presentation", "Esc", "", presentation=True),
-    ActionSpec("smooth", "Smooth animation", "set_smooth", None,
+    ActionSpec("leave", "Leave presentation / full screen", "presenter.leave", "Esc", "", presentation=True),
+    ActionSpec("smooth", "Smooth animation", "runs.set_smooth", None,
                "draw the panels at 24+ frames a second (views cost some training speed); off: train fastest",
                menus=(("view", 2),), checkable=True),
     ActionSpec("shortcuts", "Keyboard shortcuts", "show_shortcuts", "F1", "every key of the studio",
@@ -108,7 +108,9 @@ def build_actions(window) -> dict[str, QtGui.QAction]:
             a.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
         a.setToolTip(f"{s.tip} ({key_text(s)})" if s.shortcut and s.tip else (s.tip or s.text))
         a.setCheckable(s.checkable)
-        fn = getattr(window, s.callback)
+        fn = window
+        for part in s.callback.split("."):  # "runs.step": a method of one of the window's parts
+            fn = getattr(fn, part)
         a.triggered.connect(lambda _checked=False, fn=fn, args=s.args: fn(*args))
         window.addAction(a)
         out[s.id] = a

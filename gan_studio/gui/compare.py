@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.train.config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
 from ..core.live.handles import ThreadRun
-from ..core.live.viewspec import ViewRequest
+from ..core.views.viewspec import ViewRequest
 from . import theme
 from .panels import FieldPanel, LossesPanel, SamplesPanel
 from .run_controller import RunController

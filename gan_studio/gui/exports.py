@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.record.atomic import CheckpointError, atomic_path
+from ..core.atomic import CheckpointError, atomic_path
 
 
 class ExportFailed(Exception):

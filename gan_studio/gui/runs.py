@@ -74,7 +74,7 @@ class RunManager:
         kw = {}
         if self.run_class is ProcessRun:
             kw["threads"] = train_threads()
-        kw.update(w.views_options())
+        kw.update(self.views_options())
         if checkpoint_path is not None:
             kw["checkpoint_path"] = str(checkpoint_path)
         self.record_dir = None
@@ -189,3 +189,78 @@ class RunManager:
                                       f"{len(replay)} snapshots up to iteration {replay.folder.iterations[-1]:,}")
         self.opened_at = time.perf_counter()
         return True
+
+    # ------------------------------------------------------------------------------------- controls
+    def toggle_play(self) -> None:
+        w, c = self.w, self.w.controller
+        if c.handle is None:
+            return
+        if c.is_replay:
+            w.replay_bar.toggle_play()
+            w.display.on_state("replay", c.snapshot.message if c.snapshot else "")
+        elif c.state == "running":
+            c.handle.pause()
+        elif c.state in ("paused", "diverged"):
+            w.banner.hide()
+            c.handle.play()
+
+    def step(self, kind: str = "full") -> None:
+        c = self.w.controller
+        if c.is_replay:
+            self.w.replay_bar.step(1)
+        elif c.can_train:
+            c.handle.step(kind)
+
+    def save_checkpoint(self) -> None:
+        w = self.w
+        if not w.controller.can_train:
+            return
+        start = str(Path(w.settings.get("paths/checkpoints", str(Path.home()))) / f"{w.stem()}.pt")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(w, "Save checkpoint", start, "Checkpoints (*.pt)")
+        if path:
+            w.settings.set("paths/checkpoints", str(Path(path).parent))
+            w.controller.handle.save(path)
+
+    def ask_checkpoint(self) -> str | None:
+        w = self.w
+        start = w.settings.get("paths/checkpoints", str(Path.home()))
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(w, "Open checkpoint", start, "Checkpoints (*.pt);;All files (*)")
+        if path:
+            w.settings.set("paths/checkpoints", str(Path(path).parent))
+        return path or None
+
+    def ask_run_folder(self) -> str | None:
+        w = self.w
+        start = w.settings.get("paths/runs", str(Path.home()))
+        path = QtWidgets.QFileDialog.getExistingDirectory(w, "Open a recorded run (a run folder)", start)
+        if path:
+            w.settings.set("paths/runs", str(Path(path).parent))
+        return path or None
+
+    def close_replay(self) -> None:
+        self.w.replay_bar.hide()
+        self.w.select_preset_widget(self.preset_name)
+        self.start_run(self.current_config(), autoplay=False)
+
+    def speed_changed(self, v) -> None:
+        w = self.w
+        if w.controller.handle is not None:
+            w.controller.handle.set_speed(v)
+        if w.persist:
+            w.settings.set("run/speed", -1.0 if v is None else float(v))
+
+    def views_options(self) -> dict:
+        """Smooth (24+ fps, views cost some training time) or fast (train fastest) drawing."""
+        import inspect
+
+        if "views_mode" not in inspect.signature(ThreadRun.__init__).parameters:
+            return {}
+        return {"views_mode": "smooth" if self.w.settings.get("view/smooth", True) else "fast"}
+
+    def set_smooth(self) -> None:
+        w = self.w
+        on = w.acts["smooth"].isChecked()
+        w.settings.set("view/smooth", on)
+        h = w.controller.handle
+        if h is not None and hasattr(h, "set_views_mode"):
+            h.set_views_mode("smooth" if on else "fast")

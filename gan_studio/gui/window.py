@@ -8,20 +8,18 @@
 """
 from __future__ import annotations
 
-import collections
-import os
-import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.live.viewspec import ViewRequest
 from . import actions as A
 from . import theme
 from .controls import ControlsPanel
+from .display import Display
 from .evalworker import EvalWorker
 from .exporting import Exporter
 from .layout import PanelLayout
+from .presentation import Presenter
 from .replaybar import ReplayBar
 from .run_controller import RunController
 from .runs import RunManager, train_threads  # noqa: F401 (train_threads: re-exported for benchmarks)
@@ -37,10 +35,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.settings = settings or Settings()
         self.persist = persist
         self.autoplay = autoplay
-        self.presenting = False
         self.compare_windows: list = []
-        self.recent_stats: collections.deque = collections.deque(maxlen=256)  # the last few hundred iterations
-        self.iterations_at_ready = self.ready_time = None
         self.setWindowTitle("GAN Studio")
         self.resize(1440, 900)
 
@@ -53,6 +48,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.panels = list(P.values())
         self.evaluator = EvalWorker(self)
         self.exporter = Exporter(self)
+        self.presenter = Presenter(self)
         self.banner = Banner()
         self.replay_bar = ReplayBar()
         self.status = StatusBar()
@@ -63,6 +59,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.acts = A.build_actions(self)
         self.act_play = self.acts["play"]
         self._build_menus_and_toolbar()
+        self.display = Display(self)
         self._wire()
         self._restore_settings()
         self.select_preset_widget(self.runs.preset_name)
@@ -152,18 +149,10 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.panel_actions = self.layout_.actions
 
     def _wire(self) -> None:
-        c = self.controller
-        c.staticChanged.connect(self._on_static)
-        c.snapshotChanged.connect(self._on_snapshot)
-        c.tick.connect(self._on_tick)
-        c.statsArrived.connect(self._on_stats)
-        c.eventArrived.connect(self._on_event)
-        c.stateChanged.connect(self._on_state)
-        c.rewound.connect(self._on_rewound)
         self.controls.liveChanged.connect(self.runs.change_live)
         self.controls.runChanged.connect(self.runs.change_run)
-        self.controls.speedChanged.connect(self._speed_changed)
-        self.layout_.visibilityChanged.connect(self.send_view_request)
+        self.controls.speedChanged.connect(self.runs.speed_changed)
+        self.layout_.visibilityChanged.connect(self.display.send_view_request)
         self.evaluation.evaluateRequested.connect(self.evaluate)
         self.evaluation.cancelRequested.connect(self.evaluator.cancel)
         self.evaluator.progress.connect(self.evaluation.set_progress)
@@ -173,10 +162,10 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.evaluator.message.connect(lambda text: self.status.showMessage(text, 8000))
         self.samples.picked.connect(lambda a, b: self.latent.mode.setCurrentIndex(1))
         for p in self.layout_:
-            p.optionsChanged.connect(self.send_view_request)
-            p.exportRequested.connect(lambda fmt, p=p: self.export_panel(p, fmt))
+            p.optionsChanged.connect(self.display.send_view_request)
+            p.exportRequested.connect(lambda fmt, p=p: self.exporter.export_panel(p, fmt))
         self.replay_bar.seek.connect(lambda pos: self.controller.is_replay and self.controller.handle.seek(pos))
-        self.replay_bar.closeRequested.connect(self.close_replay)
+        self.replay_bar.closeRequested.connect(self.runs.close_replay)
         self.replay_bar.follow.toggled.connect(lambda on: setattr(self.controller, "follow", on))
 
     # ------------------------------------------------------------------------------------------ public state
@@ -197,6 +186,10 @@ class StudioWindow(QtWidgets.QMainWindow):
     @property
     def ui_frames(self) -> int:
         return self.controller.frames
+
+    recent_stats = property(lambda self: self.display.recent_stats)
+    iterations_at_ready = property(lambda self: self.display.iterations_at_ready)
+    ready_time = property(lambda self: self.display.ready_time)
 
     def __getattr__(self, name: str):  # the run settings live in the RunManager
         if name in ("preset_name", "overrides", "presets", "record_dir", "run_class", "confirm_reset", "recording"):
@@ -226,186 +219,33 @@ class StudioWindow(QtWidgets.QMainWindow):
 
     def before_run(self, cfg: dict | None, replay: bool) -> None:
         """A new run or recording is about to be shown: clear what belonged to the previous one."""
-        self.iterations_at_ready = self.ready_time = None
-        self.layout_.set_static(None)
+        self.display.clear(replay)
         if not replay:
             self.replay_bar.hide()
         self.controls_dock.widget().setEnabled(not replay)  # a recording's settings are shown, not changed
         if cfg is not None:
             self.controls.load_config(cfg)
-        self._on_state("loading", "")
-
-    def views_options(self) -> dict:
-        import inspect
-
-        from ..core.live.handles import ThreadRun
-
-        if "views_mode" not in inspect.signature(ThreadRun.__init__).parameters:
-            return {}
-        return {"views_mode": "smooth" if self.settings.get("view/smooth", True) else "fast"}
-
-    def reset(self) -> None:
-        self.runs.reset()
-
-    def choose_preset(self, name: str) -> None:
-        self.runs.choose_preset(name)
 
     def cycle_preset(self, delta: int) -> None:
         self.runs.cycle(delta)
 
-    def toggle_play(self) -> None:
-        c = self.controller
-        if c.handle is None:
-            return
-        if c.is_replay:
-            self.replay_bar.toggle_play()
-            self._on_state("replay", c.snapshot.message if c.snapshot else "")
-        elif c.state == "running":
-            c.handle.pause()
-        elif c.state in ("paused", "diverged"):
-            self.banner.hide()
-            c.handle.play()
-
-    def step(self, kind: str = "full") -> None:
-        c = self.controller
-        if c.is_replay:
-            self.replay_bar.step(1)
-        elif c.can_train:
-            c.handle.step(kind)
-
-    def save_checkpoint(self) -> None:
-        if not self.controller.can_train:
-            return
-        start = str(Path(self.settings.get("paths/checkpoints", str(Path.home()))) / f"{self.stem()}.pt")
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save checkpoint", start, "Checkpoints (*.pt)")
-        if path:
-            self.settings.set("paths/checkpoints", str(Path(path).parent))
-            self.controller.handle.save(path)
-
     def open_checkpoint(self, path: str | None = None) -> None:
         """Resume a checkpoint in the studio, exactly where it stopped (its own data and settings)."""
-        if path is None:
-            start = self.settings.get("paths/checkpoints", str(Path.home()))
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open checkpoint", start,
-                                                            "Checkpoints (*.pt);;All files (*)")
-            if not path:
-                return
-            self.settings.set("paths/checkpoints", str(Path(path).parent))
-        self.runs.open_checkpoint(path)
+        path = path or self.runs.ask_checkpoint()
+        if path:
+            self.runs.open_checkpoint(path)
 
     def open_run_folder(self, path: str | None = None, follow: bool = False) -> bool:
-        if path is None:
-            start = self.settings.get("paths/runs", str(Path.home()))
-            path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a recorded run (a run folder)", start)
-            if not path:
-                return False
-            self.settings.set("paths/runs", str(Path(path).parent))
-        return self.runs.open_recording(path, follow)
+        """Replay a run folder with a step slider. False (and a message in the banner) if it cannot."""
+        path = path or self.runs.ask_run_folder()
+        return bool(path) and self.runs.open_recording(path, follow)
 
-    def close_replay(self) -> None:
-        self.replay_bar.hide()
-        self.select_preset_widget(self.runs.preset_name)
-        self.runs.start_run(self.runs.current_config(), autoplay=False)
+    def set_presentation(self, on: bool) -> None:
+        self.presenter.set(on)
 
-    def _speed_changed(self, v) -> None:
-        if self.run is not None:
-            self.run.set_speed(v)
-        if self.persist:
-            self.settings.set("run/speed", -1.0 if v is None else float(v))
-
-    def set_smooth(self) -> None:
-        on = self.acts["smooth"].isChecked()
-        self.settings.set("view/smooth", on)
-        if self.run is not None and hasattr(self.run, "set_views_mode"):
-            self.run.set_views_mode("smooth" if on else "fast")
-
-    # ------------------------------------------------------------------------------------------ display
-    def send_view_request(self) -> None:
-        c = self.controller
-        if c.handle is None or c.static is None:
-            return
-        names: set[str] = set()
-        opts: dict = {}
-        for p in self.layout_:
-            opts.update(p.options())
-        for p in self.layout_.wanted(self.isVisible()):
-            names |= p.views(c.static)
-        c.handle.set_views(ViewRequest(names=frozenset(names), **opts))
-        if self.persist:
-            self.layout_.save_state(self.settings)
-
-    def _on_static(self, snap) -> None:
-        """A new run's data are known: show the panels that apply, hide the others."""
-        st = snap.static
-        self.layout_.set_static(st, replay=self.controller.is_replay)
-        if st is not None:
-            self.losses.set_static(st)
-            if snap.loss_info:
-                self._loss_changed(snap.loss_info)
-        self.iterations_at_ready = snap.iteration
-        self.ready_time = time.perf_counter()
-        self.send_view_request()
-
-    def _on_rewound(self) -> None:
-        self.losses.set_static(self.static)
-        if self.evaluation.applies(self.static):
-            self.evaluation.set_static(self.static)
-
-    def _on_stats(self, stats) -> None:
-        self.recent_stats.append(stats)
-        self.losses.add_stats(stats)
-
-    def _on_tick(self, snap) -> None:
-        if snap is not self.controller.snapshot or snap.views_iteration < 0:
-            return
-        self.losses.show_snapshot(snap)  # statistics arrive between snapshots: the curves move every tick
-        self.stall.active = snap.state == "running"
-
-    def _on_snapshot(self, snap) -> None:
-        c = self.controller
-        if snap.config != getattr(self, "_shown_config", None):
-            self._shown_config = snap.config
-            self.controls.load_config(snap.config)
-        if snap.loss_info and snap.loss_info[0] != getattr(self, "_loss_shown", None):
-            self._loss_changed(snap.loss_info)
-        self.controls.show_rates(snap.lr_d, snap.lr_g)
-        self.status.show_state(snap.state, snap.message, snap)
-        if c.is_replay:
-            self.replay_bar.set_count(len(c.handle), c.handle.position)
-            self.replay_bar.set_label(f"{c.handle.position + 1} / {len(c.handle)} · {snap.message}")
-        self.layout_.draw(snap)
-
-    def _loss_changed(self, info: tuple) -> None:
-        name, sigmoid, d_eq, g_eq = info
-        self.losses.set_loss(name, sigmoid, d_eq, g_eq)
-        self.dhist.set_sigmoid(sigmoid)
-        self._loss_shown = name
-
-    def _on_state(self, state: str, message: str) -> None:
-        self.status.show_state(state, message, self.controller.snapshot)
-        replay = state == "replay"
-        A.update_enabled(self.acts, ready=state not in ("loading", "error", "stopped"),
-                         live=state in ("running", "paused", "diverged"))
-        playing = self.replay_bar.timer.isActive() if replay else state == "running"
-        self.act_play.setText("❚❚ Pause" if playing else "▶ Play")
-
-    def _on_event(self, ev) -> None:
-        if ev.kind == "error":
-            if not self.evaluator.on_save_failed(ev.message):  # the evaluator reports its own failures
-                self.banner.show_message(ev.message, "error")
-        elif ev.kind == "diverged":
-            self.banner.show_message(f"Training {ev.message}. Lower the learning rates (or change the loss) and "
-                                     "press Play to continue from those weights, or Reset.", "warn")
-        elif ev.kind == "metrics":
-            self.evaluation.add_metrics(ev.data)
-        elif ev.kind == "saved" and self.evaluator.on_saved(ev.message):
-            if self.evaluator.busy:
-                self.evaluation.set_busy(True, "sampling 10,000 from G…")
-        elif self.exporter.on_result(ev):
-            pass
-        elif ev.kind == "saved":
-            self.status.showMessage(f"saved {ev.message}", 5000)
-            self.status.st_msg.setText(f"saved {os.path.basename(ev.message)}")
+    @property
+    def presenting(self) -> bool:
+        return self.presenter.on
 
     # ------------------------------------------------------------------------------------------ helpers
     def fail(self, text: str) -> None:
@@ -430,25 +270,6 @@ class StudioWindow(QtWidgets.QMainWindow):
         p = self.runs.presets.get(name)
         self.preset_summary.setText(p.summary if p else "")
         self.preset_summary.setToolTip(p.summary if p else "")
-
-    # exports (the Exporter does the work)
-    def export_generator(self, path=None):
-        return self.exporter.export_generator(path)
-
-    def export_figure(self, kind: str, path=None):
-        return self.exporter.export_figure(kind, path)
-
-    def export_panel(self, panel, fmt: str, path=None):
-        return self.exporter.export_panel(panel, fmt, path)
-
-    def export_metrics_csv(self, path=None):
-        return self.exporter.export_metrics_csv(path)
-
-    def save_run_folder(self, path=None):
-        return self.exporter.save_run_folder(path)
-
-    def export_gif(self, view: str, path=None, progress_dialog: bool = True):
-        return self.exporter.export_gif(view, path, progress_dialog)
 
     # ------------------------------------------------------------------------------------------ settings
     def _restore_settings(self) -> None:
@@ -477,10 +298,6 @@ class StudioWindow(QtWidgets.QMainWindow):
         s.sync()
 
     # ------------------------------------------------------------------------------------------ misc
-    def toggle_full_screen(self) -> None:
-        self.showNormal() if self.isFullScreen() else self.showFullScreen()
-        self.acts["full_screen"].setChecked(self.isFullScreen())
-
     def show_shortcuts(self) -> None:
         A.ShortcutsDialog(self).exec()
 
@@ -508,37 +325,6 @@ class StudioWindow(QtWidgets.QMainWindow):
     def _eval_failed(self, text: str) -> None:
         self.evaluation.set_busy(False, "failed")
         self.banner.show_message(f"Evaluation failed: {text}", "error")
-
-    def toggle_presentation(self) -> None:
-        self.set_presentation(not self.presenting)
-
-    def leave_presentation(self) -> None:
-        if self.presenting:
-            self.set_presentation(False)
-        elif self.isFullScreen():
-            self.toggle_full_screen()
-
-    def set_presentation(self, on: bool) -> None:
-        """Full screen, large type, thick lines, high contrast: readable from the back of a hall."""
-        self.presenting = on
-        self.acts["present"].setChecked(on)
-        theme.set_presentation(self, on)
-        # high contrast: pure black text on white (the light theme's greys fade on a projector)
-        self.setStyleSheet("QLabel, QCheckBox, QToolButton, QMenuBar { color: black; }" if on else "")
-        # at 1.6× type the small print would wrap over the plots: keep headings, big numbers and curves
-        for p in self.layout_:
-            p.subtitle.setVisible(not on)
-        self.evaluation.tabs.setVisible(not on)
-        self.preset_summary.setVisible(not on)
-        if on:
-            self._was_full = self.isFullScreen()
-            self.controls_dock.setVisible(False)
-            self.showFullScreen()
-        else:
-            self.controls_dock.setVisible(True)
-            if not getattr(self, "_was_full", False):
-                self.showNormal()
-        self.acts["full_screen"].setChecked(self.isFullScreen())
 
     def open_compare(self, changes: dict | None = None, autoplay: bool = True):
         """Two runs side by side: this configuration (A) and A with ``changes`` (B)."""

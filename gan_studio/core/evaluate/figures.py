@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..record.atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes
 from ..train.config import ConfigError
 
 N_TRAIN = 50000  # the paper's training set: train[0:50000]

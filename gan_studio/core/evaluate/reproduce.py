@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..record.atomic import atomic_path, atomic_write_bytes
+from ..atomic import atomic_path, atomic_write_bytes
 from ..train.config import ConfigError
 
 PAPER = {"mnist": (225.0, 2.0)}  # Table 1: Parzen-window log-likelihood, mean ± s.e.
@@ -249,13 +249,21 @@ def curve_svg(results: list[dict], width: int = 640, height: int = 360) -> str:
     return "\n".join(el) + "\n"
 
 
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: the small bitmap font
+        return ImageFont.load_default()
+
+
 def curve_images(results: list[dict], width: int = 640, height: int = 360) -> tuple[bytes, str]:
     """The curve as PNG bytes and SVG text (the same chart)."""
     import io
 
     from PIL import Image, ImageDraw
 
-    from ..record.export import _font
 
     paper, paper_se = PAPER["mnist"]
     xs, ys, es, x_hi, y_lo, y_hi, px, py, (l, r, t, b) = _chart_geometry(results, width, height)

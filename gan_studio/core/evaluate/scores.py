@@ -175,7 +175,7 @@ def classifier_for(dataset_name: str, dataset_args: dict | None = None, epochs: 
     acc = float((probs.argmax(1) == y_all.numpy()).mean())
     ref = {"mu": feats.mean(0), "cov": np.cov(feats, rowvar=False), "train_accuracy": np.float64(acc)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    from ..record.atomic import atomic_path
+    from ..atomic import atomic_path
 
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save({"net": net.state_dict(), "ref": {k: torch.as_tensor(v) for k, v in ref.items()}}, tmp)

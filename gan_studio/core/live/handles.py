@@ -209,7 +209,7 @@ class ThreadRun(_Commands):
     def _main(self) -> None:
         try:
             tr = self._build()
-            from . import views
+            from ..views import views
 
             self._static = views.static_info(tr)
             if self._static.kind == "points":
@@ -398,7 +398,7 @@ class ThreadRun(_Commands):
         self._dirty = False
 
     def _compute_views(self, tr, now: float) -> dict:
-        from . import views as V
+        from ..views import views as V
 
         req, st = self._request, self._static
         self._frame += 1

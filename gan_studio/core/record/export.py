@@ -23,7 +23,7 @@ def write_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int = 100
     (No torch here: the studio's window process writes GIFs without importing it.)"""
     import imageio.v3 as iio
 
-    from .atomic import atomic_path
+    from ..atomic import atomic_path
 
     if not frames:
         raise ValueError("no frames to write")
@@ -151,7 +151,7 @@ def run_gif(run, view: str, out: str | Path, *, size: int = 360, duration_ms: in
             captions: bool = True, progress: Callable[[int, int], None] | None = None,
             cancelled: Callable[[], bool] | None = None) -> Path:
     """A looping GIF of a recorded run (a :class:`RunFolder` or its path). Raises ExportCancelled, ExportError."""
-    from .atomic import CheckpointError
+    from ..atomic import CheckpointError
     from .runfolder import RunFolder
 
     if not isinstance(run, RunFolder):
@@ -185,7 +185,7 @@ def latent_loop_frames(trainer, n_frames: int = 48, size: int = 360) -> list[np.
     Runs wherever the trainer lives (the studio sends it to the training process)."""
     import torch
 
-    from ..live import views as V
+    from ..views import views as V
 
     st = V.static_info(trainer)
     zd = trainer.config.z_dim
@@ -210,7 +210,7 @@ def latent_loop_frames(trainer, n_frames: int = 48, size: int = 360) -> list[np.
 
 
 def write_frames_gif(frames: list[np.ndarray], out: str | Path, duration_ms: int = 80) -> Path:
-    from .atomic import CheckpointError
+    from ..atomic import CheckpointError
 
     try:
         return write_gif(out, frames, duration_ms)

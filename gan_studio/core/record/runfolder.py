@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..train.config import ConfigError, TrainConfig
-from ..live.viewspec import StaticInfo, ViewRequest
+from ..views.viewspec import StaticInfo, ViewRequest
 
 FORMAT = "gan-studio/run"
 VERSION = 1
@@ -45,7 +45,7 @@ def _num(v: float):
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    from .atomic import CheckpointError, atomic_write_bytes
+    from ..atomic import CheckpointError, atomic_write_bytes
 
     try:
         atomic_write_bytes(path, data)
@@ -106,7 +106,7 @@ class RunWriter:
 
     def __init__(self, path: str | os.PathLike, trainer, *, every: int = 25, max_snapshots: int = 240,
                  log_every: int = 1, snapshots: bool = True, resume: bool = False) -> None:
-        from ..live import views as V
+        from ..views import views as V
 
         if every < 1 or max_snapshots < 4 or log_every < 1:
             raise ValueError("every and log_every must be ≥ 1, max_snapshots ≥ 4")
@@ -199,7 +199,7 @@ class RunWriter:
 
     def snapshot(self, trainer, views: dict | None = None) -> None:
         """Record what the panels show now. Failures (disk full) are kept in ``last_error``; training goes on."""
-        from ..live import views as V
+        from ..views import views as V
         from ..evaluate.metrics import mode_metrics
 
         it = int(trainer.iteration)

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from ..record.atomic import CheckpointError, atomic_path, atomic_write_bytes, file_mode  # noqa: F401 (re-exported)
+from ..atomic import CheckpointError, atomic_path, atomic_write_bytes, file_mode  # noqa: F401 (re-exported)
 from .config import STRUCTURAL_KEYS, ConfigError, TrainConfig
 
 FORMAT = "gan-studio/checkpoint"

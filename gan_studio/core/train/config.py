@@ -6,8 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 
-class ConfigError(ValueError):
-    """A setting has a value that cannot be used; the message says which and why."""
+from ..errors import ConfigError, GanStudioError  # noqa: F401 (re-exported: the project's error types)
 
 
 #: Settings that may change on a running trainer (applied at the next iteration).

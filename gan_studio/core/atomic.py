@@ -9,11 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..train.config import ConfigError
+from .errors import CheckpointError, ConfigError  # noqa: F401 (re-exported)
 
-
-class CheckpointError(ConfigError):
-    """A checkpoint cannot be read or used; the message says why."""
 
 
 def file_mode() -> int:

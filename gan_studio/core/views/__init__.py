@@ -1,0 +1,1 @@
+"""Views: what the panels draw (D over a grid, samples, histograms, mode metrics, theory), computed from a trainer on demand, and the requests that ask for them. Shared by the live runs and the recorder."""
