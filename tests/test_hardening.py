@@ -128,7 +128,7 @@ def test_switching_presets_while_an_export_and_an_evaluation_run(qtbot, tmp_path
         w.evaluate()
         w.cycle_preset(1)  # a clicker's Page Down, mid-export and mid-evaluation
         w.cycle_preset(1)
-        qtbot.waitUntil(lambda: job.finished, timeout=60_000)
+        qtbot.waitUntil(lambda: job.is_done, timeout=60_000)
         assert (tmp_path / "a.gif").exists()  # the export used the old run's recording and finished
         qtbot.waitUntil(lambda: w.static is not None and w.snapshot is not None and w.snapshot.iteration > 0,
                         timeout=LOAD_MS)

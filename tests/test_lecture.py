@@ -148,14 +148,14 @@ def test_studio_exports_gif_csv_pictures_and_refuses_bad_places(qtbot, tmp_path)
         # GIF of the toy field, in a worker thread
         out = tmp_path / "field.gif"
         job = w.exporter.export_gif("field", str(out), progress_dialog=False)
-        qtbot.waitUntil(lambda: job.finished, timeout=60_000)
+        qtbot.waitUntil(lambda: job.is_done, timeout=60_000)
         n, loop, _ = gif_info(out)
         assert n >= 6 and loop == 0
         # a cancelled export writes nothing (not even a temp file)
         out2 = tmp_path / "cancelled.gif"
         job = w.exporter.export_gif("field", str(out2), progress_dialog=False)
         job.cancel()
-        qtbot.waitUntil(lambda: job.finished, timeout=60_000)
+        qtbot.waitUntil(lambda: job.is_done, timeout=60_000)
         assert not out2.exists() and not list(tmp_path.glob(".cancelled.gif*"))
         # latent-walk loop GIF, computed by the training process
         out3 = tmp_path / "latent.gif"

@@ -4,22 +4,27 @@
    a consistent snapshot);
 2. a separate process (spawned, one torch thread) loads it, draws 10,000 samples and runs
    ``gan_studio.core.evaluate.scores.eval_job``: Parzen (the paper's protocol) plus the metrics that apply;
-3. progress and the result come back through a queue that the window polls; Cancel sets an event the job
-   checks between blocks (and the process is terminated if it does not stop within 2 s).
+3. progress and the result come back through a queue, read by a :class:`~.workers.Worker` (the studio's one
+   worker pattern) that turns them into signals; Cancel sets an event the job checks between blocks (and
+   the process is terminated if it does not stop within 2 s).
 """
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue as queue_mod
 import os
 import tempfile
 import time
 
 from PySide6 import QtCore
 
+from ..core.errors import GanStudioError
+from .workers import Aborted, Worker
+
 
 class EvalWorker(QtCore.QObject):
     progress = QtCore.Signal(int, int)
-    finished = QtCore.Signal(dict)
+    finished = QtCore.Signal(object)  # the result dict
     failed = QtCore.Signal(str)
     cancelled = QtCore.Signal()
     message = QtCore.Signal(str)
@@ -28,18 +33,14 @@ class EvalWorker(QtCore.QObject):
         super().__init__(parent)
         self._ctx = mp.get_context("spawn")
         self.proc = None
-        self.queue = None
+        self.worker: Worker | None = None
         self.cancel_event = None
         self.pending_path: str | None = None  # waiting for the training process to write it
-        self._cancel_at = 0.0
         self._abandoned: set[str] = set()
-        self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(100)
-        self.timer.timeout.connect(self._poll)
 
     @property
     def busy(self) -> bool:
-        return self.pending_path is not None or (self.proc is not None and self.proc.is_alive())
+        return self.pending_path is not None or (self.worker is not None and not self.worker.is_done)
 
     def request(self, run, options: dict | None = None) -> bool:
         """Ask `run` (a ThreadRun or ProcessRun) for a snapshot; the job starts when it is written."""
@@ -50,7 +51,6 @@ class EvalWorker(QtCore.QObject):
         self.pending_path = path
         self.options = dict(options or {})
         run.save(path)
-        self.timer.start()
         return True
 
     def on_saved(self, path: str) -> bool:
@@ -64,11 +64,17 @@ class EvalWorker(QtCore.QObject):
         self.pending_path = None
         from ..core.evaluate.scores import eval_job
 
-        self.queue = self._ctx.Queue()
+        q = self._ctx.Queue()
         self.cancel_event = self._ctx.Event()
-        self.proc = self._ctx.Process(target=eval_job, args=(path, self.options, self.queue, self.cancel_event),
+        self.proc = self._ctx.Process(target=eval_job, args=(path, self.options, q, self.cancel_event),
                                       daemon=True, name="gan-studio-eval")
         self.proc.start()
+        self.worker = Worker(_watch, self.proc, q, self.cancel_event, name="gan-studio-eval-watch", parent=self)
+        self.worker.yielded.connect(self._on_message)
+        self.worker.returned.connect(self.finished)
+        self.worker.errored.connect(self.failed)
+        self.worker.aborted.connect(self.cancelled)
+        self.worker.start()
         return True
 
     def on_save_failed(self, reason: str) -> bool:
@@ -77,7 +83,6 @@ class EvalWorker(QtCore.QObject):
             return False
         _remove(self.pending_path)
         self.pending_path = None
-        self.timer.stop()
         self.failed.emit(f"could not take a snapshot of the generator ({reason})")
         return True
 
@@ -85,68 +90,67 @@ class EvalWorker(QtCore.QObject):
         if self.pending_path is not None:  # the snapshot is still being written: drop it when it arrives
             self._abandoned.add(os.path.abspath(self.pending_path))
             self.pending_path = None
-            self.timer.stop()
             self.cancelled.emit()
             return
-        if self.proc is not None and self.proc.is_alive():
-            self.cancel_event.set()
-            self._cancel_at = time.perf_counter()
+        if self.worker is not None and not self.worker.is_done:
+            self.worker.quit()
 
-    def _poll(self) -> None:
-        q = self.queue
-        if q is not None:
-            while True:
-                try:
-                    msg = q.get_nowait()
-                except Exception:  # noqa: BLE001 - queue.Empty, or a closed queue
-                    break
-                kind = msg[0]
-                if kind == "progress":
-                    self.progress.emit(int(msg[1]), int(msg[2]))
-                elif kind == "log":
-                    self.message.emit(str(msg[1]))
-                elif kind == "done":
-                    self._finish()
-                    self.finished.emit(msg[1])
-                    return
-                elif kind == "error":
-                    self._finish()
-                    self.failed.emit(str(msg[1]))
-                    return
-                elif kind == "cancelled":
-                    self._finish()
-                    self.cancelled.emit()
-                    return
-        p = self.proc
-        if p is not None and not p.is_alive():
-            code = p.exitcode
-            self._finish()
-            self.failed.emit(f"the evaluation process stopped unexpectedly (exit code {code})")
-        elif p is not None and self._cancel_at and time.perf_counter() - self._cancel_at > 2.0:
-            p.terminate()
-            self._finish()
-            self.cancelled.emit()
-
-    def _finish(self) -> None:
-        if self.proc is not None:
-            self.proc.join(timeout=1.0)
-        self.proc = None
-        self.queue = None
-        self._cancel_at = 0.0
-        if self.pending_path is None:
-            self.timer.stop()
+    def _on_message(self, msg) -> None:
+        if msg[0] == "progress":
+            self.progress.emit(int(msg[1]), int(msg[2]))
+        elif msg[0] == "log":
+            self.message.emit(str(msg[1]))
 
     def shutdown(self) -> None:
         """Closing the window: stop at once."""
-        self.timer.stop()
         if self.proc is not None and self.proc.is_alive():
             self.cancel_event.set()
             self.proc.terminate()
             self.proc.join(timeout=1.0)
+        if self.worker is not None:
+            self.worker.quit()
+            self.worker.wait(2.0)
         self.proc = None
         if self.pending_path is not None:
             _remove(self.pending_path)
             self.pending_path = None
+
+
+class EvaluationFailed(GanStudioError):
+    pass
+
+
+def _watch(proc, q, cancel_event, worker):
+    """The worker's job: relay the evaluation process's messages until it ends (or is cancelled)."""
+    cancel_at = None
+    while True:
+        if worker.abort_requested and cancel_at is None:
+            cancel_event.set()  # the job checks it between blocks
+            cancel_at = time.perf_counter()
+        if cancel_at is not None and time.perf_counter() - cancel_at > 2.0:
+            proc.terminate()
+            proc.join(1.0)
+            raise Aborted
+        try:
+            msg = q.get(timeout=0.1)
+        except queue_mod.Empty:
+            if not proc.is_alive() and q.empty():
+                raise EvaluationFailed(f"the evaluation process stopped unexpectedly (exit code {proc.exitcode})")
+            continue
+        except (OSError, ValueError, EOFError):
+            raise EvaluationFailed("lost the connection to the evaluation process") from None
+        kind = msg[0]
+        if kind in ("progress", "log"):
+            yield msg
+        elif kind == "done":
+            proc.join(1.0)
+            return msg[1]
+        elif kind == "error":
+            proc.join(1.0)
+            raise EvaluationFailed(str(msg[1]))
+        elif kind == "cancelled":
+            proc.join(1.0)
+            raise Aborted
 
 
 def _remove(path: str) -> None:

@@ -131,7 +131,7 @@ class Exporter(QtCore.QObject):
 
     def export_gif(self, view: str, path: str | None = None, progress_dialog: bool = True):
         """A looping GIF: the recorded field or samples (worker thread, progress, cancel), or a latent loop."""
-        if self.job is not None and not self.job.finished:
+        if self.job is not None and not self.job.is_done:
             self.w.status.showMessage("an export is already running", 4000)
             return None
         st = self.w.controller.static

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.atomic import CheckpointError, atomic_path
+from ..core.errors import GanStudioError
+from .workers import Aborted, Worker
 
 
-class ExportFailed(Exception):
+class ExportFailed(GanStudioError):
     pass
 
 
@@ -96,8 +97,8 @@ def copy_run_folder(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
     return dest
 
 
-class ExportJob(QtCore.QObject):
-    """Runs a long export (a GIF) on a worker thread; reports progress, can be cancelled."""
+class ExportJob(Worker):
+    """A long export (a GIF) as a :class:`~.workers.Worker`: progress, done(path), failed, cancelled."""
 
     progress = QtCore.Signal(int, int)
     done = QtCore.Signal(str)
@@ -106,36 +107,18 @@ class ExportJob(QtCore.QObject):
 
     def __init__(self, fn, parent=None) -> None:
         """``fn(progress, is_cancelled)`` does the work and returns the written path."""
-        super().__init__(parent)
-        self._fn = fn
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="gan-studio-export", daemon=True)
-        self.finished = False
+        super().__init__(self._job, fn, name="gan-studio-export", parent=parent)
+        self.returned.connect(lambda path: self.done.emit(str(path)))
+        self.errored.connect(self.failed)
+        self.aborted.connect(self.cancelled)
 
-    def start(self) -> "ExportJob":
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def _work(self) -> None:
-        from ..core.train.config import ConfigError
+    def _job(self, fn, worker):
         from ..core.record.export import ExportCancelled
 
         try:
-            path = self._fn(lambda i, n: self.progress.emit(i, n), self._cancel.is_set)
+            return fn(lambda i, n: self.progress.emit(i, n), lambda: worker.abort_requested)
         except ExportCancelled:
-            self.cancelled.emit()
-        except (ConfigError, ExportFailed, OSError, ValueError) as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-        else:
-            self.done.emit(str(path))
-        finally:
-            self.finished = True  # last: once set, the job has done everything it will do
+            raise Aborted from None
+
+    def cancel(self) -> None:
+        self.quit()
