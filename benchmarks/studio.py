@@ -1,10 +1,19 @@
-"""Studio figures: it/s inside the window ÷ it/s of the same preset headless (`gan-studio train`), UI stall
-p99 and startup, measured side by side in one run (rounds alternate, so machine load hits both alike).
+"""Studio figures: training speed inside the window against the same preset headless (`gan-studio train`),
+and what the panels show: frames per second, UI stalls. Measured side by side in one run (rounds alternate,
+so load from other processes hits both alike).
 
-    python benchmarks/studio.py [--preset ring8] [--seconds 10] [--rounds 3] [--threads 0 1]
+    python benchmarks/studio.py [--presets ring8 digits] [--seconds 15] [--rounds 2] [--modes smooth fast]
 
-Runs the real commands in subprocesses on the offscreen platform. Prints one JSON object.
-``--threads``: torch threads of the studio's training process to compare (0 = torch's default).
+Runs the real commands in subprocesses (the studio on the offscreen platform). Prints one JSON object:
+
+* ``headless_it_per_s``: `gan-studio train`, its rate read from the run folder it writes while it trains
+  (between ``--warmup`` seconds and the end); once with torch's default threads (``default``) and once with
+  the studio training process's thread count (``studio_threads``, the fair comparison: on a machine whose
+  other cores are busy, torch's default threads can be far slower);
+* per views mode (``GAN_STUDIO_VIEWS``): the studio's it/s, ``ratio`` to each headless figure (medians),
+  ``ui_fps`` (display ticks that drew a new snapshot, per second of training), ``views_fps`` (distinct views
+  the data panels drew per second), UI stall p99, and from the training process (``GAN_STUDIO_PERF``):
+  views computed and snapshots published per second, CPU ms per frame of views.
 """
 from __future__ import annotations
 
@@ -15,6 +24,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from pathlib import Path
 
 
 def last_json(out: str) -> dict:
@@ -24,54 +35,125 @@ def last_json(out: str) -> dict:
     raise RuntimeError(f"no JSON line in output:\n{out[-2000:]}")
 
 
-def headless(preset: str, seconds: float, it_per_s_guess: float) -> float:
-    steps = max(200, int(it_per_s_guess * seconds))
-    with tempfile.TemporaryDirectory() as d:
-        p = subprocess.run([sys.executable, "-m", "gan_studio", "train", "--preset", preset, "--steps", str(steps),
-                            "--out", d, "--quiet"], capture_output=True, text=True, timeout=600)
-    if p.returncode:
-        raise RuntimeError(p.stderr)
-    return float(last_json(p.stdout)["it_per_s"])
+def studio_threads() -> int:
+    try:
+        from gan_studio.gui.window import train_threads
+
+        return train_threads()
+    except Exception:  # noqa: BLE001 - the window module may move; its rule: all cores but one
+        return max(1, (os.cpu_count() or 2) - 1)
 
 
-def studio(preset: str, seconds: float, threads: int) -> dict:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    env.pop("GAN_STUDIO_TRAIN_THREADS", None)
+def _last_iteration(metrics: Path) -> int | None:
+    try:
+        with open(metrics, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 4096))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line)["iteration"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def headless(preset: str, seconds: float, threads: int | None, warmup: float = 3.0) -> float:
+    """it/s of `gan-studio train` between `warmup` seconds after its first logged iteration and `seconds` later."""
+    env = dict(os.environ)
+    env.pop("OMP_NUM_THREADS", None)
     if threads:
-        env["GAN_STUDIO_TRAIN_THREADS"] = str(threads)
+        env["OMP_NUM_THREADS"] = str(threads)
+    with tempfile.TemporaryDirectory() as d:
+        metrics = Path(d) / "run" / "metrics.jsonl"
+        p = subprocess.Popen([sys.executable, "-m", "gan_studio", "train", "--preset", preset, "--steps", "100000000",
+                              "--out", str(Path(d) / "run"), "--quiet", "--log-every", "10"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        try:
+            deadline = time.monotonic() + 300
+            while _last_iteration(metrics) is None:  # loading torch and the data
+                if p.poll() is not None:
+                    raise RuntimeError(p.stderr.read().decode())
+                if time.monotonic() > deadline:
+                    raise RuntimeError("headless training did not start in 5 minutes")
+                time.sleep(0.05)
+            time.sleep(warmup)
+            t0, i0 = time.perf_counter(), _last_iteration(metrics)
+            time.sleep(seconds)
+            t1, i1 = time.perf_counter(), _last_iteration(metrics)
+        finally:
+            p.terminate()
+            p.wait(10)
+    return (i1 - i0) / (t1 - t0)
+
+
+def studio(preset: str, seconds: float, mode: str) -> dict:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GAN_STUDIO_VIEWS=mode)
     with tempfile.TemporaryDirectory() as cfg:
-        env["GAN_STUDIO_CONFIG_DIR"] = cfg
+        perf = Path(cfg) / "perf.jsonl"
+        env.update(GAN_STUDIO_CONFIG_DIR=cfg, GAN_STUDIO_PERF=str(perf))
         p = subprocess.run([sys.executable, "-m", "gan_studio", "--preset", preset, "--exit-after", str(seconds)],
                            capture_output=True, text=True, timeout=600, env=env)
-    if p.returncode:
-        raise RuntimeError(p.stderr)
-    return last_json(p.stdout)
+        if p.returncode:
+            raise RuntimeError(p.stderr)
+        r = last_json(p.stdout)
+        try:
+            r["perf"] = json.loads(perf.read_text().splitlines()[-1])
+        except (OSError, IndexError, ValueError):
+            r["perf"] = {}
+    return r
+
+
+def _med(xs):
+    xs = [x for x in xs if x is not None]
+    return round(statistics.median(xs), 3) if xs else None
+
+
+def bench_preset(preset: str, seconds: float, rounds: int, modes: list[str], threads: int) -> dict:
+    h = {"default": [], "studio_threads": []}
+    s: dict[str, list[dict]] = {m: [] for m in modes}
+    for _ in range(rounds):
+        h["default"].append(headless(preset, seconds, None))
+        for m in modes:
+            s[m].append(studio(preset, seconds + 3.0, m))  # + the studio's own start (torch loads in its child)
+        h["studio_threads"].append(headless(preset, seconds, threads))
+    out = {"headless_it_per_s": {k: [round(v, 1) for v in vs] for k, vs in h.items()},
+           "studio_threads": threads, "modes": {}}
+    for m, runs in s.items():
+        ips = [r["it_per_s"] for r in runs]
+        ran = [r["iterations"] / max(r["it_per_s"], 1e-9) for r in runs]  # seconds of training, about
+        perf = [r.get("perf") or {} for r in runs]
+        views_fps = [max(r.get("panel_fps", {}).values(), default=0.0) for r in runs]
+        out["modes"][m] = {
+            "it_per_s": ips,
+            "ratio": {k: round(statistics.median(ips) / statistics.median(v), 3) for k, v in h.items()},
+            "ui_fps": [r.get("ui_fps") for r in runs], "views_fps": views_fps,
+            "ui_stall_p99_ms": [r["ui_stall_p99_ms"] for r in runs],
+            "views_computed_per_s": [round(p.get("views", 0) / t, 1) if t else None for p, t in zip(perf, ran)],
+            "published_per_s": [round(p.get("publishes", 0) / t, 1) if t else None for p, t in zip(perf, ran)],
+            "views_cpu_ms_per_frame": [round(1000 * p["views_cpu_s"] / p["views"], 2) if p.get("views") else None
+                                       for p in perf],
+            "startup_s": [r["startup_s"] for r in runs]}
+        out["modes"][m]["median"] = {"it_per_s": _med(ips), "ui_fps": _med(out["modes"][m]["ui_fps"]),
+                                     "views_fps": _med(views_fps),
+                                     "ui_stall_p99_ms": _med(out["modes"][m]["ui_stall_p99_ms"])}
+    return out
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", default="ring8")
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--threads", type=int, nargs="+", default=[0])
+    ap.add_argument("--presets", nargs="+", default=["ring8", "digits"])
+    ap.add_argument("--preset", help="one preset (same as --presets NAME)")
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--modes", nargs="+", default=["smooth", "fast"])
     a = ap.parse_args(argv)
-    h, s = [], {t: [] for t in a.threads}
-    guess = 200.0
-    for _ in range(a.rounds):
-        h.append(headless(a.preset, a.seconds, guess))
-        guess = h[-1]
-        for t in a.threads:
-            s[t].append(studio(a.preset, a.seconds, t))
-    hm = statistics.median(h)
-    out = {"benchmark": "studio", "preset": a.preset, "seconds": a.seconds, "rounds": a.rounds,
-           "headless_it_per_s": [round(v, 1) for v in h], "studio": {}}
-    for t, runs in s.items():
-        # the window's training only starts once its process has loaded torch; its it/s counts from then
-        ips = [r["it_per_s"] for r in runs]
-        out["studio"][f"threads={t or 'default'}"] = {
-            "it_per_s": ips, "ratio_to_headless": round(statistics.median(ips) / hm, 3),
-            "ui_stall_p99_ms": [r["ui_stall_p99_ms"] for r in runs], "ui_frames": [r["ui_frames"] for r in runs],
-            "startup_s": [r["startup_s"] for r in runs]}
+    presets = [a.preset] if a.preset else a.presets
+    threads = studio_threads()
+    out = {"benchmark": "studio", "seconds": a.seconds, "rounds": a.rounds, "cpus": os.cpu_count(),
+           "presets": {p: bench_preset(p, a.seconds, a.rounds, a.modes, threads) for p in presets}}
     print(json.dumps(out))
     return out
 

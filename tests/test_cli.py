@@ -71,8 +71,9 @@ def test_presets_list_and_json():
     assert js["ring8"]["config"]["dataset_args"]["sigma"] == 0.05
     assert js["ring8"]["config"]["dataset_args"]["radius"] == 2.0
     mp = js["mnist-paper"]["config"]
-    assert (mp["model"], mp["batch_size"], mp["lr_d"], mp["momentum"], mp["momentum_final"]) == \
-        ("paper-mlp", 100, 0.1, 0.5, 0.7)
+    # lr_d 0.05: the original halves D's cost (d_obj = ½(…)) and steps it with lr 0.1 — the same update
+    assert (mp["model"], mp["batch_size"], mp["lr_d"], mp["lr_g"], mp["momentum"], mp["momentum_final"],
+            mp["update"], mp["model_args"]["init"]) == ("paper-mlp", 100, 0.05, 0.1, 0.5, 0.7, "simultaneous", "paper")
 
 
 def test_export_generator(tmp_path):

@@ -46,7 +46,7 @@ def test_config_names_match_the_registries():
 
 def test_configs_and_presets_load_without_torch():
     """The studio validates settings and lists presets before torch is imported (fast startup)."""
-    code = ("import sys, gan_studio.core as c\nfrom gan_studio.core import presets\n"
+    code = ("import sys, gan_studio.core as c\nfrom gan_studio.core.train import presets\n"
             "presets.get_preset('ring8'); c.TrainConfig(k=3)\n"
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -316,3 +316,31 @@ def test_replay_and_exports_need_no_torch(trained_run, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
     assert oct((tmp_path / "g.gif").stat().st_mode & 0o777) != "0o600"  # not the temp file's private mode
+
+
+def test_studio_exports_the_papers_figures_for_an_image_run(qtbot, tmp_path, monkeypatch):
+    """Export → Figure 2 / Figure 3 on a live image run: G in the training process draws them; a toy run is
+    told the figures are for images."""
+    from PIL import Image
+
+    monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
+    w = make_window(qtbot, tmp_path, preset="digits", autoplay=True)
+    try:
+        qtbot.waitUntil(lambda: w.snapshot.iteration >= 20, timeout=60_000)
+        f2, f3 = tmp_path / "fig2.png", tmp_path / "fig3.svg"
+        w.exporter.export_figure("figure2", str(f2))
+        w.exporter.export_figure("figure3", str(f3))
+        qtbot.waitUntil(lambda: f2.exists() and f3.exists(), timeout=60_000)
+        with Image.open(f2) as im:
+            assert im.size[0] > 100 and im.size[1] > 100
+        assert f3.read_text().lstrip().startswith("<svg")
+        assert not w.banner.isVisible()
+    finally:
+        w.close()
+    w2 = make_window(qtbot, tmp_path, preset="ring8")
+    try:
+        w2.exporter.export_figure("figure2", str(tmp_path / "toy.png"))
+        assert w2.banner.isVisible() and "image runs" in w2.banner.label.text()
+        assert not (tmp_path / "toy.png").exists()
+    finally:
+        w2.close()

@@ -342,3 +342,4 @@ def test_commands_end_in_one_line_and_status_2(tiny_table1, tmp_path):
                                 f"must end in .png or .svg (got .jpg)")
     p = run_cli("reproduce", "table2", "--out", tmp_path)
     assert p.returncode == 2 and "invalid choice: 'table2'" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+

@@ -12,8 +12,6 @@ import itertools
 import re
 import shlex
 
-import pytest
-
 from conftest import REPO, SHARED_MNIST
 
 STUDIO = {"open", "compare"}  # commands that open the window

@@ -123,9 +123,17 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
             it = snap.iteration if snap else 0
             ran = (time.perf_counter() - win.ready_time) if win.ready_time else 0.0
             it0 = win.iterations_at_ready or 0
+            # frames per second of training (since the run was ready): ui_fps counts the display ticks that
+            # drew a new snapshot; panel_fps, per data panel, the distinct views it drew (a snapshot that
+            # brings only statistics redraws no panel)
+            panels = {p.key: p for p in getattr(getattr(win, "layout_", None), "panels", {}).values()}
+            panel_fps = {k: round(p.frames / ran, 1) for k, p in panels.items()
+                         if ran > 0 and p.isVisible() and k not in ("losses", "evaluation")}
             result.update(
                 preset=win.preset_name, state=snap.state if snap else "loading", iterations=it,
                 it_per_s=round((it - it0) / ran, 1) if ran > 0 else 0.0,
+                ui_fps=round(win.ui_frames / ran, 1) if ran > 0 else 0.0, panel_fps=panel_fps,
+                views_mode=getattr(win.run, "views_mode", None) if win.run else None,
                 ui_frames=win.ui_frames, ui_stall_p99_ms=round(win.stall.p99(), 1),
                 ui_stall_max_ms=round(max(win.stall.samples, default=0.0), 1),
                 startup_s=round(startup, 3), device=snap.device if snap else "",

@@ -11,12 +11,10 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from ..core.record.runfolder import RunFolder, RunFolderError, write_metrics_csv
+from ..core.record.runfolder import METRICS_CSV_COLUMNS, RunFolder, RunFolderError, metrics_csv_rows, write_metrics_csv
 from ..core.train.config import ConfigError
 from . import exports
 
-CSV_COLUMNS = ["iteration", "d_loss", "g_loss", "d_real", "d_fake", "lr_d", "lr_g", "k", "g_steps", "batch_size",
-               "seconds"]
 
 
 class Exporter(QtCore.QObject):
@@ -99,7 +97,7 @@ class Exporter(QtCore.QObject):
         rf = self.recording()
         if rf is None:
             return None
-        rows = [r for r in rf.metrics if "event" not in r]
+        rows = metrics_csv_rows(rf.metrics)
         if not rows:
             self.w.fail("No metrics recorded yet: train a few iterations first.")
             return None
@@ -107,7 +105,7 @@ class Exporter(QtCore.QObject):
         if not path:
             return None
         try:
-            out = write_metrics_csv(rows, path, CSV_COLUMNS)
+            out = write_metrics_csv(rows, path, list(METRICS_CSV_COLUMNS))
         except (ConfigError, OSError) as exc:
             self.w.fail(f"Could not save the metrics: {exc}")
             return None

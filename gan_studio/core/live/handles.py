@@ -14,6 +14,7 @@ This is the studio's worker, kept free of Qt so it runs (and is tested) headless
 from __future__ import annotations
 
 import itertools
+import os
 import queue
 import threading
 import time
@@ -26,6 +27,31 @@ from ..protocol import STAT_COLUMNS, Capability, Event, EventKind, Snapshot  # n
 from ..train.config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
 
 _run_ids = itertools.count(1)
+
+#: How the panels are fed while training (``views=`` on a run handle, or ``GAN_STUDIO_VIEWS``):
+#:
+#: * ``smooth``: new views for every display tick (30 a second), allowed up to 10% of the training
+#:   thread's CPU time;
+#: * ``fast``: 15 a second at most, within 4% of the training thread's CPU time: training first.
+#:
+#: ``publish_hz``: snapshots a second (statistics, state); ``views_hz``: of those, how many carry new
+#: views at most; ``views_budget``: the share of the training thread's CPU time views may use (the views
+#: rate drops below ``views_hz`` where they cost more: slow machines, big models).
+VIEWS_MODES = {
+    "smooth": {"publish_hz": 30.0, "views_hz": 30.0, "views_budget": 0.10},
+    "fast": {"publish_hz": 30.0, "views_hz": 15.0, "views_budget": 0.04},
+}
+DEFAULT_VIEWS_MODE = "smooth"
+
+
+def views_mode(mode: str | None = None) -> str:
+    """The views mode to use: ``mode`` if given, else ``GAN_STUDIO_VIEWS`` if it names one, else the default."""
+    if mode is not None:
+        if mode not in VIEWS_MODES:
+            raise ConfigError(f"views mode must be one of {', '.join(VIEWS_MODES)}, not {mode!r}")
+        return mode
+    env = os.environ.get("GAN_STUDIO_VIEWS", "").strip().lower()
+    return env if env in VIEWS_MODES else DEFAULT_VIEWS_MODE
 
 
 def check_step_kind(kind: str) -> None:
@@ -79,6 +105,12 @@ class _Commands:
     def set_views(self, request) -> None:
         self._put("views", request)
 
+    def set_views_mode(self, mode: str) -> None:
+        """``smooth`` (views for every display tick) or ``fast`` (fewer views, more training); see VIEWS_MODES."""
+        mode = views_mode(mode)
+        self.views_mode = mode
+        self._put("views_mode", mode)
+
     def save(self, path: str) -> None:
         self._put("save", str(path))
 
@@ -98,8 +130,9 @@ class _Commands:
 class ThreadRun(_Commands):
     """A trainer in a background thread of this process (headless tests, GAN_STUDIO_THREAD_WORKER=1)."""
 
-    def __init__(self, config: TrainConfig, *, start_paused: bool = False, publish_hz: float = 30.0,
-                 views_hz: float = 15.0, views_budget: float = 0.04, nn_hz: float = 1.0, metrics_hz: float = 2.0, checkpoint: dict | None = None,
+    def __init__(self, config: TrainConfig, *, start_paused: bool = False, views: str | None = None,
+                 publish_hz: float | None = None, views_hz: float | None = None, views_budget: float | None = None,
+                 nn_hz: float = 1.0, metrics_hz: float = 2.0, metrics_budget: float = 0.03, checkpoint: dict | None = None,
                  trainer_factory: Callable[[TrainConfig], Any] | None = None, run_id: int | None = None,
                  inbox=None, sink: Callable | None = None, record_dir: str | None = None,
                  record_every: int = 50, record_log_every: int = 10, checkpoint_path: str | None = None) -> None:
@@ -120,12 +153,15 @@ class ThreadRun(_Commands):
         self._sink = sink
         self._running = not start_paused
         self._stop = threading.Event()
-        self._publish_dt = 1.0 / publish_hz
-        self._views_dt = 1.0 / views_hz
-        self._views_budget = float(views_budget)  # at most this share of the training thread's time
-        self._views_cost = 0.0
+        # explicit rates win over the mode's
+        self._views_overrides = {k: float(v) for k, v in (("publish_hz", publish_hz), ("views_hz", views_hz),
+                                                            ("views_budget", views_budget)) if v is not None}
+        self._set_views_mode(views_mode(views))
+        self._views_cost = 0.0  # CPU seconds per frame of views (a moving average)
+        self._views_due = 0.0
         self._nn_dt = 1.0 / nn_hz
         self._metrics_dt = 1.0 / metrics_hz
+        self._metrics_budget = float(metrics_budget)
         self._metrics_due = 0.0
         self._metrics_it = -1
         self._metrics_cost = 0.0
@@ -141,8 +177,21 @@ class ThreadRun(_Commands):
         self.state = "loading"
         self._message = ""
         self._static = None
+        self._live_views = None  # views.LiveViews, once the data are known
         self._frame = 0
         self._dirty = True
+        self._cfg_src = self._cfg_dict = None
+        # what the display path did (benchmarks read it): snapshots published, frames of views and their
+        # CPU time, metrics evaluations and theirs, CPU time spent publishing
+        self.perf = {"publishes": 0, "views": 0, "views_cpu_s": 0.0, "metrics": 0, "metrics_cpu_s": 0.0,
+                     "publish_cpu_s": 0.0}
+
+    def _set_views_mode(self, mode: str) -> None:
+        rates = dict(VIEWS_MODES[mode], **self._views_overrides)
+        self.views_mode = mode
+        self._publish_dt = 1.0 / rates["publish_hz"]
+        self._views_dt = 1.0 / rates["views_hz"]
+        self._views_budget = rates["views_budget"]  # at most this share of the training thread's CPU time
 
     # ----------------------------------------------------------------------------- control (any thread)
     def start(self) -> "ThreadRun":
@@ -212,6 +261,7 @@ class ThreadRun(_Commands):
             from ..views import views
 
             self._static = views.static_info(tr)
+            self._live_views = views.LiveViews(self._static)
             if self._static.kind == "points":
                 import scipy.ndimage  # noqa: F401  (the live metrics' density estimate; ~0.2 s to import)
         except Exception as exc:  # bad data, missing files, out of memory: shown in the window
@@ -342,6 +392,9 @@ class ThreadRun(_Commands):
         elif kind == "speed":
             self._speed = cmd[1]
             self._next_step = 0.0
+        elif kind == "views_mode":
+            self._set_views_mode(cmd[1])
+            self._views_due = 0.0
         elif kind == "views":
             self._request = cmd[1]
             self._views_due = 0.0
@@ -373,27 +426,45 @@ class ThreadRun(_Commands):
         self._dirty = True
 
     def _maybe_publish(self, tr) -> None:
+        """After each iteration: publish a snapshot when one is due, with new views when those are due.
+
+        Views keep their own clock (``views_hz``, slowed down to stay within ``views_budget`` of the
+        training thread's CPU time) and are published the moment they are computed; snapshots without
+        new views (statistics, state) go out at ``publish_hz`` only when no views are about to."""
         now = time.perf_counter()
-        if now - self._last_publish < self._publish_dt:
-            return
-        if not self._dirty and self.state != "running" and now - self._last_publish < 0.5:
-            return
+        running = self.state == "running"
+        wanted = self._request is not None and bool(self._request.names)
+        views_due = wanted and (now >= self._views_due or (self._dirty and not running))
+        if not views_due:
+            if now - self._last_publish < self._publish_dt:
+                return
+            if not self._dirty and not running and now - self._last_publish < 0.5:
+                return
+            if wanted and running and self._views_due - now < 0.5 * self._publish_dt:
+                return  # views are about to go out: they carry the statistics too
         dt = now - self._rate_t
         if dt >= 0.5:
             self._rate = (tr.iteration - self._rate_it) / dt
             self._rate_t, self._rate_it = now, tr.iteration
-        if self.state != "running" and dt >= 0.5:
+        if not running and dt >= 0.5:
             self._rate = 0.0
         views = None
-        if self._request is not None and self._request.names and (now >= self._views_due or
-                                                                   (self._dirty and self.state != "running")):
+        if views_due:
             self._metrics_cost = 0.0
+            c0 = time.thread_time()
             views = self._compute_views(tr, now)
-            cost = time.perf_counter() - now - self._metrics_cost
-            self._views_cost = cost if self._views_cost == 0 else 0.7 * self._views_cost + 0.3 * cost
-            # while training, views may use at most `views_budget` of the thread's time; paused, no limit
-            self._views_due = now + max(self._views_dt, self._views_cost / self._views_budget)
+            cost = time.thread_time() - c0 - self._metrics_cost
+            self.perf["views"] += 1
+            self.perf["views_cpu_s"] += cost
+            self._views_cost = cost if self._views_cost == 0 else 0.8 * self._views_cost + 0.2 * cost
+            # while training, views may use at most `views_budget` of the thread's time; paused, no limit.
+            # The clock keeps its phase (due += interval), so the rate is views_hz, not views_hz less a step.
+            interval = max(self._views_dt, self._views_cost / self._views_budget)
+            self._views_due = max(self._views_due + interval, now + 0.5 * interval)
+        c0 = time.thread_time()
         self._publish(views=views)
+        self.perf["publishes"] += 1
+        self.perf["publish_cpu_s"] += time.thread_time() - c0
         self._last_publish = now
         self._dirty = False
 
@@ -402,13 +473,10 @@ class ThreadRun(_Commands):
 
         req, st = self._request, self._static
         self._frame += 1
-        out: dict = {}
         names = req.names
         try:
-            fakes = None
-            if "samples" in names or "field" in names or "nn" in names:
-                fakes = V.samples(tr, req, self._frame)
-                out["samples"] = fakes
+            out = self._live_views.compute(tr, req, self._frame, names)  # samples, d_hist, field, latent
+            fakes = out.get("samples")
             if "nn" in names and st.kind == "images" and fakes is not None:
                 if now >= self._nn_due:
                     ncol = int(np.ceil(np.sqrt(len(fakes))))
@@ -417,19 +485,15 @@ class ThreadRun(_Commands):
                     self._nn_due = now + self._nn_dt
                 elif self._latest is not None and "nn" in self._latest.views:
                     out["nn"] = self._latest.views["nn"]
-            if "d_hist" in names:
-                out["d_hist"] = V.d_hist(tr)
-            if "field" in names and st.kind == "points" and st.dim <= 2:
-                out["field"] = V.field(tr, st, req, fakes)
-            if "latent" in names:
-                out["latent"] = V.latent(tr, st, req)
             if "metrics" in names and st.kind == "points":
                 if now >= self._metrics_due or self._metrics_it < 0:
-                    t0 = time.perf_counter()
+                    t0 = time.thread_time()
                     m = V.metrics(tr, st, req, self._frame)
-                    cost = time.perf_counter() - t0
+                    cost = time.thread_time() - t0
                     self._metrics_cost += cost  # kept out of the per-frame views cost: it has its own cadence
-                    self._metrics_due = now + max(self._metrics_dt, min(cost, 0.2) / self._views_budget)
+                    self.perf["metrics"] += 1
+                    self.perf["metrics_cpu_s"] += cost
+                    self._metrics_due = now + max(self._metrics_dt, min(cost, 0.2) / self._metrics_budget)
                     if m["scalars"]["iteration"] != self._metrics_it:  # a history point per new iteration
                         self._metrics_it = m["scalars"]["iteration"]
                         self._event("metrics", "", m["scalars"])
@@ -439,6 +503,7 @@ class ThreadRun(_Commands):
         except Exception as exc:  # a view must never stop training
             self._event("error", f"could not draw a panel: {_describe(exc)}")
             self._request = None
+            out = {}
         return out
 
     def _publish(self, views: dict | None = None, force: bool = False) -> None:
@@ -449,7 +514,10 @@ class ThreadRun(_Commands):
             v_it = prev.views_iteration if prev is not None else -1
         else:
             v_it = tr.iteration if tr is not None else -1
-        cfg = tr.config.to_dict() if tr is not None else self.config.to_dict()
+        src = tr.config if tr is not None else self.config
+        if src is not self._cfg_src:  # a new configuration object only when a setting changed
+            self._cfg_src, self._cfg_dict = src, src.to_dict()
+        cfg = self._cfg_dict
         loss_info = (tr.loss.name, bool(tr.loss.sigmoid), float(tr.loss.d_equilibrium),
                      float(tr.loss.g_equilibrium)) if tr is not None else ()
         self._latest = snap = Snapshot(
@@ -495,14 +563,31 @@ def _child_main(cfg_dict: dict, kwargs: dict, inbox, conn) -> None:
             sent_static[0] = True
         conn.send((snap, stats, events))
 
+    run = None
     try:
         run = ThreadRun(TrainConfig.from_dict(cfg_dict), inbox=inbox, sink=sink, **kwargs)
         run._main()
     finally:
+        perf_path = os.environ.get("GAN_STUDIO_PERF")  # benchmarks: what the display path cost
+        if perf_path and run is not None:
+            _write_perf(perf_path, run)
         try:
             conn.close()
         except OSError:
             pass
+
+
+def _write_perf(path: str, run: ThreadRun) -> None:
+    import json
+
+    tr = run.trainer
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(dict(run.perf, run_id=run.run_id, views_mode=run.views_mode,
+                                    iterations=tr.iteration if tr is not None else 0,
+                                    cpu_s=time.process_time())) + "\n")
+    except OSError:
+        pass
 
 
 class ProcessRun(_Commands):
@@ -521,6 +606,8 @@ class ProcessRun(_Commands):
 
         self.run_id = next(_run_ids)
         self.config = config
+        self.views_mode = views_mode(kwargs.pop("views", None))
+        kwargs["views"] = self.views_mode
         ctx = mp.get_context("spawn")  # never fork a process that has Qt (or CUDA) initialised
         self._cmds = ctx.Queue()
         self._recv, send = ctx.Pipe(duplex=False)

@@ -411,7 +411,7 @@ class Trainer:
 
         Observers hear ``on_run_start`` first and ``on_run_end(reason)`` last, also when training stops on
         :class:`Diverged`, Ctrl+C or an error (which then propagate)."""
-        self._notify_run("on_run_start")
+        self.notify_run("on_run_start")
         reason = "finished"
         try:
             while self.iteration < steps:
@@ -429,10 +429,12 @@ class Trainer:
             reason = "error"
             raise
         finally:
-            self._notify_run("on_run_end", reason)
+            self.notify_run("on_run_end", reason)
         return self.iteration
 
-    def _notify_run(self, hook: str, *args) -> None:
+    def notify_run(self, hook: str, *args) -> None:
+        """Call ``on_run_start`` (no args) or ``on_run_end`` (``reason``) on the observers that have it. For a
+        loop that steps the trainer itself (e.g. the studio's worker) and wants the same end-of-run work."""
         for obs in list(self.observers):  # observers need not subclass Observer: the hooks are optional
             fn = getattr(obs, hook, None)
             if fn is not None:

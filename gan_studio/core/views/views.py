@@ -194,6 +194,215 @@ def latent(trainer, static: StaticInfo, req: ViewRequest) -> dict:
     return {"rows": x[0], "cols": x[1], "lim": lim}
 
 
+def _lerp_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """Linear interpolation from ``n_in`` evenly spaced values to ``n_out`` over the same span, as a matrix."""
+    t = np.linspace(0.0, n_in - 1, n_out)
+    j = np.minimum(np.floor(t).astype(int), n_in - 2)
+    w = (t - j).astype(np.float32)
+    a = np.zeros((n_out, n_in), np.float32)
+    a[np.arange(n_out), j] = 1 - w
+    a[np.arange(n_out), j + 1] = w
+    return a
+
+
+class LiveViews:
+    """The per-frame views of a live run (samples, D's histogram, the field, the latent view), computed
+    together at display rate (up to 30 times a second, on the training thread, so every millisecond here is
+    a millisecond less of training):
+
+    * one forward pass of G for everything generated (the fixed-z samples, the latent mesh or grid, the
+      fixed-z curve of a 1-D field) and one of D for everything scored (the field's grid, the histogram's
+      real and generated examples), in eval mode under ``torch.inference_mode``;
+    * the inputs that do not change between frames (grid points, latent vectors, the histogram's real
+      examples and noise) are built once per request, not every frame;
+    * the histogram scores D on the fixed-z samples the panels already show (and a fixed set of real
+      examples), so it moves only when D or G do, not with the draw of noise;
+    * the 2-D field is evaluated on a grid ``field_coarse`` times coarser than ``req.field_res`` and
+      interpolated (bilinearly) to it: D is piecewise linear at this scale, the panel gets the same grid.
+
+    The functions above (:func:`samples`, :func:`field`, :func:`d_hist`, :func:`latent`) compute the same
+    views one at a time (the recorder, exports); conditional models go through them too.
+    """
+
+    def __init__(self, static: StaticInfo, field_coarse: int = 2, hist_n: int = 384) -> None:
+        self.static = static
+        self.field_coarse = max(1, int(field_coarse))
+        self.hist_n = int(hist_n)
+        self._key = None
+        self._in: dict = {}
+
+    # -- inputs, built once per request ---------------------------------------------------------------
+    def _inputs(self, trainer, req: ViewRequest) -> dict:
+        key = (req.field_res, req.walk_seed, req.walk_mode, tuple(req.pick), req.n_grid, self.field_coarse,
+               id(trainer.fixed_z), trainer.config.z_dim, trainer.config.noise)
+        if key == self._key:
+            return self._in
+        st, dev = self.static, trainer.device
+        zd = trainer.config.z_dim
+        inp: dict = {}
+        with torch.no_grad():
+            n = req.n_grid if st.kind == "images" else 1024
+            inp["samples_z"] = trainer.fixed_z[:n]
+            if st.kind == "points":
+                real = np.asarray(st.real, np.float32)[: self.hist_n]
+                inp["real"] = trainer.to_model_space(torch.as_tensor(real, device=dev).reshape(-1, *st.shape))
+            else:
+                g = torch.Generator(device=dev).manual_seed(4243)
+                idx = torch.randint(len(trainer.dataset.images), (self.hist_n,), generator=g, device=dev)
+                inp["real"] = trainer.to_model_space(trainer.dataset.images[idx].float() / 255.0)
+                inp["hist_z"] = trainer._noise(self.hist_n, g)
+            if st.kind == "points" and st.dim == 1:
+                g = torch.Generator(device=dev).manual_seed(12345)  # as field(): the same z every frame
+                inp["pg_z"] = torch.cat([trainer._noise(min(1000, 2048 - i), g) for i in range(0, 2048, 1000)])
+                inp["grid"] = torch.as_tensor(st.x_grid[:, None].astype(np.float32), device=dev)
+            elif st.kind == "points" and st.dim == 2:
+                lo, hi = st.bounds
+                res = int(req.field_res)
+                rc = max(2, -(-res // self.field_coarse))
+                gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], rc), np.linspace(lo[1], hi[1], rc))
+                inp["grid"] = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32), device=dev)
+                inp["grid_res"] = (rc, res)
+                inp["lerp"] = None if rc == res else _lerp_matrix(res, rc)
+                inp["xs"], inp["ys"] = np.linspace(lo[0], hi[0], res), np.linspace(lo[1], hi[1], res)
+            # the latent view's vectors
+            uniform = trainer.config.noise == "uniform"
+            lim = math.sqrt(3) if uniform else 2.5
+            if st.kind == "images":
+                z0, u, v = _directions(trainer, req)
+                t = torch.linspace(-2, 2, 7, device=dev) if req.walk_mode != "picked" else \
+                    torch.linspace(-1.5, 1.5, 7, device=dev)
+                grid = (z0[None, None] + t[:, None, None] * v[None, None] + t[None, :, None] * u[None, None])
+                fz = trainer.fixed_z
+                a, b = (int(i) % len(fz) for i in req.pick)
+                s = torch.linspace(0, 1, 10, device=dev)[:, None]
+                inp["latent_z"] = torch.cat([grid.reshape(-1, zd), (1 - s) * fz[a][None] + s * fz[b][None]])
+                inp["latent"] = {"n": 7, "split": 49}
+            elif st.dim == 1 or zd == 1:
+                zz = torch.zeros(200, zd, device=dev)
+                zz[:, 0] = torch.linspace(-lim, lim, 200, device=dev)
+                inp["latent_z"] = zz
+                inp["latent"] = {"z": np.linspace(-lim, lim, 200, dtype=np.float32)}
+            else:
+                z0, u, v = _directions(trainer, req)
+                n_lines, n_pts = 15, 48
+                a = torch.linspace(-lim, lim, n_lines, device=dev)
+                b = torch.linspace(-lim, lim, n_pts, device=dev)
+                rows = z0[None, None] + a[:, None, None] * v[None, None] + b[None, :, None] * u[None, None]
+                cols = z0[None, None] + a[:, None, None] * u[None, None] + b[None, :, None] * v[None, None]
+                inp["latent_z"] = torch.cat([rows.reshape(-1, zd), cols.reshape(-1, zd)])
+                inp["latent"] = {"lines": (n_lines, n_pts), "lim": lim}
+        self._key, self._in = key, inp
+        return inp
+
+    # -- one frame ------------------------------------------------------------------------------------
+    def compute(self, trainer, req: ViewRequest, frame: int, names) -> dict:
+        """The views among ``names`` (samples, d_hist, field, latent) for the trainer's current weights."""
+        st = self.static
+        field_2d = "field" in names and st.kind == "points" and st.dim == 2
+        field_1d = "field" in names and st.kind == "points" and st.dim == 1
+        want_samples = "samples" in names or "nn" in names or field_2d
+        if trainer.conditional or (req.fresh_z and want_samples):
+            return self._separately(trainer, req, frame, names)
+        inp = self._inputs(trainer, req)
+        g_parts: list = []  # (name, z)
+        if want_samples:
+            g_parts.append(("samples", inp["samples_z"]))
+        if field_1d:
+            g_parts.append(("pg", inp["pg_z"]))
+        if "latent" in names:
+            g_parts.append(("latent", inp["latent_z"]))
+        hist = "d_hist" in names
+        hist_from = None
+        if hist:  # the histogram's generated examples: ones already generated, if there are enough
+            hist_from = next((k for k, z in g_parts if k in ("samples", "pg") and len(z) >= self.hist_n), None)
+            if hist_from is None:
+                z = inp.get("hist_z")
+                if z is None:
+                    z = inp["samples_z"][: self.hist_n]
+                g_parts.append(("hist", z))
+                hist_from = "hist"
+        out: dict = {}
+        G, D, loss = trainer.G, trainer.D, trainer.loss
+        was_g, was_d = G.training, D.training
+        G.eval()
+        D.eval()
+        try:
+            with torch.inference_mode():
+                g_out = {}
+                if g_parts:
+                    zs = [z for _, z in g_parts]
+                    x = G(torch.cat(zs) if len(zs) > 1 else zs[0], None)
+                    for (k, _), part in zip(g_parts, torch.split(x, [len(z) for z in zs])):
+                        g_out[k] = part
+                d_parts = []
+                if "field" in names and "grid" in inp:
+                    d_parts.append(("grid", inp["grid"]))
+                if hist:
+                    d_parts.append(("real", inp["real"]))
+                    d_parts.append(("fake", g_out[hist_from][: self.hist_n]))
+                d_out = {}
+                if d_parts:
+                    xs = [x for _, x in d_parts]
+                    p = loss.probability(D(torch.cat(xs) if len(xs) > 1 else xs[0])).float()
+                    for (k, _), part in zip(d_parts, torch.split(p, [len(x) for x in xs])):
+                        d_out[k] = part.cpu().numpy()
+                data = {k: trainer.to_data_space(v).float().cpu().numpy() for k, v in g_out.items()
+                        if k in ("samples", "pg", "latent")}
+        finally:
+            G.train(was_g)
+            D.train(was_d)
+        if "samples" in data:
+            out["samples"] = data["samples"]
+        if hist:
+            out["d_hist"] = (d_out["real"].reshape(-1), d_out["fake"].reshape(-1))
+        if field_2d:
+            rc, res = inp["grid_res"]
+            d = d_out["grid"].reshape(rc, rc)
+            if inp["lerp"] is not None:
+                a = inp["lerp"]
+                d = a @ d @ a.T
+            f = {"xs": inp["xs"], "ys": inp["ys"], "d": d}
+            fakes = data["samples"]
+            if req.arrows and len(fakes):
+                lo, hi = st.bounds
+                p = np.asarray(fakes[:48], np.float32).reshape(-1, 2)
+                g = d_gradient(trainer, p)
+                norm = np.linalg.norm(g, axis=1, keepdims=True)
+                span = float(np.max(np.asarray(hi) - np.asarray(lo)))
+                f["arrows"] = (p, g * (0.06 * span / max(float(norm.max()), 1e-12)))
+            out["field"] = f
+        elif field_1d:
+            x = st.x_grid
+            gen = data["pg"].reshape(-1)
+            out["field"] = {"x": x, "d": d_out["grid"].reshape(-1), "p_g": kde_1d(gen, x), "fakes": gen[:300]}
+        if "latent" in data:
+            lat, info = data["latent"], inp["latent"]
+            if st.kind == "images":
+                out["latent"] = {"grid": lat[: info["split"]], "n": info["n"], "interp": lat[info["split"]:]}
+            elif "z" in info:
+                out["latent"] = {"z": info["z"], "x": lat.reshape(len(info["z"]), -1)}
+            else:
+                n_lines, n_pts = info["lines"]
+                x = lat.reshape(2, n_lines, n_pts, -1)[..., :2]
+                out["latent"] = {"rows": x[0], "cols": x[1], "lim": info["lim"]}
+        return out
+
+    def _separately(self, trainer, req: ViewRequest, frame: int, names) -> dict:
+        st = self.static
+        out: dict = {}
+        fakes = None
+        if "samples" in names or "field" in names or "nn" in names:
+            fakes = samples(trainer, req, frame)
+            out["samples"] = fakes
+        if "d_hist" in names:
+            out["d_hist"] = d_hist(trainer, self.hist_n)
+        if "field" in names and st.kind == "points" and st.dim <= 2:
+            out["field"] = field(trainer, st, req, fakes)
+        if "latent" in names:
+            out["latent"] = latent(trainer, st, req)
+        return out
+
+
 def metrics(trainer, static: StaticInfo, req: ViewRequest, frame: int, n_modes_samples: int = 2500) -> dict:
     """Live evaluation for point data: mode metrics (mixtures) and the theory of Prop. 1 and Thm. 1.
 
