@@ -1,0 +1,241 @@
+"""The validation layer for everything read from disk: small typed schemas, checked once where a file is
+read, so the panels and commands only ever see valid data.
+
+Why not pydantic: the files are a handful of flat records (JSON lines, dicts of tensors, arrays), the
+checks that matter are numeric (finite, in range, shape) and the window process must start fast and
+stay torch-free; a 150-line module of plain functions does that with no new dependency.
+
+Use::
+
+    RECORD = {"iteration": Int(min=0), "d_loss": Num(finite=False), "file": Str(optional=True)}
+    rec = check(raw, RECORD, where="metrics.jsonl line 12")   # -> dict, or raises FileFormatError
+
+Every error is a :class:`FileFormatError` (a :class:`~gan_studio.core.errors.ConfigError`) whose message
+names the file, the key and what is wrong — one line, ready for the user.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import ConfigError
+
+MAX_DEPTH = 32  # JSON nested deeper than this is refused (a RecursionError otherwise)
+MAX_INT = 2**53  # iterations and counts beyond this are not from a real run
+
+
+class FileFormatError(ConfigError):
+    """A file's content is not what it should be; the message says which file, which key and why."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    optional: bool = False
+
+    def check(self, v: Any, where: str) -> Any:  # pragma: no cover - every spec overrides it
+        raise NotImplementedError
+
+
+def _fail(where: str, msg: str) -> None:
+    raise FileFormatError(f"{where}: {msg}")
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True)
+class Int(Spec):
+    min: int | None = None
+    max: int | None = MAX_INT
+
+    def check(self, v, where):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            if isinstance(v, float) and v.is_integer() and abs(v) <= MAX_INT:
+                v = int(v)
+            else:
+                _fail(where, f"expected a whole number, got {_short(v)}")
+        v = int(v)
+        if self.min is not None and v < self.min:
+            _fail(where, f"must be at least {self.min}, got {v}")
+        if self.max is not None and v > self.max:
+            _fail(where, f"must be at most {self.max}, got {v}")
+        return v
+
+
+@dataclass(frozen=True)
+class Num(Spec):
+    finite: bool = True  # NaN/Inf allowed when False (a diverged loss is a fact worth keeping)
+    min: float | None = None
+    max: float | None = None
+
+    def check(self, v, where):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            _fail(where, f"expected a number, got {_short(v)}")
+        v = float(v)
+        if self.finite and not math.isfinite(v):
+            _fail(where, f"must be a finite number, got {v}")
+        if self.min is not None and not (v >= self.min):
+            _fail(where, f"must be at least {self.min}, got {v}")
+        if self.max is not None and not (v <= self.max):
+            _fail(where, f"must be at most {self.max}, got {v}")
+        return v
+
+
+@dataclass(frozen=True)
+class Str(Spec):
+    choices: tuple | None = None
+    max_len: int = 10_000
+
+    def check(self, v, where):
+        if not isinstance(v, str):
+            _fail(where, f"expected text, got {_short(v)}")
+        if len(v) > self.max_len:
+            _fail(where, f"text longer than {self.max_len} characters")
+        if self.choices is not None and v not in self.choices:
+            _fail(where, f"must be one of {', '.join(map(str, self.choices))}, got {_short(v)}")
+        return v
+
+
+@dataclass(frozen=True)
+class Bool(Spec):
+    def check(self, v, where):
+        if not isinstance(v, (bool, np.bool_)):
+            _fail(where, f"expected true or false, got {_short(v)}")
+        return bool(v)
+
+
+@dataclass(frozen=True)
+class Map(Spec):
+    """A dict; with ``fields``, those keys are checked (others kept as they are unless ``strict``)."""
+
+    fields: dict | None = None
+    strict: bool = False
+
+    def check(self, v, where):
+        if not isinstance(v, dict):
+            _fail(where, f"expected a mapping, got {_short(v)}")
+        return check(v, self.fields, where, strict=self.strict) if self.fields is not None else dict(v)
+
+
+@dataclass(frozen=True)
+class List(Spec):
+    item: Spec | None = None
+    min_len: int = 0
+    max_len: int | None = None
+
+    def check(self, v, where):
+        if not isinstance(v, (list, tuple)):
+            _fail(where, f"expected a list, got {_short(v)}")
+        if len(v) < self.min_len or (self.max_len is not None and len(v) > self.max_len):
+            _fail(where, f"expected {self.min_len}" + (f"–{self.max_len}" if self.max_len != self.min_len else "")
+                  + f" items, got {len(v)}")
+        return [self.item.check(x, f"{where}[{i}]") for i, x in enumerate(v)] if self.item else list(v)
+
+
+@dataclass(frozen=True)
+class Array(Spec):
+    """A numpy array: numeric dtype (no complex, object, datetime), finite, a given number of dimensions and
+    sizes (``shape`` entries: an int, or None for any), at most ``max_size`` elements."""
+
+    ndim: int | None = None
+    shape: tuple | None = None
+    finite: bool = True
+    max_size: int = 200_000_000
+    dtype_kind: str = "biuf"  # bool, int, unsigned, float
+
+    def check(self, v, where):
+        if not isinstance(v, np.ndarray):
+            _fail(where, f"expected an array, got {type(v).__name__}")
+        if v.dtype.kind not in self.dtype_kind:
+            _fail(where, f"expected numbers, got an array of {v.dtype}")
+        if self.ndim is not None and v.ndim != self.ndim:
+            _fail(where, f"expected {self.ndim} dimension(s), got shape {v.shape}")
+        if self.shape is not None:
+            if v.ndim != len(self.shape) or any(s is not None and s != d for s, d in zip(self.shape, v.shape)):
+                want = "×".join("N" if s is None else str(s) for s in self.shape)
+                _fail(where, f"expected shape {want}, got {tuple(v.shape)}")
+        if v.size > self.max_size:
+            _fail(where, f"too large ({v.size:,} values)")
+        if self.finite and v.dtype.kind == "f" and v.size and not np.isfinite(v).all():
+            _fail(where, "contains NaN or infinite values")
+        return v
+
+
+@dataclass(frozen=True)
+class Custom(Spec):
+    fn: Callable[[Any, str], Any] | None = None
+
+    def check(self, v, where):
+        return self.fn(v, where)
+
+
+def check(data: Any, fields: dict[str, Spec], where: str, strict: bool = False) -> dict:
+    """Check a mapping against ``fields``; returns a new dict with the checked (and normalised) values.
+    Missing optional keys are left out; with ``strict``, unknown keys are an error."""
+    if not isinstance(data, dict):
+        _fail(where, f"expected a mapping, got {_short(data)}")
+    out = dict(data)
+    for key, spec in fields.items():
+        if key not in data or data[key] is None and spec.optional:
+            if not spec.optional:
+                _fail(where, f"missing {key!r}")
+            out.pop(key, None)
+            continue
+        out[key] = spec.check(data[key], f"{where}: {key}")
+    if strict:
+        extra = sorted(set(map(str, data)) - set(fields))
+        if extra:
+            _fail(where, f"unknown key(s): {', '.join(extra[:8])}")
+    return out
+
+
+def depth(v: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply ``v`` nests lists and dicts (stops counting past ``limit``), without recursion."""
+    best, stack = 0, [(v, 1)]
+    while stack:
+        x, d = stack.pop()
+        if isinstance(x, (list, tuple, dict)):
+            best = max(best, d)
+            if best > limit:
+                return best
+            stack.extend((y, d + 1) for y in (x.values() if isinstance(x, dict) else x))
+    return best
+
+
+def loads(text: str, where: str, allow_nan: bool = False) -> Any:
+    """``json.loads`` that refuses deep nesting (and, unless ``allow_nan``, NaN/Infinity literals — a
+    diverged run's recorded loss may be NaN) with one clear message."""
+    def bad_constant(name):
+        raise FileFormatError(f"{where}: {name} is not a valid JSON number")
+
+    try:
+        v = json.loads(text) if allow_nan else json.loads(text, parse_constant=bad_constant)
+    except FileFormatError:
+        raise
+    except RecursionError:
+        raise FileFormatError(f"{where}: nested too deeply") from None
+    except (ValueError, TypeError) as exc:
+        raise FileFormatError(f"{where}: not valid JSON ({str(exc).splitlines()[0][:120]})") from None
+    if depth(v) > MAX_DEPTH:
+        raise FileFormatError(f"{where}: nested too deeply")
+    return v
+
+
+def dumps(v: Any, **kw) -> str:
+    """JSON that other programs can read: NaN and ±Infinity become null (``allow_nan=False`` otherwise)."""
+    def clean(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(y) for k, y in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(y) for y in x]
+        return x
+
+    return json.dumps(clean(v), allow_nan=False, **kw)
