@@ -1,4 +1,5 @@
-"""``gan-studio figure2`` and ``gan-studio figure3``: the paper's Figures 2 and 3 from a checkpoint."""
+"""``gan-studio figure1|figure2|figure3``: the paper's Figure 1 from a recorded 1-D run, Figures 2 and 3 from
+a checkpoint."""
 from __future__ import annotations
 
 import argparse
@@ -58,4 +59,29 @@ class Figure3:
         return _run("figure3", a)
 
 
-COMMANDS = [Figure2, Figure3]
+class Figure1:
+    NAME = "figure1"
+    HELP = "the paper's Figure 1 from a recorded 1-D run: four moments, p_data, p_g, D and x = G(z) (PNG or SVG)"
+    DESCRIPTION = ("Four panels (a)–(d) in the paper's layout, from a run folder of 1-D data (the figure1 "
+                   "preset): p_data dotted, p_g green, D blue dashed, and below, lines from z to x = G(z). "
+                   "By default the start, two moments in between and the end; --at picks four iterations "
+                   "(the nearest recorded ones are used). Needs no torch.")
+
+    @staticmethod
+    def add_arguments(p: argparse.ArgumentParser) -> None:
+        p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of a 1-D run (gan-studio train --preset figure1)")
+        p.add_argument("--out", required=True, metavar="FILE", help="where to write: FILE.png or FILE.svg")
+        p.add_argument("--at", type=nonneg_int, nargs=4, metavar="ITERATION", help="the four moments")
+
+    @staticmethod
+    def run(a) -> int:
+        from gan_studio.core.record.figure1 import write_figure1
+        from gan_studio.core.record.runfolder import RunFolder
+
+        run = RunFolder(a.run_dir)
+        print(write_figure1(run, a.out, a.at))
+        sys.stdout.flush()
+        return 0
+
+
+COMMANDS = [Figure1, Figure2, Figure3]

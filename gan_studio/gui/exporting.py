@@ -78,6 +78,29 @@ class Exporter(QtCore.QObject):
             self.w.controller.handle.call(functools.partial(figure_call, kind, str(path)), "figure")
             self.w.status.showMessage(f"drawing Figure {kind[-1]}…", 4000)
 
+    def export_figure1(self, path: str | None = None, at: list[int] | None = None):
+        """The paper's Figure 1 from this run's recording (1-D data), in a worker thread."""
+        st = self.w.controller.static
+        if st is not None and not (st.kind == "points" and st.dim == 1):
+            self.w.fail("Figure 1 is drawn from a 1-D run (such as the figure1 preset); this run has "
+                        f"{'images' if st.kind == 'images' else f'{st.dim}-D points'}.")
+            return None
+        rf = self.recording()
+        if rf is None:
+            return None
+        if not rf.index:
+            self.w.fail("Nothing recorded yet: train for a moment first.")
+            return None
+        path = path or self._save_name("Save the paper's Figure 1", f"{self.w.stem()}-figure1.svg",
+                                       "SVG (*.svg);;PNG (*.png)")
+        if not path:
+            return None
+        from ..core.record.figure1 import write_figure1
+
+        job = exports.ExportJob(lambda prog, cancelled: write_figure1(rf, path, at), self.w)
+        self._start_job(job, f"Writing {Path(path).name}", 1, False)
+        return job
+
     def export_panel(self, panel, fmt: str, path: str | None = None) -> Path | None:
         fmt = fmt.lower()
         path = path or self._save_name(f"Save the {panel.title.lower()} panel",

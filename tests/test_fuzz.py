@@ -1,0 +1,62 @@
+"""The fuzzer in CI: a fixed, reproducible set of mutated run folders, checkpoints, generator exports and
+points files (hypothesis draws the mutations, and shrinks a failing one), each read by the commands a
+user would run. The promise checked for every one: exit status 0 or 2, at most one line on stderr (plus
+one warning), no traceback, no hang, nothing written outside --out, nothing executed. The longer run is
+benchmarks/fuzz.py."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+import fuzzlib  # noqa: E402
+
+N_CASES = int(os.environ.get("GAN_STUDIO_FUZZ_CASES", "120"))
+
+
+@pytest.fixture(scope="module")
+def genuine(tmp_path_factory):
+    return fuzzlib.make_genuine(tmp_path_factory.mktemp("genuine"))
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("fuzz")
+
+
+def test_mutated_files_never_crash_hang_or_write_outside_out(genuine, work):
+    count = {"runs": 0}
+
+    @settings(max_examples=N_CASES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def case(data):
+        outcomes = fuzzlib.fuzz_case(genuine, work, fuzzlib.DrawRandom(data), tag="h")
+        count["runs"] += len(outcomes)
+        bad = [o for o in outcomes if o.problems]
+        assert not bad, "\n".join(f"{' '.join(o.argv)}: {o.problems}\n{o.stderr[-600:]}" for o in bad)
+
+    case()
+    assert count["runs"] >= N_CASES  # every case ran at least one command
+    assert not os.path.exists(fuzzlib.MARKER)
+
+
+def test_the_studio_survives_damaged_run_folders(genuine, work):
+    """A few mutated recordings opened in the real studio process (offscreen): it exits, with one line."""
+    import random
+
+    bad = []
+    for seed in range(3):
+        rng = random.Random(1000 + seed)
+        run = work / f"studio-{seed}"
+        shutil.rmtree(run, ignore_errors=True)
+        shutil.copytree(genuine["run"], run)
+        desc = fuzzlib.mutate_run_folder(run, rng, work / "outside")
+        o = fuzzlib.run_studio_open(run)
+        if o.problems:
+            bad.append(f"{desc}: {o.problems} {o.stderr[-300:]}")
+    assert not bad, bad
