@@ -6,10 +6,13 @@ so load from other processes hits both alike).
 
 Runs the real commands in subprocesses (the studio on the offscreen platform). Prints one JSON object:
 
-* ``headless_it_per_s``: `gan-studio train`, its rate read from the run folder it writes while it trains
-  (between ``--warmup`` seconds and the end); once with torch's default threads (``default``) and once with
-  the studio training process's thread count (``studio_threads``, the fair comparison: on a machine whose
-  other cores are busy, torch's default threads can be far slower);
+* ``headless_it_per_s``: `gan-studio train` with the studio training process's thread count, its rate read
+  from the run folder it writes while it trains (a few seconds after it starts, for ``--seconds``):
+  ``cli``: ``--steps`` sized to the time it runs, so it records what a run of that length records (a
+  snapshot every steps/200 iterations, GIF frames); ``train_only``: ``--steps`` so large that it records
+  no snapshots (the training loop alone, the strictest comparison); with ``--default-threads`` also
+  ``cli_default_threads``: torch's default thread count (what a user gets; on a machine whose other cores
+  are busy it can be far slower);
 * per views mode (``GAN_STUDIO_VIEWS``): the studio's it/s, ``ratio`` to each headless figure (medians),
   ``ui_fps`` (display ticks that drew a new snapshot, per second of training), ``views_fps`` (distinct views
   the data panels drew per second), UI stall p99, and from the training process (``GAN_STUDIO_PERF``):
@@ -60,15 +63,16 @@ def _last_iteration(metrics: Path) -> int | None:
     return None
 
 
-def headless(preset: str, seconds: float, threads: int | None, warmup: float = 3.0) -> float:
-    """it/s of `gan-studio train` between `warmup` seconds after its first logged iteration and `seconds` later."""
+def headless(preset: str, seconds: float, threads: int | None, steps: int = 100_000_000, warmup: float = 3.0) -> float:
+    """it/s of `gan-studio train --steps steps` from `warmup` seconds after its first logged iteration, for
+    `seconds` (it is stopped then, or when it ends)."""
     env = dict(os.environ)
     env.pop("OMP_NUM_THREADS", None)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     with tempfile.TemporaryDirectory() as d:
         metrics = Path(d) / "run" / "metrics.jsonl"
-        p = subprocess.Popen([sys.executable, "-m", "gan_studio", "train", "--preset", preset, "--steps", "100000000",
+        p = subprocess.Popen([sys.executable, "-m", "gan_studio", "train", "--preset", preset, "--steps", str(steps),
                               "--out", str(Path(d) / "run"), "--quiet", "--log-every", "10"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         try:
@@ -81,7 +85,9 @@ def headless(preset: str, seconds: float, threads: int | None, warmup: float = 3
                 time.sleep(0.05)
             time.sleep(warmup)
             t0, i0 = time.perf_counter(), _last_iteration(metrics)
-            time.sleep(seconds)
+            end = t0 + seconds
+            while time.perf_counter() < end and p.poll() is None:
+                time.sleep(0.05)
             t1, i1 = time.perf_counter(), _last_iteration(metrics)
         finally:
             p.terminate()
@@ -111,30 +117,44 @@ def _med(xs):
     return round(statistics.median(xs), 3) if xs else None
 
 
-def bench_preset(preset: str, seconds: float, rounds: int, modes: list[str], threads: int) -> dict:
-    h = {"default": [], "studio_threads": []}
+def bench_preset(preset: str, seconds: float, rounds: int, modes: list[str], threads: int,
+                 default_threads: bool = False) -> dict:
+    h: dict[str, list[float]] = {"cli": [], "train_only": []}
+    if default_threads:
+        h["cli_default_threads"] = []
     s: dict[str, list[dict]] = {m: [] for m in modes}
+    rate = headless(preset, 3.0, threads, warmup=1.0)  # sizes the CLI runs
     for _ in range(rounds):
-        h["default"].append(headless(preset, seconds, None))
+        steps = int(rate * (seconds + 8.0))  # what it trains in its start, warm-up and measured time
+        h["cli"].append(headless(preset, seconds, threads, steps=steps))
         for m in modes:
             s[m].append(studio(preset, seconds + 3.0, m))  # + the studio's own start (torch loads in its child)
-        h["studio_threads"].append(headless(preset, seconds, threads))
+        h["train_only"].append(headless(preset, seconds, threads))
+        rate = h["train_only"][-1]
+        if default_threads:
+            h["cli_default_threads"].append(headless(preset, seconds, None, steps=steps))
     out = {"headless_it_per_s": {k: [round(v, 1) for v in vs] for k, vs in h.items()},
            "studio_threads": threads, "modes": {}}
     for m, runs in s.items():
         ips = [r["it_per_s"] for r in runs]
-        ran = [r["iterations"] / max(r["it_per_s"], 1e-9) for r in runs]  # seconds of training, about
         perf = [r.get("perf") or {} for r in runs]
         views_fps = [max(r.get("panel_fps", {}).values(), default=0.0) for r in runs]
+
+        def per_s(key):
+            return [round(p[key] / p["loop_wall_s"], 1) if p.get("loop_wall_s") else None for p in perf]
+
         out["modes"][m] = {
             "it_per_s": ips,
             "ratio": {k: round(statistics.median(ips) / statistics.median(v), 3) for k, v in h.items()},
             "ui_fps": [r.get("ui_fps") for r in runs], "views_fps": views_fps,
             "ui_stall_p99_ms": [r["ui_stall_p99_ms"] for r in runs],
-            "views_computed_per_s": [round(p.get("views", 0) / t, 1) if t else None for p, t in zip(perf, ran)],
-            "published_per_s": [round(p.get("publishes", 0) / t, 1) if t else None for p, t in zip(perf, ran)],
+            # the training process: views computed and snapshots published a second, CPU per frame of views,
+            # the share of a core the training thread got (the window's process takes the rest of its core)
+            "views_computed_per_s": per_s("views"), "published_per_s": per_s("publishes"),
             "views_cpu_ms_per_frame": [round(1000 * p["views_cpu_s"] / p["views"], 2) if p.get("views") else None
                                        for p in perf],
+            "train_cpu_share": [round(p["loop_cpu_s"] / p["loop_wall_s"], 2) if p.get("loop_wall_s") else None
+                                for p in perf],
             "startup_s": [r["startup_s"] for r in runs]}
         out["modes"][m]["median"] = {"it_per_s": _med(ips), "ui_fps": _med(out["modes"][m]["ui_fps"]),
                                      "views_fps": _med(views_fps),
@@ -149,11 +169,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--modes", nargs="+", default=["smooth", "fast"])
+    ap.add_argument("--default-threads", action="store_true", help="also headless with torch's default threads")
     a = ap.parse_args(argv)
     presets = [a.preset] if a.preset else a.presets
     threads = studio_threads()
     out = {"benchmark": "studio", "seconds": a.seconds, "rounds": a.rounds, "cpus": os.cpu_count(),
-           "presets": {p: bench_preset(p, a.seconds, a.rounds, a.modes, threads) for p in presets}}
+           "presets": {p: bench_preset(p, a.seconds, a.rounds, a.modes, threads, a.default_threads)
+                       for p in presets}}
     print(json.dumps(out))
     return out
 

@@ -11,7 +11,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "gan_studio"
 #: the core's rooms, lowest first: a room may import from its own and the rooms before it
-LAYERS = ("base", "train", "evaluate", "views", "record", "live")
+LAYERS = ("base", "train", "evaluate", "doctor", "views", "record", "live")
 
 
 def _module(path: Path) -> str:
@@ -48,7 +48,7 @@ def _room(module: str) -> str | None:
     parts = module.split(".")
     if parts[:2] != ["gan_studio", "core"]:
         return None
-    if len(parts) == 2 or parts[2] in ("errors", "protocol", "atomic"):
+    if len(parts) == 2 or parts[2] in ("errors", "protocol", "atomic", "schema"):
         return "base"
     return parts[2]
 

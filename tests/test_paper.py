@@ -297,14 +297,14 @@ def test_figure3_png_and_svg(tiny_table1, tmp_path, capsys):
     assert svg.lstrip().startswith("<svg") and "linear interpolations" in svg
     # the command module writes the PNG
     figs = _cli_module("figures")
-    assert [c.NAME for c in figs.COMMANDS] == ["figure2", "figure3"]
-    cmd = figs.COMMANDS[1]
+    assert [c.NAME for c in figs.COMMANDS] == ["figure1", "figure2", "figure3"]
+    cmd = figs.COMMANDS[2]
     a = _parse(cmd, [ckpt, "--out", tmp_path / "f3.png", "--data-root", MNIST, "--seed", 3])
     assert cmd.run(a) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "f3.png")
     img = _png_array((tmp_path / "f3.png").read_bytes())
     assert img.shape == (8 + 8 * 56 + 7 * 2, 8 + 10 * 56 + 9 * 2, 3) == (470, 586, 3)
-    a2 = _parse(figs.COMMANDS[0], [ckpt, "--out", tmp_path / "x.svg"])
+    a2 = _parse(figs.COMMANDS[1], [ckpt, "--out", tmp_path / "x.svg"])
     assert (a2.rows, a2.cols, a2.seed, a2.data_root) == (6, 5, 0, None)
 
 

@@ -24,8 +24,8 @@ from .errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, UserError, run_
 __all__ = ["run_cli", "build_parser", "commands", "UserError", "EXIT_USAGE", "EXIT_DIVERGED", "EXIT_INTERRUPTED"]
 
 #: The command modules, in the order ``gan-studio --help`` lists them.
-COMMAND_MODULES = ("train", "sample", "parzen", "evaluate", "presets", "export", "gif", "metrics", "open_run",
-                   "compare", "reproduce", "figures")
+COMMAND_MODULES = ("train", "sample", "parzen", "evaluate", "doctor", "presets", "export", "gif", "metrics",
+                   "open_run", "compare", "reproduce", "figures")
 
 
 def commands() -> list:

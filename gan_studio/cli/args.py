@@ -15,14 +15,21 @@ class Parser(argparse.ArgumentParser):
 
 
 def kv(text: str):
-    """KEY=VALUE, VALUE parsed as JSON when it is JSON (numbers, lists, true/false), else a string."""
+    """KEY=VALUE, VALUE parsed as JSON when it is JSON (numbers, lists, true/false), else a string.
+    NaN and Infinity are refused; so is nesting deep enough to exhaust the parser."""
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     k, v = text.split("=", 1)
+
+    def not_finite(name):
+        raise argparse.ArgumentTypeError(f"{k.strip()}: expected a finite value, got {name}")
+
     try:
-        return k.strip(), json.loads(v)
+        return k.strip(), json.loads(v, parse_constant=not_finite)
     except json.JSONDecodeError:
         return k.strip(), v
+    except RecursionError:
+        raise argparse.ArgumentTypeError(f"{k.strip()}: the value is nested too deeply") from None
 
 
 def _whole(text: str) -> int:

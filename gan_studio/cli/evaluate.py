@@ -1,7 +1,6 @@
 """``gan-studio eval``: every metric that applies to a checkpoint or to samples."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -19,7 +18,10 @@ def add_arguments(p) -> None:
     p.add_argument("source", metavar="CKPT|SAMPLES.npy")
     p.add_argument("--dataset", help=f"the samples' dataset (needed for .npy samples): {dataset_names()}")
     p.add_argument("--dataset-arg", action="append", type=kv, default=[], metavar="KEY=VALUE")
-    p.add_argument("--data-root", help="folder holding downloaded datasets")
+    p.add_argument("--data-root", help="folder holding downloaded datasets (default: the data cache); a "
+                                        "checkpoint's own data folder is never used")
+    p.add_argument("--download", action="store_true",
+                   help="fetch MNIST, Fashion-MNIST or CIFAR-10 into the data folder if they are missing")
     p.add_argument("--n", type=positive_int, help="samples to draw from a checkpoint "
                                                    "(default 2,500 for points, 10,000 for images or --parzen)")
     p.add_argument("--parzen", action="store_true", help="also the Parzen-window log-likelihood")
@@ -30,6 +32,10 @@ def add_arguments(p) -> None:
 def print_report(r: dict) -> None:
     lines = [f"{r.get('checkpoint') or 'samples'}: {r['dataset']}, {r['n_samples']:,} samples"
              + (f", iteration {r['iteration']:,}" if "iteration" in r else "")]
+    if r.get("non_finite_samples"):
+        lines.append(f"  non-finite samples {r['non_finite_samples']:,} (NaN or infinite, left out)")
+    if "note" in r:
+        lines.append(f"  {r['note']}")
     if "modes" in r:
         m = r["modes"]
         lines.append(f"  modes covered      {m['modes_covered']} of {m['n_modes']}  (high quality "
@@ -51,15 +57,19 @@ def print_report(r: dict) -> None:
 
 def run(a) -> int:
     from ..core.evaluate.scores import evaluate_checkpoint, evaluate_samples
+    from ..core.schema import dumps
+    from ..core.train.config import DATASET_ARGS
 
     src = Path(a.source).expanduser()
     args = dict(a.dataset_arg)
-    if a.data_root:
-        args["root"] = a.data_root
     log = (lambda s: print(s, file=sys.stderr)) if not a.json else None
     if src.suffix == ".npy":
         if not a.dataset:
             raise UserError("samples in a .npy file need --dataset NAME (the data they imitate)")
+        if a.data_root:
+            args["root"] = a.data_root
+        if "download" in DATASET_ARGS.get(a.dataset, {}):
+            args["download"] = bool(args.get("download", a.download))  # never fetched unless asked
         x = load_array(str(src), "samples")
         if a.n:
             x = x[: a.n]
@@ -69,9 +79,10 @@ def run(a) -> int:
             raise UserError(f"no such file: {src}")
         if a.dataset:
             raise UserError("--dataset is for .npy samples; a checkpoint knows its dataset")
-        r = evaluate_checkpoint(src, n=a.n, parzen=a.parzen, seed=a.seed, log=log)
+        r = evaluate_checkpoint(src, n=a.n, parzen=a.parzen, seed=a.seed, log=log, data_root=a.data_root,
+                                dataset_args=args, download=a.download)
     if a.json:
-        print(json.dumps(r))
+        print(dumps(r))
     else:
         print_report(r)
     return 0

@@ -1,8 +1,6 @@
 """``gan-studio export``: the generator alone, as safetensors plus a JSON config."""
 from __future__ import annotations
 
-import json
-
 NAME = "export"
 HELP = "export the generator alone (safetensors + JSON config)"
 
@@ -13,9 +11,10 @@ def add_arguments(p) -> None:
 
 
 def run(a) -> int:
-    from ..core.train.checkpoint import export_generator, trainer_from_checkpoint
+    from ..core.schema import dumps
+    from ..core.train.checkpoint import export_generator, trainer_for_sampling
 
-    trainer = trainer_from_checkpoint(a.checkpoint, device="cpu")
-    st, js = export_generator(trainer, a.out)
-    print(json.dumps({"weights": str(st), "config": str(js), "iteration": trainer.iteration}))
+    trainer = trainer_for_sampling(a.checkpoint, device="cpu")  # the generator alone: no dataset is built
+    st, js = export_generator(trainer, a.out)  # both files, or neither
+    print(dumps({"weights": str(st), "config": str(js), "iteration": trainer.iteration}))
     return 0

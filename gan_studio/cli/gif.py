@@ -57,16 +57,19 @@ def run(a) -> int:
         except RunFolderError as exc:
             raise UserError(str(exc)) from None
         tty = sys.stderr.isatty()
+        report: dict = {}
         try:
             run_gif(run_dir, a.view, out, size=a.size, duration_ms=duration, max_frames=a.max_frames,
-                    captions=not a.no_captions,
+                    captions=not a.no_captions, report=report,
                     progress=(lambda i, m: sys.stderr.write(f"\rframe {i}/{m}")) if tty else None)
         except ExportError as exc:
             raise UserError(str(exc)) from None
         finally:
             if tty:
                 sys.stderr.write("\n")
-        n = min(len(run_dir.index), a.max_frames)
+        n = report.get("frames", 0)
+        if run_dir.warnings:  # damaged lines or snapshots that were left out: one line
+            print(f"gan-studio {NAME}: warning: {run_dir.warning_summary()}", file=sys.stderr)
     print(json.dumps({"out": str(out), "view": a.view, "frames": n, "loop": 0, "frame_ms": duration,
                       "seconds": round(time.perf_counter() - t0, 2)}))
     return 0

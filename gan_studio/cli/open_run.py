@@ -1,6 +1,8 @@
 """``gan-studio open``: replay a run folder in the studio with a step slider."""
 from __future__ import annotations
 
+import sys
+
 from .args import add_studio_args, check_studio_args, nonneg_int, studio_missing
 from .errors import UserError
 
@@ -23,9 +25,14 @@ def run(a) -> int:
 
     check_studio_args(a)
     try:
-        RunFolder(a.run_dir)  # a clear message before any window opens
+        run = RunFolder(a.run_dir)  # a clear message before any window opens
     except RunFolderError as exc:
         raise UserError(str(exc)) from None
+    if not run.index:  # the studio would refuse it: say why here, in one line
+        why = f" ({run.warning_summary()})" if run.warnings else ""
+        raise UserError(f"{run.path} has no recorded snapshots to show{why}")
+    if run.warnings:  # damaged lines that were left out: one line here (the studio shows it in its banner)
+        print(f"gan-studio {NAME}: warning: {run.warning_summary()}", file=sys.stderr)
     try:
         from ..gui.app import run_studio
     except ImportError as exc:

@@ -1,7 +1,6 @@
 """``gan-studio parzen``: the Parzen-window log-likelihood of samples (the paper's Table 1 protocol)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .args import positive_float, positive_int
@@ -35,14 +34,22 @@ def load_array(path: str, what: str):
     try:
         a = np.load(p, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise UserError(f"{what}: {p} is not a readable .npy array ({exc})") from None
+        first = " ".join(str(exc).split())[:160]
+        raise UserError(f"{what}: {p} is not a readable .npy array ({first})") from None
     if not isinstance(a, np.ndarray):
+        if hasattr(a, "close"):
+            a.close()
         raise UserError(f"{what}: {p} is an archive (.npz, or a checkpoint), not one .npy array")
+    if a.dtype.kind not in "biuf":  # complex, dates, durations, text, records: not points or pixels
+        raise UserError(f"{what}: {p} holds {a.dtype} values, not real numbers")
     return a
 
 
 def run(a) -> int:
-    from ..core.evaluate.parzen import CAVEAT, DEFAULT_SIGMAS, parzen_evaluate
+    from ..core.evaluate.parzen import CAVEAT, DEFAULT_SIGMAS, parzen_device, parzen_evaluate
+    from ..core.schema import dumps
+
+    parzen_device(a.device)  # a bad --device is refused before the arrays are read
 
     samples = load_array(a.samples, "samples")
     test = load_array(a.test, "--test")
@@ -66,5 +73,5 @@ def run(a) -> int:
     if r.at_edge:
         out["edge_warning"] = f"σ = {r.sigma:g} is at the edge of the grid; widen --sigmas"
     out["caveat"] = CAVEAT
-    print(json.dumps(out))
+    print(dumps(out))
     return 0

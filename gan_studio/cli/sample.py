@@ -1,7 +1,6 @@
 """``gan-studio sample``: samples from a checkpoint into a .npy file."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .args import nonneg_int, positive_int
@@ -22,18 +21,19 @@ def add_arguments(p) -> None:
 def run(a) -> int:
     import numpy as np
 
-    from ..core.train.checkpoint import atomic_path, trainer_from_checkpoint
+    from ..core.schema import dumps
+    from ..core.train.checkpoint import atomic_path, trainer_for_sampling
 
     out = Path(a.out).expanduser()
     if out.suffix != ".npy":
         raise UserError(f"--out must end in .npy, got {out.name}")
-    trainer = trainer_from_checkpoint(a.checkpoint, device=a.device)
+    trainer = trainer_for_sampling(a.checkpoint, device=a.device)  # the generator alone: no dataset is built
     x = trainer.generate(a.n, seed=a.seed).astype(np.float32)
     if trainer.dataset.kind == "images":
         x = np.clip(x, 0.0, 1.0)
     with atomic_path(out, suffix=".npy") as tmp:
         with open(tmp, "wb") as f:
             np.save(f, x)
-    print(json.dumps({"out": str(out), "shape": list(x.shape), "dtype": "float32", "iteration": trainer.iteration,
-                      "dataset": trainer.config.dataset}))
+    print(dumps({"out": str(out), "shape": list(x.shape), "dtype": "float32", "iteration": trainer.iteration,
+                 "dataset": trainer.config.dataset}))
     return 0

@@ -6,7 +6,7 @@ the JSON report. What a run leaves behind is written by trainer observers from t
 """
 from __future__ import annotations
 
-import json
+import errno
 import math
 import os
 import sys
@@ -85,7 +85,12 @@ def run(a) -> int:
             except OSError:
                 pass
         raise
-    return _train(a, out, trainer, dinfo, main)
+    try:
+        return _train(a, out, trainer, dinfo, main)
+    except OSError as exc:  # a file written outside the atomic helpers (metrics.jsonl, ...) on a full disk
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise UserError(f"cannot write in {out}: {exc.strerror}") from None
+        raise
 
 
 # ------------------------------------------------------------------------------------- the configuration
@@ -149,6 +154,8 @@ def setup(a):
     explicit = explicit_settings(a)
     if not a.resume:
         return Trainer(TrainConfig.from_dict(new_config(a, explicit)))
+    # with --resume, the data are found only where the command line says: --data-root (or the default data
+    # root) and --dataset-arg path=/download= ; the checkpoint's own paths are never used
     described = TrainConfig.from_dict(new_config(a, explicit)).to_dict() if a.preset else None
     requested = dict(explicit)
     if "dataset_args" in requested:
@@ -193,11 +200,15 @@ def _num(v: float):
 
 
 def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
+    from ..core.atomic import atomic_write_bytes, remove_stale_temps
+    from ..core.doctor.observer import DoctorObserver
     from ..core.evaluate.metrics import mode_metrics
     from ..core.record.gif import GifRecorder
     from ..core.record.observers import PeriodicCheckpoint
     from ..core.record.runfolder import RunFolderError, RunWriter
+    from ..core.schema import dumps
     from ..core.train import distributed
+    from ..core.train.checkpoint import RUN_FILES
     from ..core.train.trainer import Diverged
 
     if dinfo is not None:
@@ -206,7 +217,10 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     start = trainer.iteration
     if not main:
         return _train_worker(trainer, steps, dinfo)
-    (out / "config.json").write_text(json.dumps(trainer.config.to_dict(), indent=2) + "\n")
+    for p in remove_stale_temps(out, RUN_FILES):  # left by a run that was killed while saving
+        if not a.quiet:
+            print(f"gan-studio train: removed {p.name}, a temp file left by an interrupted run", file=sys.stderr)
+    atomic_write_bytes(out / "config.json", (dumps(trainer.config.to_dict(), indent=2) + "\n").encode())
     ckpt, gif_path = out / "checkpoint.pt", out / "samples.gif"
     clock = trainer.add_observer(_Stopwatch())
     gif = trainer.add_observer(GifRecorder(every=a.gif_every or max(1, steps // 60), path=gif_path))
@@ -216,7 +230,9 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
                                                 every=max(1, steps // 200)))
     except RunFolderError as exc:
         raise UserError(str(exc)) from None
-    trainer.add_observer(ProgressBar(steps, start, not a.quiet))
+    bar = trainer.add_observer(ProgressBar(steps, start, not a.quiet))
+    doctor = trainer.add_observer(DoctorObserver(writer=writer, probe_every=100 if steps <= 20_000 else 250,
+                                                 on_finding=None if a.quiet else _say_finding(bar)))
     trainer.add_observer(PeriodicCheckpoint(ckpt, every=a.save_every))  # and at the end, like the GIF
     status, exit_code = "finished", 0
     try:
@@ -246,10 +262,20 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
                       high_quality=round(m["high_quality"], 4))
     if trainer.diverged:
         result["diverged"] = trainer.diverged
-    print(json.dumps(result))
+    result["doctor"] = [f.name for f in doctor.doctor.problems()] if doctor.doctor is not None else []
+    print(dumps(result))
     if dinfo is not None:
         distributed.finish()
     return exit_code
+
+
+def _say_finding(bar: ProgressBar):
+    """Print each new finding once, as one line on stderr (clearing the progress bar's line first)."""
+    def say(f) -> None:
+        sys.stderr.write(("\r\x1b[K" if bar.enabled else "") + f"doctor: {f.sentence}\n")
+        sys.stderr.flush()
+
+    return say
 
 
 def _train_worker(trainer, steps: int, dinfo) -> int:

@@ -20,23 +20,37 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-@contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
-    target = Path(path)
+def _temp_beside(target: Path, suffix: str = "") -> Path:
+    """A new empty temp file ``.NAME.XXXX{suffix}.tmp`` in ``target``'s folder (what :func:`remove_stale_temps`
+    cleans up after a writer that was killed)."""
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise CheckpointError(f"cannot write {target}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise CheckpointError(f"cannot write {target}: folder {folder} is not writable")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=folder)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write {target}: {exc.strerror or exc}") from None
     os.close(fd)
-    tmp_p = Path(tmp)
+    return Path(tmp)
+
+
+def _seal(tmp: Path) -> None:
+    """Flush a finished temp file to the disk and give it a new file's permissions."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.chmod(tmp, file_mode())
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
+    target = Path(path)
+    tmp_p = _temp_beside(target, suffix)
     try:
         yield tmp_p
-        with open(tmp_p, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp_p, file_mode())
+        _seal(tmp_p)
         os.replace(tmp_p, target)
     except OSError as exc:
         tmp_p.unlink(missing_ok=True)
@@ -46,6 +60,71 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def atomic_paths(*paths: str | os.PathLike, suffixes: tuple[str, ...] | None = None) -> Iterator[list[Path]]:
+    """Files that belong together (a generator's weights and its JSON) appear together or not at all.
+
+    Yields one temp path per target; when the block ends, every temp is flushed to disk first (a full disk
+    fails here, before any target changes), then each replaces its target. Should a rename still fail,
+    the targets already replaced get their previous files back. On any failure no temp file stays."""
+    targets = [Path(p) for p in paths]
+    suffixes = suffixes or ("",) * len(targets)
+    temps: list[Path] = []
+    kept: list[Path] = []  # previous files, hard-linked aside until every new one is in place
+    replaced: list[tuple[Path, Path | None]] = []  # (target, its previous file or None) already replaced
+    try:
+        for t, s in zip(targets, suffixes):
+            temps.append(_temp_beside(t, s))
+        yield list(temps)
+        for tmp in temps:
+            _seal(tmp)
+        for t, tmp in zip(targets, temps):
+            keep = None
+            if t.exists():
+                keep = _temp_beside(t, ".old")
+                keep.unlink()
+                try:
+                    os.link(t, keep)
+                    kept.append(keep)
+                except OSError:
+                    keep = None
+            os.replace(tmp, t)
+            replaced.append((t, keep))
+    except BaseException as exc:
+        for t, keep in replaced:  # put back what was already replaced
+            try:
+                if keep is not None:
+                    os.replace(keep, t)
+                else:
+                    t.unlink(missing_ok=True)
+            except OSError:
+                pass
+        for p in temps + kept:
+            p.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            bad = Path(exc.filename).name if exc.filename else None
+            which = next((t for t, tmp in zip(targets, temps) if bad in (t.name, tmp.name)), targets[0])
+            raise CheckpointError(f"cannot write {which}: {exc.strerror or exc}") from None
+        raise
+    for keep in kept:
+        keep.unlink(missing_ok=True)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def remove_stale_temps(folder: str | os.PathLike, names: tuple[str, ...]) -> list[Path]:
+    """Temp files (``.NAME.*.tmp``) that a killed writer of ``names`` left in ``folder``; returns those removed.
+    Call it only where one writer at a time writes ``names`` (a run folder before its run starts)."""
+    gone = []
+    for name in names:
+        for p in Path(folder).glob(f".{name}.*.tmp"):
+            try:
+                if p.is_file() and not p.is_symlink():
+                    p.unlink()
+                    gone.append(p)
+            except OSError:
+                pass
+    return gone

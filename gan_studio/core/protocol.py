@@ -20,7 +20,7 @@ import numpy as np
 #: Columns of the statistics arrays (``drain_stats``), of the recorded metrics and of the metrics CSV.
 #: The trainer's ``IterationStats`` has exactly these fields (a test checks it).
 STAT_COLUMNS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "d_steps", "g_steps", "lr_d",
-                "lr_g", "batch_size")
+                "lr_g", "batch_size", "g_grad_norm", "d_grad_norm")
 
 #: The states a handle reports in ``Snapshot.state``.
 STATES = ("loading", "running", "paused", "diverged", "error", "stopped", "replay")
@@ -32,6 +32,7 @@ class EventKind(str, enum.Enum):
     READY = "ready"  # the run's data and networks are built; data: {"device": ...}
     STATE = "state"  # the state changed; message: the new state
     ERROR = "error"  # something failed; message: one line for the user
+    WARNING = "warning"  # something was skipped (a damaged line or snapshot of a recording); the run goes on
     DIVERGED = "diverged"  # training produced NaN/Inf; weights were restored
     SAVED = "saved"  # a checkpoint was written; message: its path
     METRICS = "metrics"  # live mode metrics; data: a dict of scalars

@@ -20,8 +20,6 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import numpy as np
-
 from .errors import ConfigError
 
 MAX_DEPTH = 32  # JSON nested deeper than this is refused (a RecursionError otherwise)
@@ -32,9 +30,9 @@ class FileFormatError(ConfigError):
     """A file's content is not what it should be; the message says which file, which key and why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Spec:
-    optional: bool = False
+    optional: bool = False  # keyword-only: List(Int()) means a list of whole numbers, never "optional"
 
     def check(self, v: Any, where: str) -> Any:  # pragma: no cover - every spec overrides it
         raise NotImplementedError
@@ -55,6 +53,7 @@ class Int(Spec):
     max: int | None = MAX_INT
 
     def check(self, v, where):
+        import numpy as np  # lazily: `gan-studio --help` must not load numpy
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             if isinstance(v, float) and v.is_integer() and abs(v) <= MAX_INT:
                 v = int(v)
@@ -75,6 +74,7 @@ class Num(Spec):
     max: float | None = None
 
     def check(self, v, where):
+        import numpy as np  # lazily: `gan-studio --help` must not load numpy
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
             _fail(where, f"expected a number, got {_short(v)}")
         v = float(v)
@@ -105,6 +105,7 @@ class Str(Spec):
 @dataclass(frozen=True)
 class Bool(Spec):
     def check(self, v, where):
+        import numpy as np  # lazily: `gan-studio --help` must not load numpy
         if not isinstance(v, (bool, np.bool_)):
             _fail(where, f"expected true or false, got {_short(v)}")
         return bool(v)
@@ -150,6 +151,7 @@ class Array(Spec):
     dtype_kind: str = "biuf"  # bool, int, unsigned, float
 
     def check(self, v, where):
+        import numpy as np  # lazily: `gan-studio --help` must not load numpy
         if not isinstance(v, np.ndarray):
             _fail(where, f"expected an array, got {type(v).__name__}")
         if v.dtype.kind not in self.dtype_kind:

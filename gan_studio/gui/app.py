@@ -138,23 +138,44 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
                 ui_stall_max_ms=round(max(win.stall.samples, default=0.0), 1),
                 startup_s=round(startup, 3), device=snap.device if snap else "",
                 message=snap.message if snap else "")
-            if screenshot:
-                for c in ([s.controller for s in shown.sides] if shown is not win else [win.controller]):
-                    c.refresh()
-                app.processEvents()
-                img = shown.grab()
-                target = Path(screenshot).expanduser()
-                tmp = target.with_name(f".{target.name}.tmp.png")
-                if img.save(str(tmp), "PNG"):
-                    os.replace(tmp, target)
-                    result["screenshot"] = str(target)
-                else:
+
+        def take_screenshot() -> None:
+            for c in ([s.controller for s in shown.sides] if shown is not win else [win.controller]):
+                c.refresh()
+            app.processEvents()
+            img = shown.grab()
+            target = Path(screenshot).expanduser()
+            tmp = target.with_name(f".{target.name}.tmp.png")
+            try:
+                if not img.save(str(tmp), "PNG"):
+                    raise OSError("the picture could not be saved there")
+                os.replace(tmp, target)
+                result["screenshot"] = str(target)
+            except OSError as exc:
+                try:
                     tmp.unlink(missing_ok=True)
-                    result["screenshot_error"] = f"could not write {target}"
-            win.close()
+                except OSError:
+                    pass
+                result["screenshot_error"] = f"could not write {target}: {exc.strerror or exc}"
+
+        def finish_and_exit() -> None:
+            """--exit-after: report, take the screenshot, and exit — always, whatever fails on the way."""
+            try:
+                finish()
+            except Exception as exc:  # noqa: BLE001 - what was gathered is printed; the app exits regardless
+                result.setdefault("error", f"{type(exc).__name__}: {exc}"[:300])
+            try:
+                if screenshot:
+                    take_screenshot()
+            except Exception as exc:  # noqa: BLE001
+                result["screenshot_error"] = f"could not take the screenshot: {exc}"[:300]
+            try:
+                win.close()
+            except Exception:  # noqa: BLE001
+                pass
             app.quit()
 
-        QtCore.QTimer.singleShot(int(exit_after * 1000), finish)
+        QtCore.QTimer.singleShot(int(exit_after * 1000), finish_and_exit)
     code = app.exec()
     if automated:
         print(json.dumps(result), flush=True)

@@ -128,7 +128,7 @@ class Side(QtWidgets.QFrame):
         c.snapshotChanged.connect(self._on_snapshot)
         c.statsArrived.connect(self.losses.add_stats)
         c.eventArrived.connect(self._on_event)
-        c.tick.connect(lambda snap: snap.views_iteration >= 0 and self.losses.show_snapshot(snap))
+        c.tick.connect(lambda snap: snap.views_iteration >= 0 and self.losses.show_guarded(snap))
 
     @property
     def run(self):
@@ -161,7 +161,7 @@ class Side(QtWidgets.QFrame):
         self.status.setStyleSheet(f"color: {theme.ERROR};" if self.error else "")
         for p in self.panels:
             if p.isVisible():
-                p.show_snapshot(snap)
+                p.show_guarded(snap)  # data a panel cannot draw leave it empty, never crash the window
 
     def views(self) -> ViewRequest:
         names = set()

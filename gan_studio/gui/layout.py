@@ -73,13 +73,6 @@ class PanelLayout(QtWidgets.QSplitter):
         return [p for p in self if p.isVisible() or (not window_visible and st is not None and self.applies(p)
                                                       and self.actions[p.key].isChecked())]
 
-    def draw(self, snap) -> bool:
-        drew = False
-        for p in self:
-            if p.isVisible():
-                drew |= bool(p.show_snapshot(snap))
-        return drew
-
     # ---------------------------------------------------------------------------------- settings
     def save_state(self, settings) -> None:
         settings.set("view/panels", {k: a.isChecked() for k, a in self.actions.items()})

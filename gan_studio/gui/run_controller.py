@@ -13,15 +13,21 @@ these. It drains the handle on a ~30 Hz timer and emits typed signals; nobody el
 
 Replay's extras (following a folder that still grows, the recorded mode metrics) are turned into the
 same signals, so the window has one refresh path for live runs and recordings alike.
+
+A handle that fails while it is drained (a damaged recording, a bug) is reported once as an ``error`` event
+and drained again at the next tick: a timer slot that raised would print a traceback 30 times a second.
 """
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
 from PySide6 import QtCore
 
 from ..core.protocol import Capability, Event, EventKind, RunHandle
+
+log = logging.getLogger(__name__)
 
 
 class RunController(QtCore.QObject):
@@ -45,6 +51,7 @@ class RunController(QtCore.QObject):
         self._state = None
         self._modes_fed = -1
         self._last_follow = 0.0
+        self._failure: str | None = None  # the last failure reported (not repeated at every tick)
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.refresh)
@@ -82,6 +89,7 @@ class RunController(QtCore.QObject):
         self._static_run = None
         self._state = None
         self._modes_fed = -1
+        self._failure = None
         self.follow = Capability.FOLLOW in self.capabilities
         self._last_follow = time.perf_counter()
         if handle is not None and start:
@@ -105,6 +113,16 @@ class RunController(QtCore.QObject):
         h = self.handle
         if h is None:
             return
+        try:
+            self._refresh(h)
+        except Exception as exc:  # noqa: BLE001 - reported, and the window keeps running
+            log.debug("draining the run failed", exc_info=True)
+            text = f"Could not read the run: {(str(exc).splitlines() or [''])[0][:200] or type(exc).__name__}"
+            if text != self._failure:
+                self._failure = text
+                self.eventArrived.emit(Event(EventKind.ERROR, text))
+
+    def _refresh(self, h) -> None:
         replay = self.is_replay
         if replay:
             self._follow(h)

@@ -10,8 +10,43 @@ from PySide6 import QtWidgets
 
 from ..core.live.handles import ProcessRun, ThreadRun
 from ..core.record.runfolder import RunFolderError, new_recording
-from ..core.train.config import DATASET_KINDS, ConfigError, TrainConfig, defaults_for_dataset
+from ..core.train.config import (DATASET_KINDS, STRUCTURAL_KEYS, ConfigError, TrainConfig, defaults_for_dataset,
+                                 validate_values)
 from ..core.train.presets import all_presets
+
+
+def usable_overrides(base: TrainConfig, raw) -> tuple[dict, list[str]]:
+    """The changes to preset ``base`` that still make a valid configuration, and the names of those dropped.
+
+    The settings file is the user's to edit (or damage): a value of the wrong type, NaN, an unknown name or
+    a combination that no longer fits is dropped here, where the file is read, so it never reaches the
+    training process."""
+    if not isinstance(raw, dict):
+        return {}, ["all (not a mapping)"]
+    known = base.to_dict()
+    kept, dropped = {}, []
+    for key, value in raw.items():
+        if not isinstance(key, str) or key not in known:
+            dropped.append(str(key)[:40])
+            continue
+        one = {key: value}
+        if key == "dataset_args":
+            one["dataset"] = raw.get("dataset", base.dataset)
+        try:
+            validate_values(one)
+        except (ConfigError, TypeError, ValueError):
+            dropped.append(key)
+            continue
+        kept[key] = value
+    for drop in ((), STRUCTURAL_KEYS, tuple(kept)):  # then the data and model together, then everything
+        trial = {k: v for k, v in kept.items() if k not in drop}
+        try:
+            base.replace(**trial)
+        except (ConfigError, TypeError, ValueError):
+            continue
+        dropped += [k for k in kept if k not in trial]
+        return trial, dropped
+    return {}, dropped + list(kept)  # pragma: no cover - the empty set always fits
 
 
 def train_threads() -> int:
@@ -47,6 +82,9 @@ class RunManager:
             self.overrides = s.get("run/overrides", {}) if overrides is None else dict(overrides)
             if self.preset_name not in self.presets:
                 self.preset_name, self.overrides = "ring8", {}
+        self.dropped: list[str] = []  # saved settings that could not be used (shown when the run starts)
+        if self.preset_name in self.presets:
+            self.overrides, self.dropped = usable_overrides(self.presets[self.preset_name].config, self.overrides)
 
     def current_config(self) -> TrainConfig:
         cfg = self.presets[self.preset_name].config
@@ -60,13 +98,19 @@ class RunManager:
 
     # ------------------------------------------------------------------------------------- starting
     def start(self, autoplay: bool) -> None:
+        note = None
+        if self.dropped:
+            note = f"Some saved settings could not be used ({', '.join(self.dropped[:6])}); using the preset's."
+            self.dropped = []
         try:
             cfg = self.current_config()
-        except (ConfigError, TypeError) as exc:  # saved settings no longer valid: fall back to the preset
-            self.w.banner.show_message(f"Your saved settings could not be used ({exc}); using the preset's.", "warn")
+        except (ConfigError, TypeError, ValueError) as exc:  # saved settings no longer valid: use the preset
+            note = f"Your saved settings could not be used ({exc}); using the preset's."
             self.overrides = {}
             cfg = self.current_config()
         self.start_run(cfg, autoplay=autoplay)
+        if note:  # after start_run, which hides the banner of the previous run
+            self.w.banner.show_message(note, "warn")
 
     def start_run(self, cfg: TrainConfig, autoplay: bool = False, checkpoint_path: str | None = None,
                   label: str | None = None) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
+from ..core.schema import loads
+
 
 def config_dir() -> Path:
     env = os.environ.get("GAN_STUDIO_CONFIG_DIR")
@@ -28,12 +30,19 @@ class Settings:
             return default
         if isinstance(default, (dict, list)):
             try:
-                out = json.loads(v)
+                out = loads(v, f"{self.path.name}: {key}")  # refuses NaN/Infinity and deep nesting too
                 return out if isinstance(out, type(default)) else default
-            except (TypeError, ValueError):
+            except (TypeError, ValueError):  # FileFormatError is a ValueError
                 return default
         if isinstance(default, bool):
             return str(v).lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            try:
+                return int(str(v))
+            except (TypeError, ValueError):
+                return default
+        if isinstance(default, str) and not isinstance(v, str):  # "a, b" in the file reads as a list
+            return default
         if isinstance(default, float):
             try:
                 f = float(v)

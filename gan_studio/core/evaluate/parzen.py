@@ -29,6 +29,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..train.config import ConfigError
+
 DEFAULT_SIGMAS = tuple(float(s) for s in np.logspace(-1, 0, 10))
 CAVEAT = ("Parzen-window estimates are unreliable in high dimensions and can rank a k-means model above "
           "the real data (Theis et al. 2016): a rough, comparative signal, not a likelihood.")
@@ -58,18 +60,45 @@ class ParzenResult:
         return asdict(self)
 
 
+class ParzenError(ConfigError):
+    """The arrays or settings given cannot be evaluated; the message says which and why."""
+
+
 def _as_2d(a, name: str) -> np.ndarray:
+    """An N×d float64 array from N×d (or N×C×H×W) real, finite numbers — no complex (its imaginary part
+    would be dropped), dates, durations, text or objects; no empty rows or columns."""
     arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise ParzenError(f"{name}: expected real numbers, got an array of {arr.dtype}")
     if arr.ndim < 2:
-        raise ValueError(f"{name}: expected an N×d array (or N×C×H×W images), got shape {arr.shape}")
-    arr = arr.reshape(len(arr), -1)
-    if len(arr) == 0:
-        raise ValueError(f"{name}: the array is empty")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{name}: expected numbers, got dtype {arr.dtype}")
+        raise ParzenError(f"{name}: expected an N×d array (or N×C×H×W images), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ParzenError(f"{name}: the array is empty")
+    if arr.size == 0:
+        raise ParzenError(f"{name}: the points have no values (shape {arr.shape})")
+    arr = arr.reshape(len(arr), -1).astype(np.float64, copy=False)
     if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: contains NaN or infinite values")
+        raise ParzenError(f"{name}: contains NaN or infinite values")
     return arr
+
+
+def parzen_device(name: str):
+    """``name`` as a torch device that exists here (cpu, cuda, cuda:N, mps), or a ParzenError."""
+    import torch
+
+    if not isinstance(name, str):
+        raise ParzenError(f"device must be cpu or cuda, got {name!r}")
+    kind, _, index = name.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (index and not (index.isdigit() and len(index) <= 3)):
+        raise ParzenError(f"device must be cpu, cuda, cuda:N or mps, got {name[:60]!r}")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise ParzenError("device 'cuda' was asked for, but no CUDA GPU is available here (use --device cpu)")
+        if index and int(index) >= torch.cuda.device_count():
+            raise ParzenError(f"device {name!r}: there are only {torch.cuda.device_count()} CUDA GPU(s) here")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ParzenError("device 'mps' was asked for, but Apple's Metal backend is not available here")
+    return torch.device(name)
 
 
 def parzen_log_likelihoods(samples, x, sigmas=DEFAULT_SIGMAS, *, chunk: int = 1024, device: str = "cpu",
@@ -81,14 +110,17 @@ def parzen_log_likelihoods(samples, x, sigmas=DEFAULT_SIGMAS, *, chunk: int = 10
     mu = _as_2d(samples, "samples")
     xs = _as_2d(x, "test points")
     if mu.shape[1] != xs.shape[1]:
-        raise ValueError(f"samples have {mu.shape[1]} dimensions but the evaluated points have {xs.shape[1]}")
-    sig = np.asarray(list(sigmas), dtype=np.float64)
-    if sig.size == 0 or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
-        raise ValueError("sigmas must be positive numbers")
+        raise ParzenError(f"samples have {mu.shape[1]} dimensions but the evaluated points have {xs.shape[1]}")
+    try:
+        sig = np.asarray(list(sigmas), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParzenError("sigmas must be positive numbers") from None
+    if sig.ndim != 1 or sig.size == 0 or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+        raise ParzenError("sigmas must be positive numbers")
+    dev = parzen_device(device)
     if threads:
         torch.set_num_threads(threads)
     tdt = torch.float64 if dtype == "float64" else torch.float32
-    dev = torch.device(device)
     n, d = mu.shape
     center = mu.mean(0, dtype=np.float64)
     m = torch.as_tensor(mu, dtype=torch.float64).sub_(torch.as_tensor(center)).to(dev, tdt)

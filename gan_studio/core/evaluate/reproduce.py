@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..atomic import atomic_path, atomic_write_bytes
+from ..atomic import atomic_path, atomic_write_bytes, remove_stale_temps
 from ..train.config import ConfigError
 
 PAPER = {"mnist": (225.0, 2.0)}  # Table 1: Parzen-window log-likelihood, mean ± s.e.
@@ -34,19 +34,6 @@ class ReproduceError(ConfigError):
 
 def _stderr(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-def remove_stale_temps(folder: Path, names: tuple[str, ...]) -> list[Path]:
-    """Temp files (``.NAME.*.tmp``) that a killed writer of ``names`` left in ``folder``."""
-    gone = []
-    for name in names:
-        for p in folder.glob(f".{name}.*.tmp"):
-            try:
-                p.unlink()
-                gone.append(p)
-            except OSError:
-                pass
-    return gone
 
 
 def read_results(path: Path) -> list[dict]:

@@ -22,12 +22,16 @@ from typing import Callable
 
 import numpy as np
 
-from ..train.config import ConfigError
+from ..train.config import DATASET_ARGS, DATASET_KINDS, ConfigError, data_location
 from .metrics import mode_metrics
 
 
 #: Parzen σ grid for point data (the paper's logspace(−1, 0, 10) is for pixels in [0, 1])
 POINT_SIGMAS = tuple(float(v) for v in np.logspace(-2, 0, 10))
+#: Labelled image sets with an official split (downloaded: never built just to learn their shape)
+SPLIT_DATASETS = {"mnist": 784, "fashion-mnist": 784, "cifar10": 3072}
+#: The user's own files: no metric applies to them without Parzen, so they are read only for Parzen
+FILE_DATASETS = ("points", "image-folder")
 
 
 class EvaluationError(ConfigError):
@@ -49,8 +53,9 @@ def cache_dir() -> Path:
 
 
 def held_out(dataset_name: str, dataset_args: dict | None = None, n_valid: int = 1000, n_test: int = 10000,
-             seed: int = 2014) -> HeldOut:
-    """Validation and test data for `dataset_name`, as float arrays N×d in the data's space."""
+             seed: int = 2014, dataset=None) -> HeldOut:
+    """Validation and test data for `dataset_name`, as float arrays N×d in the data's space (``dataset``: the
+    data already built with ``dataset_args``, for sets without an official split)."""
     import torch
 
     from ..train.datasets import build_dataset
@@ -73,7 +78,7 @@ def held_out(dataset_name: str, dataset_args: dict | None = None, n_valid: int =
         v = train.images[-n_valid:].float().div(255).reshape(n_valid, -1).numpy()
         t = test.images[:n_test].float().div(255).reshape(min(n_test, len(test)), -1).numpy()
         return HeldOut(v, t, test.labels[:n_test].numpy(), f"cifar10: σ on train[-{n_valid}:], test set")
-    ds = build_dataset(dataset_name, dataset_args or {})
+    ds = dataset if dataset is not None else build_dataset(dataset_name, dataset_args or {})
     if ds.kind == "images":
         # no official split (digits, image folders): a fixed random 20% of the images, kept out of the
         # evaluation classifier's training; the generator may have seen them
@@ -137,7 +142,8 @@ def classifier_for(dataset_name: str, dataset_args: dict | None = None, epochs: 
     ds = build_dataset(dataset_name, train_args)
     if ds.kind != "images" or ds.labels is None:
         raise EvaluationError(f"{dataset_name}: image metrics need labelled images")
-    key = hashlib.sha1(json.dumps([dataset_name, sorted(args.items()), len(ds), list(ds.shape), 1],
+    what = sorted((k, v) for k, v in args.items() if k not in ("root", "download"))  # not where the files are
+    key = hashlib.sha1(json.dumps([dataset_name, what, len(ds), list(ds.shape), 1],
                                   default=str).encode()).hexdigest()[:12]
     path = cache_dir() / "classifiers" / f"{dataset_name}-{key}.pt"
     dim, nc = int(ds.dim), int(ds.n_classes)
@@ -223,40 +229,54 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
                      parzen: bool = False, sigmas=None, n_valid: int = 1000, n_test: int = 10000,
                      progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None,
                      log: Callable[[str], None] | None = None, device: str = "cpu") -> dict:
-    """Every metric that applies to `samples` (in the data's space) of `dataset_name`."""
+    """Every metric that applies to `samples` (in the data's space) of `dataset_name`.
+
+    The data are read only where a metric needs them: labelled image sets for the classifier metrics,
+    point mixtures for the mode metrics, anything for Parzen (the user's own files only then)."""
     from ..train.datasets import build_dataset
     from .parzen import CAVEAT, DEFAULT_SIGMAS, parzen_evaluate
 
-    ds = build_dataset(dataset_name, dataset_args or {}) if dataset_name not in ("mnist", "fashion-mnist",
-                                                                                  "cifar10") else None
-    x = np.asarray(samples, dtype=np.float64)
-    if x.ndim < 2 or len(x) == 0:
-        raise EvaluationError(f"samples: expected an N×d array (or N×C×H×W images), got shape {x.shape}")
+    if not isinstance(dataset_name, str) or dataset_name not in DATASET_KINDS:
+        raise EvaluationError(f"unknown dataset {dataset_name!r}; choose one of {', '.join(DATASET_KINDS)}")
+    raw = np.asarray(samples)
+    if raw.dtype.kind not in "biuf":  # complex (imaginary part dropped), dates, durations, text, objects
+        raise EvaluationError(f"samples: expected real numbers, got an array of {raw.dtype}")
+    if raw.ndim < 2 or len(raw) == 0 or raw[0].size == 0:
+        raise EvaluationError(f"samples: expected an N×d array (or N×C×H×W images), got shape {raw.shape}")
+    x = raw.astype(np.float64, copy=False)
     flat = x.reshape(len(x), -1)
+    want_dim = SPLIT_DATASETS.get(dataset_name)
+    if want_dim is not None and flat.shape[1] != want_dim:
+        raise EvaluationError(f"samples have {flat.shape[1]} values each but {dataset_name} has {want_dim}")
+    needs_data = dataset_name not in SPLIT_DATASETS and (dataset_name not in FILE_DATASETS or parzen)
+    ds = build_dataset(dataset_name, dataset_args or {}) if needs_data else None
     out: dict = {"dataset": dataset_name, "n_samples": int(len(x))}
     finite = np.isfinite(flat).all(1)
     if not finite.all():
         out["non_finite_samples"] = int((~finite).sum())
         flat = flat[finite]
-    kind = "images" if ds is None else ds.kind
+    kind = DATASET_KINDS[dataset_name]
     dim = None if ds is None else int(ds.dim)
     if dim is not None and flat.shape[1] != dim:
         raise EvaluationError(f"samples have {flat.shape[1]} values each but {dataset_name} has {dim}")
+    if len(flat) < 2:
+        out["note"] = "fewer than 2 finite samples (a diverged generator?): no metric applies"
+        return out
     if ds is not None and getattr(ds, "centers", None) is not None:
         m = mode_metrics(flat[:2500], ds.centers, ds.sigma)
         out["modes"] = {k: m[k] for k in ("modes_covered", "n_modes", "high_quality", "kl_uniform", "counts",
                                           "n_samples")}
     if kind == "images":
-        labelled = ds is None or ds.labels is not None
+        labelled = dataset_name in SPLIT_DATASETS or (ds is not None and ds.labels is not None)
         if labelled:
             clf, ref = classifier_for(dataset_name, dataset_args, log=log)
-            ho = held_out(dataset_name, dataset_args, n_valid=n_valid, n_test=n_test)
+            ho = held_out(dataset_name, dataset_args, n_valid=n_valid, n_test=n_test, dataset=ds)
             out["images"] = image_scores(clf, ref, np.clip(flat, 0, 1))
             out["images_ceiling"] = {k: v for k, v in image_scores(clf, ref, ho.test).items()
                                      if k in ("classes_covered", "classifier_score", "frechet", "confident")}
             out["images_ceiling"]["note"] = "the real held-out images' own scores"
     if parzen:
-        ho = held_out(dataset_name, dataset_args, n_valid=n_valid, n_test=n_test)
+        ho = held_out(dataset_name, dataset_args, n_valid=n_valid, n_test=n_test, dataset=ds)
         if sigmas is None:  # toy data live at a smaller scale than pixels: widen the paper's grid downwards
             sigmas = POINT_SIGMAS if kind == "points" else DEFAULT_SIGMAS
         r = parzen_evaluate(flat, ho.test, ho.valid, sigmas=sigmas, progress=progress,
@@ -265,16 +285,31 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
     return out
 
 
-def evaluate_checkpoint(path, n: int | None = None, parzen: bool = False, seed: int = 0, **kw) -> dict:
-    from ..train.checkpoint import trainer_from_checkpoint
+def evaluate_checkpoint(path, n: int | None = None, parzen: bool = False, seed: int = 0, *,
+                        data_root: str | None = None, dataset_args: dict | None = None, download: bool = False,
+                        trusted: bool = False, **kw) -> dict:
+    """Every metric that applies to a checkpoint's generator. Its networks are rebuilt from the checkpoint
+    without its data; the real data the metrics need are found only where the caller says: ``data_root``
+    (or the default data root), ``dataset_args`` ``path``/``root``, never a location named in the file — unless
+    ``trusted`` (the studio's own snapshot of the run it is showing). Nothing is downloaded unless ``download``."""
+    from ..train.checkpoint import trainer_for_sampling
 
-    trainer = trainer_from_checkpoint(path, device=kw.pop("train_device", "cpu"))
+    trainer = trainer_for_sampling(path, device=kw.pop("train_device", "cpu"))
+    cfg = trainer.config
+    if trusted:
+        args = {k: v for k, v in cfg.dataset_args.items() if k != "download"}
+        if data_root:
+            args["root"] = data_root
+        if "download" in DATASET_ARGS.get(cfg.dataset, {}):
+            args["download"] = bool(download)
+    else:
+        args = data_location(cfg.dataset, cfg.dataset_args, dataset_args, data_root, download)
     kind = trainer.dataset.kind
     n = n or (10000 if (parzen or kind == "images") else 2500)
     x = trainer.generate(n, seed=seed)
     if kind == "images":
         x = np.clip(x, 0.0, 1.0)
-    out = evaluate_samples(x, trainer.config.dataset, trainer.config.dataset_args, parzen=parzen, **kw)
+    out = evaluate_samples(x, cfg.dataset, args, parzen=parzen, **kw)
     out["iteration"] = int(trainer.iteration)
     out["checkpoint"] = str(path)
     return out
@@ -289,8 +324,8 @@ def eval_job(ckpt_path: str, options: dict, reply, cancel_event) -> None:
 
     torch.set_num_threads(int(options.get("threads", 1)))
     try:
-        result = evaluate_checkpoint(
-            ckpt_path, n=options.get("n"), parzen=True, seed=int(options.get("seed", 0)),
+        result = evaluate_checkpoint(  # the studio's own snapshot of the run it shows: its paths are the user's
+            ckpt_path, n=options.get("n"), parzen=True, seed=int(options.get("seed", 0)), trusted=True,
             progress=lambda d, t: reply.put(("progress", d, t)), cancel=cancel_event.is_set,
             log=lambda s: reply.put(("log", s)))
         reply.put(("done", result))

@@ -6,8 +6,9 @@ This is the studio's worker, kept free of Qt so it runs (and is tested) headless
   by the training thread, one at a time and in the order made, between iterations. A setting change is
   passed to :meth:`Trainer.submit`, so it applies at the very next iteration.
 * The training thread publishes a small immutable :class:`Snapshot` (numbers and numpy arrays only) at
-  display rate, never per step; views for the panels that are visible are computed then, at most at
-  ``views_hz``. Per-iteration statistics are buffered and drained by the observer in bulk.
+  display rate, never per step. Views for the panels that are visible run on their own clock (at most
+  ``views_hz``, within ``views_budget``; see :data:`VIEWS_MODES`: ``smooth`` or ``fast``) and go out the
+  moment they are computed. Per-iteration statistics are buffered and drained by the observer in bulk.
 * The thread never calls back into the GUI: the GUI polls :meth:`latest`, :meth:`drain_stats` and
   :meth:`drain_events` from its own timer.
 """
@@ -30,16 +31,18 @@ _run_ids = itertools.count(1)
 
 #: How the panels are fed while training (``views=`` on a run handle, or ``GAN_STUDIO_VIEWS``):
 #:
-#: * ``smooth``: new views for every display tick (30 a second), allowed up to 10% of the training
-#:   thread's CPU time;
-#: * ``fast``: 15 a second at most, within 4% of the training thread's CPU time: training first.
+#: * ``smooth``: the display first: new views for every display tick (30 a second) as long as they take
+#:   at most 15% of the wall-clock time;
+#: * ``fast``: training first: 15 snapshots a second at most, views within 4% of the CPU time the training
+#:   thread gets (on a busy machine, or one core shared with the window, that is less than a core).
 #:
 #: ``publish_hz``: snapshots a second (statistics, state); ``views_hz``: of those, how many carry new
-#: views at most; ``views_budget``: the share of the training thread's CPU time views may use (the views
-#: rate drops below ``views_hz`` where they cost more: slow machines, big models).
+#: views at most; ``views_budget``: the share of time views may use (the views rate drops below
+#: ``views_hz`` where they cost more: slow machines, big models); ``budget_of``: ``"wall"`` (seconds) or
+#: ``"cpu"`` (the training thread's CPU seconds).
 VIEWS_MODES = {
-    "smooth": {"publish_hz": 30.0, "views_hz": 30.0, "views_budget": 0.10},
-    "fast": {"publish_hz": 30.0, "views_hz": 15.0, "views_budget": 0.04},
+    "smooth": {"publish_hz": 30.0, "views_hz": 30.0, "views_budget": 0.15, "budget_of": "wall"},
+    "fast": {"publish_hz": 15.0, "views_hz": 15.0, "views_budget": 0.04, "budget_of": "cpu"},
 }
 DEFAULT_VIEWS_MODE = "smooth"
 
@@ -184,14 +187,22 @@ class ThreadRun(_Commands):
         # what the display path did (benchmarks read it): snapshots published, frames of views and their
         # CPU time, metrics evaluations and theirs, CPU time spent publishing
         self.perf = {"publishes": 0, "views": 0, "views_cpu_s": 0.0, "metrics": 0, "metrics_cpu_s": 0.0,
-                     "publish_cpu_s": 0.0}
+                     "publish_cpu_s": 0.0, "records": 0, "record_cpu_s": 0.0}
 
     def _set_views_mode(self, mode: str) -> None:
         rates = dict(VIEWS_MODES[mode], **self._views_overrides)
+        for key in ("views_hz", "views_budget"):  # benchmarks (the frontier between the modes)
+            env = os.environ.get(f"GAN_STUDIO_{key.upper()}")
+            if env and key not in self._views_overrides:
+                try:
+                    rates[key] = max(1e-3, float(env))
+                except ValueError:
+                    pass
         self.views_mode = mode
         self._publish_dt = 1.0 / rates["publish_hz"]
         self._views_dt = 1.0 / rates["views_hz"]
-        self._views_budget = rates["views_budget"]  # at most this share of the training thread's CPU time
+        self._views_budget = rates["views_budget"]  # at most this share of the time (wall or CPU, below)
+        self._budget_cpu = rates["budget_of"] == "cpu"
 
     # ----------------------------------------------------------------------------- control (any thread)
     def start(self) -> "ThreadRun":
@@ -284,7 +295,9 @@ class ThreadRun(_Commands):
         self._dirty = True
         self._last_publish = 0.0
         self._rate_t, self._rate_it, self._rate = time.perf_counter(), tr.iteration, 0.0
+        self._cpu_t, self._cpu_share = time.thread_time(), 1.0
         self._next_step = 0.0
+        w0, c0, i0 = time.perf_counter(), time.thread_time(), tr.iteration
         try:
             self._loop(tr)
         except Exception as exc:  # never die silently: the window shows what happened
@@ -292,8 +305,11 @@ class ThreadRun(_Commands):
             self._set_state("error", _describe(exc))
             self._event("error", _describe(exc), traceback.format_exc())
         finally:
+            self.perf.update(loop_wall_s=time.perf_counter() - w0, loop_cpu_s=time.thread_time() - c0,
+                             loop_iterations=tr.iteration - i0)
             if self._recorder is not None:
                 try:
+                    self._recorder.snapshot(tr)  # the last iteration (close() leaves it to us)
                     self._recorder.close(tr)
                 except Exception:  # noqa: BLE001 - a full disk must not hide why the run ended
                     pass
@@ -307,6 +323,9 @@ class ThreadRun(_Commands):
         try:
             self._recorder = tr.add_observer(RunWriter(self._record_dir, tr, every=self._record_every,
                                                        log_every=self._record_log_every))
+            # its snapshots are taken here (_maybe_record), from the panels' views when they have what it
+            # records, instead of computing them again on its own every `every` iterations
+            self._recorder.record_snapshots = False
             self._event("recording", str(self._record_dir))
         except Exception as exc:  # noqa: BLE001 - training goes on without a recording
             self._event("error", f"this run is not being recorded: {_describe(exc)}")
@@ -331,6 +350,8 @@ class ThreadRun(_Commands):
                     and (not self._speed or now >= self._next_step)):
                 try:
                     self._record(tr.step())
+                    if self._recorder is not None:
+                        self._maybe_record(tr)
                 except Diverged as exc:
                     self._running = False
                     self._set_state("diverged", str(exc))
@@ -375,6 +396,8 @@ class ThreadRun(_Commands):
             d, g = {"full": (None, None), "d": (1, 0), "g": (0, 1)}[cmd[1]]
             try:
                 self._record(tr.step(d, g))
+                if self._recorder is not None:
+                    self._maybe_record(tr)
             except Diverged as exc:
                 self._set_state("diverged", str(exc))
                 self._event("diverged", str(exc))
@@ -422,19 +445,23 @@ class ThreadRun(_Commands):
     def _record(self, s) -> None:
         with self._stats_lock:
             self._stats.append((s.iteration, s.d_loss, s.g_loss, s.d_real, s.d_fake, s.seconds, s.d_steps, s.g_steps,
-                                s.lr_d, s.lr_g, s.batch_size))
+                                s.lr_d, s.lr_g, s.batch_size, s.g_grad_norm, s.d_grad_norm))
         self._dirty = True
 
     def _maybe_publish(self, tr) -> None:
         """After each iteration: publish a snapshot when one is due, with new views when those are due.
 
-        Views keep their own clock (``views_hz``, slowed down to stay within ``views_budget`` of the
-        training thread's CPU time) and are published the moment they are computed; snapshots without
-        new views (statistics, state) go out at ``publish_hz`` only when no views are about to."""
+        While training, views keep their own clock (``views_hz``, slowed down to stay within
+        ``views_budget``) and are published the moment they are computed; snapshots without new views
+        (statistics, state) go out at ``publish_hz`` only when no views are about to. Otherwise (paused,
+        stepping), views follow what changed, at most at ``publish_hz``."""
         now = time.perf_counter()
         running = self.state == "running"
         wanted = self._request is not None and bool(self._request.names)
-        views_due = wanted and (now >= self._views_due or (self._dirty and not running))
+        if running:
+            views_due = wanted and now >= self._views_due
+        else:
+            views_due = wanted and self._dirty and now - self._last_publish >= self._publish_dt
         if not views_due:
             if now - self._last_publish < self._publish_dt:
                 return
@@ -446,6 +473,10 @@ class ThreadRun(_Commands):
         if dt >= 0.5:
             self._rate = (tr.iteration - self._rate_it) / dt
             self._rate_t, self._rate_it = now, tr.iteration
+            cpu = time.thread_time()
+            # the share of a core this thread got: the views budget is a share of what training gets
+            self._cpu_share = min(1.0, max(0.05, (cpu - self._cpu_t) / dt))
+            self._cpu_t = cpu
         if not running and dt >= 0.5:
             self._rate = 0.0
         views = None
@@ -457,16 +488,40 @@ class ThreadRun(_Commands):
             self.perf["views"] += 1
             self.perf["views_cpu_s"] += cost
             self._views_cost = cost if self._views_cost == 0 else 0.8 * self._views_cost + 0.2 * cost
-            # while training, views may use at most `views_budget` of the thread's time; paused, no limit.
+            # while training, views may use at most `views_budget` of the time; paused, no limit.
             # The clock keeps its phase (due += interval), so the rate is views_hz, not views_hz less a step.
-            interval = max(self._views_dt, self._views_cost / self._views_budget)
+            share = self._cpu_share if self._budget_cpu else 1.0
+            interval = max(self._views_dt, self._views_cost / (self._views_budget * share))
             self._views_due = max(self._views_due + interval, now + 0.5 * interval)
+            if self._recorder is not None and running:
+                self._maybe_record(tr, views)
         c0 = time.thread_time()
         self._publish(views=views)
         self.perf["publishes"] += 1
         self.perf["publish_cpu_s"] += time.thread_time() - c0
         self._last_publish = now
         self._dirty = False
+
+    def _maybe_record(self, tr, views: dict | None = None) -> None:
+        """A snapshot for the recording once ``every`` iterations have passed since the last one: from
+        ``views`` (just computed for the panels) when they hold what a recording keeps; computed by the
+        recorder itself only when no such views came for twice that long."""
+        rec = self._recorder
+        last = rec.index[-1]["iteration"] if rec.index else -(10 ** 9)
+        gap = tr.iteration - last
+        if gap < rec.every:
+            return
+        st = self._static
+        keeps = ("samples", "d_hist", "field") if st.kind == "points" and st.dim <= 2 else ("samples", "d_hist")
+        c0 = time.thread_time()
+        if views is not None and all(k in views for k in keeps):
+            rec.snapshot(tr, views)
+        elif views is None and gap >= 2 * rec.every:
+            rec.snapshot(tr)
+        else:
+            return
+        self.perf["records"] += 1
+        self.perf["record_cpu_s"] += time.thread_time() - c0
 
     def _compute_views(self, tr, now: float) -> dict:
         from ..views import views as V

@@ -20,16 +20,21 @@ GIF_VIEWS = ("field", "samples")
 
 def write_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int = 100) -> Path:
     """Animated GIF that loops forever, written atomically. Frames: H×W×3 uint8, all the same size.
-    (No torch here: the studio's window process writes GIFs without importing it.)"""
-    import imageio.v3 as iio
+    (No torch here: the studio's window process writes GIFs without importing it.)
+
+    Pillow writes it into a file this function opens and closes itself: a writer object that failed (a full
+    disk) must not try again when it is garbage-collected, after the error was reported."""
+    from PIL import Image
 
     from ..atomic import atomic_path
 
     if not frames:
         raise ValueError("no frames to write")
     duration_ms = max(20, int(duration_ms))  # viewers clamp shorter frames
+    images = [Image.fromarray(np.ascontiguousarray(f, dtype=np.uint8)) for f in frames]
     with atomic_path(path, suffix=".gif") as tmp:
-        iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=duration_ms, loop=0)
+        with open(tmp, "wb") as fh:
+            images[0].save(fh, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
     return Path(path)
 
 
@@ -147,17 +152,39 @@ def _pick(n: int, max_frames: int) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, n - 1, max_frames)})
 
 
+def _frame(run, i: int, view: str, size: int, captions: bool) -> np.ndarray | None:
+    """Snapshot ``i``'s frame, or None (with a warning in ``run.warnings``) when it cannot be shown."""
+    from .runfolder import RunFolderError
+
+    try:
+        views = run.load(i)  # checked against the run's data; a damaged one raises (and is in run.warnings)
+        with np.errstate(all="ignore"):  # e.g. every generated point outside the plot: empty histograms
+            fr = frame_from_views(views, run.static, view, size)
+            return caption(fr, _label(run.index[i])) if captions else fr
+    except RunFolderError:
+        return None
+    except ExportError as exc:  # e.g. an image run's snapshot without samples
+        run.warnings.append(f"snapshots/{run.index[i]['file']}: {exc} (snapshot skipped)")
+        return None
+
+
 def run_gif(run, view: str, out: str | Path, *, size: int = 360, duration_ms: int = 120, max_frames: int = 240,
             captions: bool = True, progress: Callable[[int, int], None] | None = None,
-            cancelled: Callable[[], bool] | None = None) -> Path:
-    """A looping GIF of a recorded run (a :class:`RunFolder` or its path). Raises ExportCancelled, ExportError."""
+            cancelled: Callable[[], bool] | None = None, report: dict | None = None) -> Path:
+    """A looping GIF of a recorded run (a :class:`RunFolder` or its path). Raises ExportCancelled, ExportError.
+
+    A snapshot that cannot be shown (damaged) is left out, with a warning in ``run.warnings``; ``report``, if
+    given, receives ``frames`` (written) and ``skipped``."""
     from ..atomic import CheckpointError
     from .runfolder import RunFolder
 
     if not isinstance(run, RunFolder):
         run = RunFolder(run)
+    if view not in GIF_VIEWS:
+        raise ExportError(f"unknown GIF view {view!r}; choose {', '.join(GIF_VIEWS)} (or latent)")
     if not run.index:
-        raise ExportError(f"{run.path} has no recorded snapshots to animate")
+        raise ExportError(f"{run.path} has no recorded snapshots to animate"
+                          + (f" ({run.warnings[0]})" if run.warnings else ""))
     if view == "field" and run.static.kind == "images":
         raise ExportError("the field view is for 1-D and 2-D point data; this run has images — use samples")
     idx = _pick(len(run.index), max_frames)
@@ -165,16 +192,27 @@ def run_gif(run, view: str, out: str | Path, *, size: int = 360, duration_ms: in
     for j, i in enumerate(idx):
         if cancelled is not None and cancelled():
             raise ExportCancelled()
-        fr = frame_from_views(run.load(i), run.static, view, size)
-        frames.append(caption(fr, _label(run.index[i])) if captions else fr)
+        fr = _frame(run, i, view, size, captions)
+        if fr is not None and frames and fr.shape != frames[0].shape:  # e.g. fewer samples than the others
+            run.warnings.append(f"snapshots/{run.index[i]['file']}: its picture is not the size of the first one "
+                                "(snapshot skipped)")
+        elif fr is not None:
+            frames.append(fr)
         if progress is not None:
             progress(j + 1, len(idx))
     if cancelled is not None and cancelled():
         raise ExportCancelled()
+    if not frames:
+        raise ExportError(f"none of the recorded snapshots of {run.path} can be shown: {run.warnings[0]}"
+                          if run.warnings else f"{run.path} has no recorded snapshots to animate")
+    if report is not None:
+        report.update(frames=len(frames), skipped=len(idx) - len(frames))
     try:
         return write_gif(out, frames, duration_ms)
-    except (CheckpointError, OSError) as exc:
-        raise ExportError(f"could not write {out}: {exc}") from None
+    except CheckpointError as exc:  # says "cannot write OUT: why"
+        raise ExportError(str(exc)) from None
+    except OSError as exc:
+        raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
 # ------------------------------------------------------------------------------------------ latent walk
@@ -214,8 +252,10 @@ def write_frames_gif(frames: list[np.ndarray], out: str | Path, duration_ms: int
 
     try:
         return write_gif(out, frames, duration_ms)
-    except (CheckpointError, OSError) as exc:
-        raise ExportError(f"could not write {out}: {exc}") from None
+    except CheckpointError as exc:  # says "cannot write OUT: why"
+        raise ExportError(str(exc)) from None
+    except OSError as exc:
+        raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
 def export_generator_call(path: str, trainer) -> str:

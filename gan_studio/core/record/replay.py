@@ -17,6 +17,8 @@ from ..protocol import STAT_COLUMNS, Capability, Event, EventKind, Snapshot
 from .runfolder import RunFolder, RunFolderError
 
 _replay_ids = itertools.count(1_000_000)  # never equal to a live run's id
+#: the kind of event that reports what a damaged recording skipped (shown as a warning, not an error)
+WARNING = getattr(EventKind, "WARNING", "warning")
 
 
 class ReplayRun:
@@ -36,6 +38,8 @@ class ReplayRun:
         self._rewound = False
         self._snaps: dict[int, Snapshot] = {}
         self._events: list[Event] = [Event(EventKind.READY, f"replaying {self.folder.path}", {"device": "recorded"})]
+        self._warned = 0  # folder warnings already reported
+        self._last: Snapshot | None = None
         self.config = self.folder.config
         self.trainer = None
 
@@ -53,7 +57,7 @@ class ReplayRun:
 
     def seek(self, position: int) -> None:
         position = max(0, min(int(position), len(self.folder.index) - 1))
-        if position != self.position:
+        if position != self.position and self.folder.index:
             if self.folder.index[position]["iteration"] < self.iteration:
                 self._rewound = True
             self.position = position
@@ -68,8 +72,8 @@ class ReplayRun:
         changed = self.folder.refresh()
         if changed:
             self._snaps.clear() if len(self._snaps) > 64 else None
-            if at_end and self.follow:
-                self.position = len(self.folder.index) - 1
+            if at_end and self.follow or self.position >= len(self.folder.index):
+                self.position = max(0, len(self.folder.index) - 1)
         return changed
 
     def take_rewound(self) -> bool:
@@ -82,13 +86,16 @@ class ReplayRun:
     def config_at(self, iteration: int) -> dict:
         """The configuration in force at ``iteration``: the start plus the recorded changes up to it."""
         cfg = dict(self.folder.meta.get("config_start") or self.folder.meta["config"])
-        for ev in self.folder.events():
+        for ev in self.folder.events():  # each change was checked when read (RunFolder)
             if ev.get("event") == "set" and ev["iteration"] <= iteration and isinstance(ev.get("changes"), dict):
                 cfg.update(ev["changes"])
         return cfg
 
-    def latest(self) -> Snapshot:
-        e = self.folder.index[self.position]
+    def latest(self) -> Snapshot | None:
+        """The snapshot at the slider's position (a damaged one: no views, the reason as its message)."""
+        if not self.folder.index:  # a followed folder lost its snapshots: keep showing the last one
+            return self._last
+        e = self.folder.index[min(self.position, len(self.folder.index) - 1)]
         it = int(e["iteration"])
         snap = self._snaps.get(it)
         if snap is None:
@@ -96,7 +103,7 @@ class ReplayRun:
                 views = self.folder.load(self.position)
                 message = ""
             except RunFolderError as exc:
-                views, message = {}, str(exc)
+                views, message = {}, f"recorded iteration {it:,} cannot be shown: {exc}"
             loss = self.folder.meta.get("loss", {})
             rates = self._rates(it)
             msg = f"recorded iteration {it:,}"
@@ -109,13 +116,14 @@ class ReplayRun:
                             loss_info=(loss.get("name", ""), bool(loss.get("sigmoid", True)),
                                        float(loss.get("d_equilibrium", 0.0)), float(loss.get("g_equilibrium", 0.0))))
             self._snaps[it] = snap
+        self._last = snap
         return snap
 
     def _rates(self, it: int) -> tuple[float, float]:
         cfg = self.config_at(it)
         lr = (float(cfg.get("lr_d", 0.0)), float(cfg.get("lr_g", 0.0)))
         for r in reversed(self.folder.metrics):
-            if "event" not in r and r["iteration"] <= it and r.get("lr_d") is not None:
+            if "event" not in r and r["iteration"] <= it and r.get("lr_d") is not None and r.get("lr_g") is not None:
                 return float(r["lr_d"]), float(r["lr_g"])
         return lr
 
@@ -129,7 +137,14 @@ class ReplayRun:
         return rows
 
     def drain_events(self) -> list[Event]:
+        """Events since the last call; what the folder skipped (damaged lines, snapshots) as one warning."""
         ev, self._events = self._events, []
+        w = self.folder.warnings
+        if len(w) > self._warned:
+            more = len(w) - self._warned - 1
+            ev.append(Event(WARNING, w[self._warned] + (f" (and {more} more problem{'s' if more > 1 else ''} "
+                                                         "skipped)" if more else ""), {"warnings": w[self._warned:]}))
+            self._warned = len(w)
         return ev
 
     def modes_history(self, upto: int | None = None) -> list[dict]:

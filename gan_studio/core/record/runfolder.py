@@ -21,12 +21,15 @@ import io
 import json
 import math
 import os
+import re
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..schema import Array, Bool, Custom, FileFormatError, Int, List, Map, Num, Str, check, loads
 from ..train.config import ConfigError, TrainConfig
 from ..views.viewspec import StaticInfo, ViewRequest
 
@@ -185,7 +188,8 @@ class RunWriter:
                 "iteration": s.iteration, "d_loss": _num(s.d_loss), "g_loss": _num(s.g_loss),
                 "d_real": _num(s.d_real), "d_fake": _num(s.d_fake), "lr_d": s.lr_d, "lr_g": s.lr_g,
                 "k": s.d_steps, "g_steps": s.g_steps, "batch_size": s.batch_size,
-                "seconds": round(s.seconds, 6)}) + "\n")
+                "seconds": round(s.seconds, 6), "g_grad_norm": _num(s.g_grad_norm),
+                "d_grad_norm": _num(s.d_grad_norm)}) + "\n")
         if self.record_snapshots and s.iteration % self.every == 0:
             self.snapshot(trainer)
 
@@ -261,13 +265,235 @@ def _line_iteration(line: str) -> int | None:
     try:
         v = json.loads(line).get("iteration")
         return int(v) if v is not None else None
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, OverflowError, RecursionError):
         return None
+
+
+# ------------------------------------------------------------------------------------------ what the files hold
+# The run folder's schemas (core/schema.py), checked where each file is read: replay, the panels and the GIF and
+# CSV exports only ever see valid data. run.json is checked as a whole (a bad one: one line, exit 2); a bad line of
+# an append-only file (metrics.jsonl, snapshots.jsonl) or a bad snapshot is skipped with a warning
+# (RunFolder.warnings), so a run still being written, or slightly damaged, still opens.
+
+MAX_ABS = 1e12  # coordinates and scores beyond this are not from a real run (and overflow the drawing code)
+MAX_SNAPSHOT_VALUES = 16_000_000  # per array of a snapshot or of static.npz
+MAX_RUN_JSON_BYTES = 16 * 2**20
+MAX_INDEX_BYTES = 64 * 2**20
+SNAPSHOT_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,200}\.npz")  # a plain name inside snapshots/
+
+#: types TrainConfig.from_dict itself does not check
+CONFIG_TYPES = {"dataset": Str(max_len=200, optional=True), "model": Str(max_len=200, optional=True),
+                "dataset_args": Map(optional=True), "model_args": Map(optional=True)}
+
+
+def _config(v: Any, where: str) -> dict:
+    """A configuration, checked by TrainConfig and returned in full (every setting, defaults filled in)."""
+    check(v, CONFIG_TYPES, where)
+    try:
+        return TrainConfig.from_dict(v).to_dict()
+    except (ConfigError, TypeError, ValueError, OverflowError) as exc:
+        raise FileFormatError(f"{where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
+DATA_INFO = {"kind": Str(choices=("points", "images")), "dim": Int(min=1, max=2**24),
+             "shape": List(item=Int(min=1, max=2**16), min_len=1, max_len=4), "name": Str(max_len=500),
+             "description": Str(max_len=5000, optional=True), "n_classes": Int(min=0, max=100_000, optional=True),
+             "sigma": Num(min=0, optional=True)}
+LOSS_INFO = {"name": Str(max_len=200, optional=True), "sigmoid": Bool(optional=True),
+             "d_equilibrium": Num(min=-MAX_ABS, max=MAX_ABS, optional=True),
+             "g_equilibrium": Num(min=-MAX_ABS, max=MAX_ABS, optional=True)}
+#: run.json (``format`` and ``version`` are checked first, for their own messages)
+RUN_JSON = {"format": Str(choices=(FORMAT,)), "version": Int(min=0, max=VERSION, optional=True),
+            "created": Num(optional=True), "config": Custom(fn=_config), "config_start": Custom(fn=_config, optional=True),
+            "data": Map(fields=DATA_INFO), "loss": Map(fields=LOSS_INFO, optional=True),
+            "device": Str(max_len=200, optional=True), "snapshot_every": Int(min=1, optional=True),
+            "iteration": Int(min=0, optional=True)}
+_LOSS_NUM = Num(finite=False, optional=True)  # a diverged loss is recorded as null (NaN)
+#: one line of metrics.jsonl: a logged iteration, or an event (a setting changed, divergence, a remedy)
+METRIC_LINE = {"iteration": Int(min=0), "d_loss": _LOSS_NUM, "g_loss": _LOSS_NUM, "d_real": _LOSS_NUM,
+               "d_fake": _LOSS_NUM, "lr_d": Num(min=0, max=1e6, optional=True), "lr_g": Num(min=0, max=1e6, optional=True),
+               "k": Int(min=0, optional=True), "g_steps": Int(min=0, optional=True),
+               "batch_size": Int(min=0, optional=True), "seconds": Num(min=0, optional=True),
+               "g_grad_norm": _LOSS_NUM, "d_grad_norm": _LOSS_NUM,
+               "event": Str(max_len=100, optional=True), "message": Str(optional=True), "changes": Map(optional=True)}
+#: one line of snapshots.jsonl
+SNAPSHOT_INDEX_LINE = {"iteration": Int(min=0), "file": Str(max_len=255), "time": Num(optional=True),
+                       "modes_covered": Int(min=0, max=1_000_000, optional=True),
+                       "n_modes": Int(min=1, max=1_000_000, optional=True),
+                       "high_quality": Num(min=0, max=1, optional=True)}
+
+
+def _need(cond: bool, where: str, msg: str) -> None:
+    if not cond:
+        raise FileFormatError(f"{where}: {msg}")
+
+
+def _bounded(a: np.ndarray, where: str) -> None:
+    """Finite values no larger than MAX_ABS (non-finite ones are checked, or allowed, by the schema)."""
+    if a.dtype.kind in "iuf" and a.size:
+        fin = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+        _need(not fin.size or float(np.abs(fin.astype(np.float64)).max()) <= MAX_ABS, where,
+              f"values beyond ±{MAX_ABS:g}")
+
+
+def _increasing(a: np.ndarray, where: str) -> None:
+    _need(len(a) >= 2 and bool(np.all(np.diff(a.astype(np.float64)) > 0)), where,
+          "expected at least 2 increasing values")
+
+
+def check_index_entry(raw: Any, where: str) -> dict:
+    """One line of snapshots.jsonl, checked (raises FileFormatError)."""
+    e = check(raw, SNAPSHOT_INDEX_LINE, where)
+    _need(SNAPSHOT_FILE.fullmatch(e["file"]) is not None, f"{where}: file",
+          f"expected a plain .npz name inside snapshots/, got {e['file'][:60]!r}")
+    _need(("modes_covered" in e) == ("n_modes" in e), where, "modes_covered and n_modes go together")
+    _need(e.get("modes_covered", 0) <= e.get("n_modes", 0), where, "modes_covered is more than n_modes")
+    return e
+
+
+def static_fields(data: dict) -> dict:
+    """The arrays static.npz must hold for these data (run.json's ``data``)."""
+    if data["kind"] != "points":
+        return {}
+    d = data["dim"]
+    f = {"lo": Array(shape=(d,)), "hi": Array(shape=(d,)), "real": Array(shape=(None, d), max_size=MAX_SNAPSHOT_VALUES),
+         "centers": Array(shape=(None, d), optional=True, max_size=MAX_SNAPSHOT_VALUES)}
+    if d == 1:
+        f.update(x_grid=Array(ndim=1, max_size=1_000_000), p_data=Array(ndim=1, max_size=1_000_000))
+    return f
+
+
+def check_static(arrays: dict, data: dict, where: str) -> dict:
+    """static.npz's arrays, checked against run.json's ``data`` (raises FileFormatError)."""
+    fields_ = static_fields(data)
+    a = {k: v for k, v in check(arrays, fields_, where).items() if k in fields_}  # other arrays are not used
+    if data["kind"] == "points":
+        for k in ("lo", "hi", "real", "centers", "x_grid"):
+            if k in a:
+                _bounded(a[k], f"{where}: {k}")
+        _need(bool(np.all(a["hi"] - a["lo"] >= 1e-6)), where, "hi must be above lo in every dimension")
+        _need(len(a["real"]) >= 1, f"{where}: real", "no real points")
+        if data["dim"] == 1:
+            _increasing(a["x_grid"], f"{where}: x_grid")
+            _need(a["p_data"].shape == a["x_grid"].shape, f"{where}: p_data", "must have one value per x_grid point")
+            _need(bool(np.all(a["p_data"] >= 0)) and float(a["p_data"].max()) <= MAX_ABS, f"{where}: p_data",
+                  "must be a density (values from 0 up)")
+    return a
+
+
+def snapshot_fields(static: StaticInfo) -> dict:
+    """The arrays a snapshot may hold for this run's data (flattened names, see :func:`flatten_views`)."""
+    big = MAX_SNAPSHOT_VALUES
+    f: dict = {"d_hist.real": Array(ndim=1, finite=False, optional=True, max_size=big),
+               "d_hist.fake": Array(ndim=1, finite=False, optional=True, max_size=big)}
+    if static.kind == "images":
+        f["samples"] = Array(shape=(None, *static.shape), optional=True, max_size=big)
+        return f
+    f["samples"] = Array(shape=(None, static.dim), optional=True, max_size=big)
+    if static.dim == 2:
+        f.update({"field.xs": Array(ndim=1, optional=True, max_size=4096),
+                  "field.ys": Array(ndim=1, optional=True, max_size=4096),
+                  "field.d": Array(ndim=2, optional=True, max_size=4096 * 4096),
+                  "field.arrows_p": Array(shape=(None, 2), optional=True, max_size=big),
+                  "field.arrows_v": Array(shape=(None, 2), optional=True, max_size=big)})
+    elif static.dim == 1:
+        f.update({"field.x": Array(ndim=1, optional=True, max_size=1_000_000),
+                  "field.d": Array(ndim=1, optional=True, max_size=1_000_000),
+                  "field.p_g": Array(ndim=1, optional=True, max_size=1_000_000),
+                  "field.fakes": Array(ndim=1, optional=True, max_size=big)})
+    return f
+
+
+def check_snapshot(arrays: dict, static: StaticInfo, where: str) -> dict:
+    """A snapshot's arrays, checked against the run's data (static.npz, run.json) → its views (unknown arrays
+    are left out). Raises FileFormatError."""
+    fields_ = snapshot_fields(static)
+    arrays = {k: v for k, v in arrays.items() if k in fields_}
+    # what the panels draw is float32: a float64 value beyond its range would become infinite there
+    with np.errstate(over="ignore", invalid="ignore"):  # a value too large for float32 becomes inf: refused below
+        arrays = {k: v.astype(np.float32) if v.dtype.kind == "f" and v.dtype.itemsize > 4 else v
+                  for k, v in arrays.items()}
+    a = check(arrays, fields_, where)
+    for k, v in a.items():
+        _bounded(v, f"{where}: {k}")
+
+    def together(*keys):
+        have = [k in a for k in keys]
+        _need(all(have) or not any(have), where, f"{', '.join(keys)} go together")
+        return all(have)
+
+    if "samples" in a:
+        _need(len(a["samples"]) >= 1, f"{where}: samples", "no samples")
+    together("d_hist.real", "d_hist.fake")
+    if static.kind == "points" and static.dim == 2:
+        if together("field.xs", "field.ys", "field.d"):
+            xs, ys = a["field.xs"], a["field.ys"]
+            _increasing(xs, f"{where}: field.xs")
+            _increasing(ys, f"{where}: field.ys")
+            _need(a["field.d"].shape == (len(ys), len(xs)), f"{where}: field.d",
+                  f"expected shape {len(ys)}×{len(xs)} (field.ys × field.xs), got {tuple(a['field.d'].shape)}")
+        elif "field.arrows_p" in a or "field.arrows_v" in a:
+            raise FileFormatError(f"{where}: gradient arrows without the field")
+        if together("field.arrows_p", "field.arrows_v"):
+            _need(a["field.arrows_p"].shape == a["field.arrows_v"].shape, f"{where}: field.arrows_v",
+                  "must have one vector per arrow start (field.arrows_p)")
+    elif static.kind == "points" and static.dim == 1:
+        if together("field.x", "field.d", "field.p_g"):
+            _increasing(a["field.x"], f"{where}: field.x")
+            for k in ("field.d", "field.p_g"):
+                _need(a[k].shape == a["field.x"].shape, f"{where}: {k}", "must have one value per field.x point")
+        elif "field.fakes" in a:
+            a.pop("field.fakes")
+    return unflatten_views(a)
+
+
+def read_npz(path: Path, where: str, max_values: int = MAX_SNAPSHOT_VALUES, max_arrays: int = 64) -> dict:
+    """The arrays of an ``.npz`` file, read without trusting it: numbers only (no pickles, no objects), each
+    array's size checked against its header and ``max_values`` before anything is allocated.
+    Raises FileFormatError."""
+    import zipfile
+    import zlib
+
+    fmt = np.lib.format
+    out: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = [i for i in zf.infolist() if i.filename.endswith(".npy")]
+            _need(len(infos) <= max_arrays, where, f"more than {max_arrays} arrays")
+            for info in infos:
+                key = info.filename[:-4]
+                with zf.open(info) as f:
+                    version = fmt.read_magic(f)
+                    if version == (1, 0):
+                        shape, fortran, dtype = fmt.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, fortran, dtype = fmt.read_array_header_2_0(f)
+                    else:
+                        raise FileFormatError(f"{where}: {key}: unsupported array format {version}")
+                    _need(not dtype.hasobject and dtype.kind in "biuf" and dtype.itemsize > 0, f"{where}: {key}",
+                          f"expected numbers, got {dtype}")
+                    count = math.prod(shape)
+                    _need(count <= max_values, f"{where}: {key}", f"too large ({count:,} values)")
+                    nbytes = count * dtype.itemsize
+                    _need(nbytes <= info.file_size, f"{where}: {key}", "truncated")
+                    data = f.read(nbytes)
+                    _need(len(data) == nbytes, f"{where}: {key}", "truncated")
+                arr = np.frombuffer(bytearray(data), dtype=dtype, count=count)
+                out[key] = arr.reshape(shape, order="F" if fortran else "C")
+    except FileFormatError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError, NotImplementedError,
+            RuntimeError, OverflowError, TypeError) as exc:
+        raise FileFormatError(f"{where}: not a readable .npz file ({str(exc)[:120] or type(exc).__name__})") from None
+    return out
 
 
 # ------------------------------------------------------------------------------------------ reading
 class RunFolder:
-    """A run folder opened for reading. ``refresh()`` picks up what a running writer added since."""
+    """A run folder opened for reading. ``refresh()`` picks up what a running writer added since.
+
+    ``warnings`` lists what was skipped (a bad line of metrics.jsonl or snapshots.jsonl, a damaged snapshot),
+    one line each; the studio shows the first in its banner, the commands print it on stderr."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path).expanduser()
@@ -276,106 +502,226 @@ class RunFolder:
         if not self.path.is_dir():
             raise RunFolderError(f"{self.path} is a file, not a run folder (a folder written by gan-studio train "
                                  "or the studio)")
+        self._root = self.path.resolve()
+        self.warnings: list[str] = []
         meta_p = self.path / "run.json"
-        if not meta_p.is_file():
+        if not os.path.lexists(meta_p):
             raise RunFolderError(f"{self.path} is not a GAN Studio run folder: it has no run.json")
-        try:
-            meta = json.loads(meta_p.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RunFolderError(f"{meta_p} is damaged: not valid JSON ({exc})") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise RunFolderError(f"{meta_p} is not a GAN Studio run description")
-        if int(meta.get("version", 0)) > VERSION:
-            raise RunFolderError(f"{self.path} was written by a newer GAN Studio (run format {meta['version']}); "
-                                 "update to open it")
-        try:
-            self.config = TrainConfig.from_dict(meta["config"])
-        except (KeyError, ConfigError, TypeError) as exc:
-            raise RunFolderError(f"{meta_p}: its configuration cannot be used ({exc})") from None
-        self.meta = meta
+        self.meta = meta = self._read_meta(meta_p)
+        self.config = TrainConfig.from_dict(meta["config"])
         self.static = self._read_static()
         self.index: list[dict] = []
         self.metrics: list[dict] = []
         self._metrics_pos = 0
+        self._metrics_line = 0
+        self._config_now = dict(meta.get("config_start") or meta["config"])  # with the recorded changes so far
+        self._bad: dict[str, str] = {}  # snapshot file → why it cannot be shown
         self.refresh()
 
-    def _read_static(self) -> StaticInfo:
-        m, loss = self.meta.get("data", {}), self.meta.get("loss", {})
-        arrays: dict = {}
-        p = self.path / "static.npz"
-        if p.is_file():
-            try:
-                with np.load(p, allow_pickle=False) as z:
-                    arrays = {k: z[k] for k in z.files}
-            except Exception as exc:  # noqa: BLE001 - a damaged file is one message
-                raise RunFolderError(f"{p} is damaged ({exc})") from None
+    # -- files ----------------------------------------------------------------------------------------
+    def _locate(self, p: Path) -> tuple[Path | None, str | None]:
+        """(the file, None) if ``p`` is a regular file inside this folder (links followed); (None, None) if
+        it does not exist; (None, why) if it must not be read."""
+        if not os.path.lexists(p):
+            return None, None
         try:
-            bounds = (arrays["lo"], arrays["hi"]) if "lo" in arrays else None
-            return StaticInfo(kind=m["kind"], dim=int(m["dim"]), shape=tuple(m["shape"]), name=m["name"],
-                              description=m.get("description", ""), bounds=bounds, real=arrays.get("real"),
-                              centers=arrays.get("centers"), sigma=m.get("sigma"), x_grid=arrays.get("x_grid"),
-                              p_data=arrays.get("p_data"), n_classes=int(m.get("n_classes") or 0),
-                              sigmoid=bool(loss.get("sigmoid", True)),
-                              d_equilibrium=float(loss.get("d_equilibrium", 0.0)),
-                              g_equilibrium=float(loss.get("g_equilibrium", 0.0)), loss=loss.get("name", ""))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RunFolderError(f"{self.path / 'run.json'}: the data description is incomplete ({exc})") from None
+            r = p.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None, "is a broken link"
+        if not r.is_relative_to(self._root):
+            return None, "is a link to a file outside the run folder"
+        try:
+            mode = r.stat().st_mode
+        except OSError as exc:
+            return None, f"cannot be read ({exc.strerror or exc})"
+        if not stat.S_ISREG(mode):
+            return None, "is not a regular file"
+        return r, None
 
+    def _read_meta(self, meta_p: Path) -> dict:
+        r, why = self._locate(meta_p)
+        if r is None:
+            raise RunFolderError(f"{meta_p} {why or 'is missing'}")
+        try:
+            with open(r, "rb") as f:
+                data = f.read(MAX_RUN_JSON_BYTES + 1)
+        except OSError as exc:
+            raise RunFolderError(f"cannot read {meta_p}: {exc.strerror or exc}") from None
+        if len(data) > MAX_RUN_JSON_BYTES:
+            raise RunFolderError(f"{meta_p} is damaged: larger than {MAX_RUN_JSON_BYTES // 2**20} MB")
+        try:
+            meta = loads(data.decode("utf-8"), "run.json")
+        except UnicodeDecodeError:
+            raise RunFolderError(f"{meta_p} is damaged: not UTF-8 text") from None
+        except FileFormatError as exc:
+            raise RunFolderError(f"{self.path} is damaged: {exc}") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise RunFolderError(f"{meta_p} is not a GAN Studio run description")
+        v = meta.get("version", 0)
+        if isinstance(v, int) and not isinstance(v, bool) and v > VERSION:
+            raise RunFolderError(f"{self.path} was written by a newer GAN Studio (run format {v}); update to open it")
+        try:
+            meta = check(meta, RUN_JSON, "run.json")
+            st = meta["data"]
+            _need(math.prod(st["shape"]) == st["dim"], "run.json: data", "shape and dim disagree")
+            _need(len(st["shape"]) == (1 if st["kind"] == "points" else 3), "run.json: data: shape",
+                  "expected (dim,) for points, (channels, height, width) for images")
+        except FileFormatError as exc:
+            raise RunFolderError(f"{self.path} is damaged: {exc}") from None
+        return meta
+
+    def _read_static(self) -> StaticInfo:
+        m, loss = self.meta["data"], self.meta.get("loss", {})
+        p = self.path / "static.npz"
+        r, why = self._locate(p)
+        arrays: dict = {}
+        try:
+            if r is not None:
+                arrays = read_npz(r, "static.npz")
+            elif why is not None:
+                raise FileFormatError(f"static.npz {why}")
+            elif m["kind"] == "points":
+                raise FileFormatError("static.npz is missing (it holds the real data and the plot's bounds)")
+            arrays = check_static(arrays, m, "static.npz")
+        except FileFormatError as exc:
+            raise RunFolderError(f"{self.path} is damaged: {exc}") from None
+        bounds = (arrays["lo"].astype(np.float64), arrays["hi"].astype(np.float64)) if "lo" in arrays else None
+        f32 = (lambda k: arrays[k].astype(np.float32) if k in arrays else None)
+        f64 = (lambda k: arrays[k].astype(np.float64) if k in arrays else None)
+        return StaticInfo(kind=m["kind"], dim=m["dim"], shape=tuple(m["shape"]), name=m["name"],
+                          description=m.get("description", ""), bounds=bounds, real=f32("real"),
+                          centers=f64("centers"), sigma=m.get("sigma"), x_grid=f64("x_grid"), p_data=f64("p_data"),
+                          n_classes=m.get("n_classes", 0), sigmoid=loss.get("sigmoid", True),
+                          d_equilibrium=loss.get("d_equilibrium", 0.0), g_equilibrium=loss.get("g_equilibrium", 0.0),
+                          loss=loss.get("name", ""))
+
+    def _warn(self, text: str) -> None:
+        if text not in self.warnings and len(self.warnings) < 1000:
+            self.warnings.append(text)
+
+    def warning_summary(self) -> str | None:
+        """The first warning, and how many more (one line), or None."""
+        if not self.warnings:
+            return None
+        more = len(self.warnings) - 1
+        return self.warnings[0] + (f" (and {more} more problem{'s' if more > 1 else ''} skipped)" if more else "")
+
+    def _lines(self, name: str, start: int = 0, limit: int | None = None) -> tuple[list[bytes], int, bool]:
+        """Complete lines of ``name`` from byte ``start``: (lines, bytes consumed, file shrank). A last line
+        without its newline is included when it is complete JSON (else it may still be being written)."""
+        r, why = self._locate(self.path / name)
+        if r is None:
+            if why:
+                self._warn(f"{name} {why}: not read")
+            return [], 0, False
+        try:
+            with open(r, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < start:
+                    return [], 0, True
+                if limit is not None and size - start > limit:
+                    self._warn(f"{name} is larger than {limit // 2**20} MB: not read")
+                    return [], 0, False
+                f.seek(start)
+                data = f.read()
+        except OSError as exc:
+            self._warn(f"{name} cannot be read ({exc.strerror or exc})")
+            return [], 0, False
+        end = data.rfind(b"\n") + 1
+        lines = data[:end].split(b"\n")[:-1]
+        tail = data[end:]
+        if tail.strip():
+            try:
+                json.loads(tail)
+                lines.append(tail)
+                end = len(data)
+            except (ValueError, RecursionError):
+                pass  # unfinished: read it once its newline is there
+        return lines, end, False
+
+    # -- what a running writer adds -------------------------------------------------------------------
     def refresh(self) -> bool:
         """Re-read the snapshot index and new metrics lines; True if anything changed."""
-        changed = False
+        changed = self._refresh_index()
+        return self._refresh_metrics() or changed
+
+    def _refresh_index(self) -> bool:
         idx: list[dict] = []
-        p = self.path / "snapshots.jsonl"
-        if p.is_file():
-            seen = set()
-            for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    e = json.loads(line)
-                    it = int(e["iteration"])
-                    name = str(e["file"])
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line being written, or damage: skip it
-                if it in seen or "/" in name or "\\" in name:
-                    continue
-                seen.add(it)
-                idx.append(e)
-            idx.sort(key=lambda e: e["iteration"])
-            idx = [e for e in idx if (self.path / "snapshots" / e["file"]).is_file()]
+        seen: set[int] = set()
+        lines, _, _ = self._lines("snapshots.jsonl", limit=MAX_INDEX_BYTES)
+        for n, line in enumerate(lines, 1):
+            where = f"snapshots.jsonl line {n}"
+            if not line.strip():
+                continue
+            try:
+                e = check_index_entry(loads(line.decode("utf-8", errors="replace"), where), where)
+                _need(e["iteration"] not in seen, where, f"iteration {e['iteration']} listed twice")
+            except FileFormatError as exc:
+                self._warn(f"{exc} (skipped)")
+                continue
+            p = self.path / "snapshots" / e["file"]
+            r, why = self._locate(p)
+            if r is None:
+                if why:  # a file that is simply gone was thinned out by a running writer (or deleted): no warning
+                    self._warn(f"{where}: snapshots/{e['file']} {why} (skipped)")
+                continue
+            seen.add(e["iteration"])
+            idx.append(e)
+        idx.sort(key=lambda e: e["iteration"])
         if [e["iteration"] for e in idx] != [e["iteration"] for e in self.index]:
             self.index = idx
+            return True
+        self.index = idx
+        return False
+
+    def _refresh_metrics(self) -> bool:
+        lines, used, shrank = self._lines("metrics.jsonl", self._metrics_pos)
+        if shrank:  # rewritten (a resumed run keeps its metrics up to where it resumed): read it again
+            self.metrics, self._metrics_pos, self._metrics_line = [], 0, 0
+            self._config_now = dict(self.meta.get("config_start") or self.meta["config"])
+            lines, used, _ = self._lines("metrics.jsonl", 0)
+        changed = shrank
+        for line in lines:
+            self._metrics_line += 1
+            where = f"metrics.jsonl line {self._metrics_line}"
+            if not line.strip():
+                continue
+            try:
+                rec = check(loads(line.decode("utf-8", errors="replace"), where, allow_nan=True), METRIC_LINE, where)
+                if rec.get("event") == "set":
+                    _need("changes" in rec, where, "a settings change without its changes")
+                    self._config_now = _config({**self._config_now, **rec["changes"]}, f"{where}: changes")
+            except FileFormatError as exc:
+                self._warn(f"{exc} (skipped)")
+                continue
+            self.metrics.append(rec)
             changed = True
-        mp = self.path / "metrics.jsonl"
-        if mp.is_file():
-            with open(mp, "rb") as f:
-                f.seek(self._metrics_pos)
-                data = f.read()
-            end = data.rfind(b"\n") + 1  # an unfinished last line waits for the next refresh
-            for line in data[:end].decode("utf-8", errors="replace").splitlines():
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(rec, dict) and "iteration" in rec:
-                    self.metrics.append(rec)
-                    changed = True
-            self._metrics_pos += end
+        self._metrics_pos += used
         return changed
 
+    # -- what the slider shows ------------------------------------------------------------------------
     @property
     def iterations(self) -> list[int]:
         return [e["iteration"] for e in self.index]
 
     def load(self, i: int) -> dict:
-        """The views of snapshot ``i`` (an index into :attr:`index`)."""
+        """The views of snapshot ``i`` (an index into :attr:`index`), checked against the run's data.
+        Raises RunFolderError (and adds a warning) when the snapshot cannot be shown."""
         if not self.index:
             raise RunFolderError(f"{self.path} has no snapshots")
         e = self.index[max(0, min(int(i), len(self.index) - 1))]
-        p = self.path / "snapshots" / e["file"]
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                return unflatten_views({k: z[k] for k in z.files})
-        except Exception as exc:  # noqa: BLE001
-            raise RunFolderError(f"snapshot {p.name} of {self.path} is damaged or missing ({exc})") from None
+        name = e["file"]
+        if name not in self._bad:
+            where = f"snapshots/{name}"
+            r, why = self._locate(self.path / "snapshots" / name)
+            try:
+                if r is None:
+                    raise FileFormatError(f"{where} {why or 'is missing'}")
+                return check_snapshot(read_npz(r, where), self.static, where)
+            except FileFormatError as exc:
+                self._bad[name] = f"{exc} (snapshot skipped)"
+                self._warn(self._bad[name])
+        raise RunFolderError(self._bad[name])
 
     def stats_array(self, upto: int | None = None) -> np.ndarray:
         """Metrics as rows of live.STAT_COLUMNS (what the loss panel eats)."""
@@ -389,7 +735,7 @@ class RunFolder:
                 break
             rows.append(tuple(float("nan") if r.get(c) is None else float(r.get(c, 0))
                               for c in ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "k",
-                                        "g_steps", "lr_d", "lr_g", "batch_size")))
+                                        "g_steps", "lr_d", "lr_g", "batch_size", "g_grad_norm", "d_grad_norm")))
         return np.asarray(rows, np.float64).reshape(-1, len(STAT_COLUMNS))
 
     def events(self) -> list[dict]:

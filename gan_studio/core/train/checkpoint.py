@@ -8,34 +8,138 @@ leaves a half-written checkpoint where a good one was.
 """
 from __future__ import annotations
 
-import json
+import math
 import os
 import pickle
+import shutil
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..atomic import CheckpointError, atomic_path, atomic_write_bytes, file_mode  # noqa: F401 (re-exported)
-from .config import STRUCTURAL_KEYS, ConfigError, TrainConfig
+from ..atomic import (CheckpointError, atomic_path, atomic_paths, atomic_write_bytes, file_mode,  # noqa: F401
+                      remove_stale_temps)  # (re-exported)
+from ..schema import Custom, FileFormatError, Int, List, Map, Num, Str, check, dumps
+from .config import (DATASET_ARGS, DATASET_KINDS, LOCATION_KEYS, MODEL_NAMES, STRUCTURAL_KEYS, ConfigError,
+                     TrainConfig, data_location)
 
 FORMAT = "gan-studio/checkpoint"
 VERSION = 1
 GEN_FORMAT = "gan-studio/generator"
 
 
+def _write_failure(exc: BaseException, target: Path) -> str:
+    """Why a write failed, in one line: torch's and safetensors' writers report a full disk as a generic
+    error ("file write failed"), so the free space is looked at too."""
+    text = " ".join(str(exc).split())[:160] or type(exc).__name__
+    try:
+        full = shutil.disk_usage(target.parent if str(target.parent) else ".").free < 64 * 2**20
+    except OSError:
+        full = False
+    if full or "No space left" in text or "StorageFull" in text:
+        return "No space left on device"
+    return text
+
+
 def save_checkpoint(trainer, path: str | os.PathLike) -> Path:
+    """Write ``trainer``'s full state atomically: the previous file stays until the new one is complete;
+    a failure (a full disk) raises :class:`CheckpointError` and leaves no temp file."""
     payload = {"format": FORMAT, "version": VERSION}
     payload.update(trainer.state_dict())
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return Path(path)
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        try:
+            torch.save(payload, tmp)
+        except RuntimeError as exc:  # torch's zip writer: "PytorchStreamWriter failed writing file ..."
+            raise CheckpointError(f"cannot write {target}: {_write_failure(exc, target)}") from None
+    return target
+
+
+# ------------------------------------------------------------------------------ what a checkpoint holds
+_KINDS = {torch.bool: "b", torch.uint8: "u", torch.int8: "i", torch.int16: "i", torch.int32: "i",
+          torch.int64: "i", torch.float16: "f", torch.bfloat16: "f", torch.float32: "f", torch.float64: "f"}
+_KIND_NAMES = {"b": "booleans", "u": "bytes", "i": "whole numbers", "f": "real numbers"}
+
+
+def _name(k) -> str:
+    """A key from the file, fit for a one-line message (quoted when it holds spaces, newlines or oddities)."""
+    text = k if isinstance(k, str) and k.isprintable() and " " not in k else repr(k)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _tensor(kinds: str = "biuf", ndim: int | None = None, max_numel: int = 500_000_000,
+            optional: bool = False) -> Custom:
+    """A dense tensor of one of ``kinds`` (b bool, u uint8, i signed ints, f floats)."""
+    def fn(v, where):
+        if not isinstance(v, torch.Tensor):
+            raise FileFormatError(f"{where}: expected a tensor, got {type(v).__name__}")
+        if v.layout != torch.strided or v.is_quantized or v.device.type == "meta":
+            raise FileFormatError(f"{where}: expected a plain tensor, got a {v.layout} one")
+        if _KINDS.get(v.dtype, "?") not in kinds:
+            want = " or ".join(_KIND_NAMES[k] for k in kinds)
+            raise FileFormatError(f"{where}: expected a tensor of {want}, got one of {v.dtype}")
+        if ndim is not None and v.dim() != ndim:
+            raise FileFormatError(f"{where}: expected {ndim} dimension(s), got shape {list(v.shape)}")
+        if v.numel() > max_numel:
+            raise FileFormatError(f"{where}: too large ({v.numel():,} values)")
+        return v
+    return Custom(fn=fn, optional=optional)
+
+
+def _tensors(kinds: str = "biuf", ndim: int | None = None) -> Custom:
+    """A mapping of text keys to tensors (a network's state dict)."""
+    spec = _tensor(kinds, ndim)
+
+    def fn(v, where):
+        if not isinstance(v, dict):
+            raise FileFormatError(f"{where}: expected a mapping of tensors, got {type(v).__name__}")
+        for k, t in v.items():
+            if not isinstance(k, str):
+                raise FileFormatError(f"{where}: keys must be text, got {_name(k)}")
+            spec.check(t, f"{where}: {_name(k)}")
+        return v
+    return Custom(fn=fn)
+
+
+def _history(v, where):
+    _tensors("f", ndim=1).check(v, where)
+    lengths = {len(t) for t in v.values()}
+    if len(lengths) > 1:
+        raise FileFormatError(f"{where}: its series have different lengths ({', '.join(map(str, sorted(lengths)))})")
+    return v
+
+
+_OPTIMIZER = Map(fields={"state": Map(), "param_groups": List(item=Map(fields={"params": List(item=Int(min=0))}),
+                                                                min_len=1, max_len=64)})
+_BYTES = _tensor("u", ndim=1, max_numel=1_000_000)
+_BYTES_OR_NONE = _tensor("u", ndim=1, max_numel=1_000_000, optional=True)
+#: The checkpoint's entries and their types (shapes are checked against the networks the configuration
+#: describes, by :func:`check_networks`).
+CHECKPOINT = {
+    "format": Str(),
+    "version": Int(min=0),
+    "config": Map(),
+    "iteration": Int(min=0),
+    "G": _tensors(), "D": _tensors(),
+    "opt_G": _OPTIMIZER, "opt_D": _OPTIMIZER,
+    "lr": Map(fields={"d": Num(min=0), "g": Num(min=0)}),
+    "rng": Map(fields={"gen": _BYTES, "view_gen": _BYTES, "torch_cpu": _BYTES, "cuda": _BYTES_OR_NONE,
+                       "device_type": Str(choices=("cpu", "cuda", "mps"))}),
+    "data": Map(fields={"perm": _tensor("i", ndim=1, optional=True),
+                        "pos": Int(min=0, optional=True)}, optional=True),
+    "fixed_z": _tensor("f", ndim=2),
+    "history": Custom(fn=_history),
+    "diverged": Str(optional=True),
+    "data_info": Map(fields={"name": Str(max_len=200), "kind": Str(choices=("points", "images")),
+                             "shape": List(item=Int(min=1, max=65536), min_len=1, max_len=3),
+                             "n_classes": Int(min=0, max=100_000)}),
+}
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read and check a checkpoint. Raises :class:`CheckpointError` with a message a user can act on."""
+    """Read and check a checkpoint: every entry's type (:data:`CHECKPOINT`) and the configuration. Raises
+    :class:`CheckpointError` with a message a user can act on. Nothing named inside the file is touched."""
     p = Path(path)
     if not p.exists():
         raise CheckpointError(f"no such checkpoint: {p}")
@@ -45,7 +149,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"{p} is empty (0 bytes): not a checkpoint")
     try:
         with warnings.catch_warnings():  # torch warns about unusual pickle protocols in foreign files
-            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore")
             data = torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         msg = str(exc)
@@ -56,35 +160,173 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
                 f"by GAN Studio or was tampered with. Nothing in it was executed.") from None
         raise CheckpointError(f"{p} is corrupt or not a checkpoint: it cannot be read as plain data "
                               f"(nothing in it was executed)") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, IndexError) as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+    except MemoryError:
+        raise CheckpointError(f"{p} is too large to load") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged zip or pickle can raise nearly anything
+        first = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise CheckpointError(f"{p} is corrupt or truncated and cannot be read ({first})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{p} is not a GAN Studio checkpoint (it is a valid PyTorch file, but of another kind)")
-    if int(data.get("version", 0)) > VERSION:
-        raise CheckpointError(f"{p} was written by a newer GAN Studio (format {data.get('version')}); "
+    version = data.get("version", 0)
+    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+        raise CheckpointError(f"{p} was written by a newer GAN Studio (format {version}); "
                               f"this one reads up to {VERSION}")
-    missing = [k for k in ("config", "iteration", "G", "D", "opt_G", "opt_D", "rng", "history", "fixed_z", "lr")
-               if k not in data]
+    missing = [k for k in ("config", "iteration", "G", "D", "opt_G", "opt_D", "rng", "history", "fixed_z", "lr",
+                           "data_info") if k not in data]
     if missing:
         raise CheckpointError(f"{p} is incomplete: missing {', '.join(missing)}")
     try:
-        TrainConfig.from_dict(data["config"])
+        data = check(data, CHECKPOINT, where=str(p))
+    except FileFormatError as exc:
+        raise CheckpointError(str(exc)) from None
+    try:
+        cfg = TrainConfig.from_dict(data["config"])
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"{p} holds an invalid configuration: {exc}") from None
+    _check_data_info(data, cfg, p)
     return data
+
+
+def _check_data_info(data: dict, cfg: TrainConfig, p) -> None:
+    info = data["data_info"]
+    kind, shape = info["kind"], info["shape"]
+    if kind != DATASET_KINDS[cfg.dataset]:
+        raise CheckpointError(f"{p}: data_info says {kind}, but dataset {cfg.dataset!r} gives "
+                              f"{DATASET_KINDS[cfg.dataset]}")
+    if (kind == "points" and len(shape) != 1) or (kind == "images" and (len(shape) != 3 or shape[0] > 4)):
+        raise CheckpointError(f"{p}: data_info: shape {shape} is not the shape of {kind}")
+    if math.prod(shape) > 2**24:
+        raise CheckpointError(f"{p}: data_info: shape {shape} is too large")
+    fz = data["fixed_z"]
+    if fz.shape[1] != cfg.z_dim or not 1 <= fz.shape[0] <= 65536:
+        raise CheckpointError(f"{p}: fixed_z has shape {list(fz.shape)}, but the noise has {cfg.z_dim} dimensions")
+
+
+def _same_tensors(have: dict, want: dict, where: str) -> None:
+    missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    if missing or extra:
+        listed = "; ".join(x for x in (f"missing {', '.join(map(_name, missing[:4]))}" if missing else "",
+                                       f"unexpected {', '.join(map(_name, extra[:4]))}" if extra else "") if x)
+        raise CheckpointError(f"{where} does not fit the networks the configuration describes ({listed})"[:400])
+    for k, ref in want.items():
+        t = have[k]
+        if tuple(t.shape) != tuple(ref.shape) or t.is_floating_point() != ref.is_floating_point():
+            raise CheckpointError(f"{where}: {k} has shape {list(t.shape)} ({t.dtype}), but the configuration's "
+                                  f"networks need {list(ref.shape)} ({ref.dtype})")
+
+
+_HYPER_RANGES = {"lr": (0, math.inf), "eps": (0, 1), "weight_decay": (0, math.inf), "momentum": (0, 1),
+                 "dampening": (0, 1)}
+
+
+def _hyper_ok(v, ref, key: str) -> bool:
+    def number(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+    if isinstance(ref, bool) or ref is None:
+        return v is None or isinstance(v, bool)
+    if isinstance(ref, (int, float)):
+        lo, hi = _HYPER_RANGES.get(key, (-math.inf, math.inf))
+        return number(v) and lo <= v <= hi
+    if isinstance(ref, (list, tuple)):
+        return (isinstance(v, (list, tuple)) and len(v) == len(ref) and all(number(x) for x in v)
+                and (key != "betas" or all(0 <= x < 1 for x in v)))
+    if isinstance(ref, str):
+        return isinstance(v, str)
+    return True
+
+
+def _same_optimizer(have: dict, want: dict, shapes: list, where: str) -> None:
+    groups, ref_groups = have["param_groups"], want["param_groups"]
+    if len(groups) != len(ref_groups) or any(len(g["params"]) != len(r["params"]) for g, r in zip(groups, ref_groups)):
+        raise CheckpointError(f"{where} does not fit the networks the configuration describes (parameter groups)")
+    ids = [i for g in groups for i in g["params"]]
+    if sorted(ids) != list(range(len(shapes))):
+        raise CheckpointError(f"{where}: its parameter numbers do not match the networks")
+    for g, r in zip(groups, ref_groups):
+        for key, ref in r.items():
+            if key == "params":
+                continue
+            if key not in g:
+                if key in ("lr", "betas", "eps", "momentum", "weight_decay", "dampening", "nesterov", "amsgrad"):
+                    raise CheckpointError(f"{where}: param_groups: missing {key!r}")
+                continue
+            if not _hyper_ok(g[key], ref, key):
+                raise CheckpointError(f"{where}: param_groups: {key} = {g[key]!r} is not a valid value"[:300])
+    for pid, st in have["state"].items():
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 0 <= pid < len(shapes):
+            raise CheckpointError(f"{where}: state: {_name(pid)} is not a parameter of the networks")
+        if not isinstance(st, dict):
+            raise CheckpointError(f"{where}: state {pid}: expected a mapping, got {type(st).__name__}")
+        for key, v in st.items():
+            if isinstance(v, torch.Tensor):
+                _tensor("f").check(v, f"{where}: state {pid}: {_name(key)}")
+                want_shape = () if key == "step" else tuple(shapes[pid])
+                if tuple(v.shape) != want_shape and not (key == "step" and v.numel() == 1):
+                    raise CheckpointError(f"{where}: state {pid}: {_name(key)} has shape {list(v.shape)}, the "
+                                          f"parameter {list(shapes[pid])}")
+            elif not (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))):
+                raise CheckpointError(f"{where}: state {pid}: {_name(key)} is {type(v).__name__}, not a tensor or "
+                                      f"number")
+
+
+def check_networks(data: dict, cfg: TrainConfig, path) -> None:
+    """Do the checkpoint's weights and optimiser states have the shapes of the networks ``cfg`` describes?
+    The networks are built on PyTorch's "meta" device (shapes only, no memory), so a configuration that
+    names enormous networks costs nothing unless the file really holds their weights."""
+    from . import optim as optim_mod
+    from .models import build_models
+    from .trainer import Trainer
+
+    info = data["data_info"]
+    try:
+        with torch.device("meta"):
+            G, D = build_models(cfg.model, tuple(info["shape"]), cfg.z_dim, info["n_classes"] or None,
+                                Trainer._model_args(cfg))
+            opts = {"G": optim_mod.build_optimizer(cfg.optimizer, G.parameters(), cfg.lr_g, cfg),
+                    "D": optim_mod.build_optimizer(cfg.optimizer, D.parameters(), cfg.lr_d, cfg)}
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: its configuration cannot be built ({exc})") from None
+    for name, net in (("G", G), ("D", D)):
+        _same_tensors(data[name], net.state_dict(), f"{path}: {name}")
+        _same_optimizer(data[f"opt_{name}"], opts[name].state_dict(), [p.shape for p in net.parameters()],
+                        f"{path}: opt_{name}")
+
+
+def _check_state(trainer, data: dict, path) -> None:
+    """What can only be checked against the built trainer and its data."""
+    if tuple(data["fixed_z"].shape) != tuple(trainer.fixed_z.shape):
+        raise CheckpointError(f"{path}: fixed_z has shape {list(data['fixed_z'].shape)}, expected "
+                              f"{list(trainer.fixed_z.shape)}")
+    state, ds = data.get("data") or {}, trainer.dataset
+    if state.get("perm") is not None and getattr(ds, "kind", None) == "images" and len(ds):
+        perm, n = state["perm"], len(ds)
+        if len(perm) != n or int(perm.min()) < 0 or int(perm.max()) >= n or state.get("pos", 0) > n:
+            raise CheckpointError(f"{path}: its position in the data (a shuffle of {len(perm)}) does not fit the "
+                                  f"{n} examples of {trainer.config.dataset!r}")
+
+
+def _load_into(trainer, data: dict, path) -> None:
+    try:
+        trainer.load_state_dict(data)
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+        first = " ".join(str(exc).split())[:300]
+        raise CheckpointError(f"{path} does not fit the networks it describes ({first})") from None
 
 
 def structural_differences(ckpt_config: dict, other: dict) -> list[tuple[str, Any, Any]]:
     """``(key, checkpoint's value, other's value)`` for each structural setting (:data:`STRUCTURAL_KEYS` and
-    ``seed``) present in both that differs; where dataset files live (``dataset_args.root``) is ignored."""
+    ``seed``) present in both that differs; where dataset files live (:data:`LOCATION_KEYS`) is ignored."""
     out = []
     for key, value in other.items():
         if key in STRUCTURAL_KEYS + ("seed",) and key in ckpt_config:
             have = ckpt_config[key]
-            if key == "dataset_args":  # where files live is not what the data is
-                have = {k: v for k, v in have.items() if k != "root"}
-                value = {k: v for k, v in value.items() if k != "root"}
+            if key == "dataset_args":  # where files live (or whether to fetch them) is not what the data are
+                given = value
+                have = {k: v for k, v in (have or {}).items() if k not in LOCATION_KEYS}
+                value = {k: v for k, v in (value or {}).items() if k not in LOCATION_KEYS}
+                if given and not value:
+                    continue  # only locations given (--dataset-arg path=...): nothing to compare
             if _norm(have) != _norm(value):
                 out.append((key, have, value))
     return out
@@ -109,10 +351,13 @@ def _norm(v):
 
 def trainer_from_checkpoint(path, requested: dict | None = None, device: str | None = None, dataset=None,
                             data_root: str | None = None):
-    """Rebuild a trainer exactly where a checkpoint left it.
+    """Rebuild a trainer exactly where a checkpoint left it, with its data (to train on).
 
     ``requested`` holds settings the user gave explicitly: structural ones (dataset, model, z, seed)
-    must match the checkpoint; live ones (k, learning rates, loss, …) are applied on top.
+    must match the checkpoint; live ones (k, learning rates, loss, …) are applied on top. The data are
+    found only where the user says (:func:`~gan_studio.core.train.config.data_location`): ``data_root``
+    (``--data-root``) or the default data root, and ``path``/``download`` from ``requested["dataset_args"]``;
+    the checkpoint's own ``root``, ``path`` and ``download`` are never used.
     """
     from .config import LIVE_KEYS
     from .trainer import Trainer
@@ -123,29 +368,67 @@ def trainer_from_checkpoint(path, requested: dict | None = None, device: str | N
     cfg_d = dict(data["config"])
     if device is not None:
         cfg_d["device"] = device
-    if data_root:
-        cfg_d["dataset_args"] = dict(cfg_d.get("dataset_args") or {}, root=data_root)
+    given = {k: v for k, v in (requested.get("dataset_args") or {}).items() if k in LOCATION_KEYS}
+    file_args = cfg_d.get("dataset_args") or {}
+    cfg_d["dataset_args"] = data_location(cfg_d["dataset"], file_args, given, data_root)
+    if dataset is None and "path" in DATASET_ARGS.get(cfg_d["dataset"], {}) and "path" not in given:
+        what = "folder" if cfg_d["dataset"] == "image-folder" else "file"
+        raise CheckpointError(
+            f"{path} was trained on {cfg_d['dataset']} data from {str(file_args.get('path', '?'))[:200]!r}; "
+            f"a checkpoint's paths are never read: name the {what} yourself with --dataset-arg path=...")
     live = {k: v for k, v in requested.items() if k in LIVE_KEYS}
     cfg_d.update({k: v for k, v in requested.items() if k in ("steps",)})
-    cfg = TrainConfig.from_dict(cfg_d)
-    trainer = Trainer(cfg, dataset=dataset)
-    info = data.get("data_info") or {}
-    if info and list(info.get("shape", [])) != list(trainer.dataset.shape):
-        raise CheckpointError(f"{path} was trained on data of shape {info.get('shape')}, but dataset "
-                              f"{cfg.dataset!r} now gives {list(trainer.dataset.shape)}")
     try:
-        trainer.load_state_dict(data)
-    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
-        first = (str(exc).splitlines() or [""])[0][:300]
-        raise CheckpointError(f"{path} does not fit the networks it describes ({first})") from None
+        cfg = TrainConfig.from_dict(cfg_d)
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    check_networks(data, cfg, path)
+    trainer = Trainer(cfg, dataset=dataset)
+    info = data["data_info"]
+    if list(info["shape"]) != list(trainer.dataset.shape):
+        raise CheckpointError(f"{path} was trained on data of shape {info['shape']}, but dataset "
+                              f"{cfg.dataset!r} now gives {list(trainer.dataset.shape)}")
+    if (info["n_classes"] or None) != (trainer.dataset.n_classes or None) and trainer.conditional:
+        raise CheckpointError(f"{path} was trained on {info['n_classes']} classes, but dataset {cfg.dataset!r} "
+                              f"now has {trainer.dataset.n_classes or 0}")
+    _check_state(trainer, data, path)
+    _load_into(trainer, data, path)
     if live:
         trainer.submit(**live)
     return trainer
 
 
+def trainer_for_sampling(path, device: str = "cpu"):
+    """A trainer rebuilt from a checkpoint to draw samples from (``sample``, ``export``, ``eval``): its networks
+    come from the configuration and ``data_info`` (shape, classes), and NO dataset is built: nothing named
+    in the file is read, created or downloaded. Its ``dataset`` is a :class:`~.datasets.DataShape`."""
+    from .datasets import DataShape
+    from .trainer import Trainer
+
+    data = load_checkpoint(path)
+    cfg_d = dict(data["config"], device=device)
+    try:
+        cfg = TrainConfig.from_dict(cfg_d)
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    check_networks(data, cfg, path)
+    info = data["data_info"]
+    shape = DataShape(cfg.dataset, info["kind"], tuple(info["shape"]), info["n_classes"] or None)
+    trainer = Trainer(cfg, dataset=shape)
+    _check_state(trainer, data, path)
+    _load_into(trainer, data, path)
+    return trainer
+
+
+#: What ``train`` writes in its run folder (their temp files ``.NAME.*.tmp`` are its own to clean up).
+RUN_FILES = ("checkpoint.pt", "config.json", "samples.gif", "run.json", "static.npz", "snapshots.jsonl",
+             "metrics.jsonl")
+
+
 # ------------------------------------------------------------------------------------ generator only
 def export_generator(trainer, path: str | os.PathLike) -> tuple[Path, Path]:
-    """Write G's weights as safetensors (config in its metadata) plus a readable JSON beside it."""
+    """Write G's weights as safetensors (config in its metadata) plus a readable JSON beside it. The two
+    files appear together or not at all (a full disk leaves the previous pair, or nothing)."""
     from safetensors.torch import save_file
 
     target = Path(path)
@@ -161,15 +444,26 @@ def export_generator(trainer, path: str | os.PathLike) -> tuple[Path, Path]:
         "n_classes": trainer.G.n_classes or 0,
         "out_range": trainer.G.out_range,
         "dataset": trainer.config.dataset,
-        "dataset_args": trainer.config.dataset_args,
+        "dataset_args": {k: v for k, v in trainer.config.dataset_args.items() if k not in LOCATION_KEYS},
         "iteration": trainer.iteration,
     }
     tensors = {k: v.detach().cpu().contiguous() for k, v in trainer.G.state_dict().items()}
-    with atomic_path(target) as tmp:
-        save_file(tensors, str(tmp), metadata={"gan_studio": json.dumps(meta)})
     js = target.with_suffix(".json")
-    atomic_write_bytes(js, (json.dumps(meta, indent=2) + "\n").encode())
+    with atomic_paths(target, js, suffixes=(".safetensors", ".json")) as (tmp_st, tmp_js):
+        try:
+            save_file(tensors, str(tmp_st), metadata={"gan_studio": dumps(meta)})
+        except (OSError, CheckpointError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - safetensors reports a full disk as its own error type
+            raise CheckpointError(f"cannot write {target}: {_write_failure(exc, target)}") from None
+        tmp_js.write_bytes((dumps(meta, indent=2) + "\n").encode())
     return target, js
+
+
+GENERATOR_META = {
+    "format": Str(), "model": Str(choices=MODEL_NAMES), "model_args": Map(), "z_dim": Int(min=1, max=4096),
+    "data_shape": List(item=Int(min=1, max=65536), min_len=1, max_len=3), "n_classes": Int(min=0, max=100_000),
+}
 
 
 def load_generator(path: str | os.PathLike, device: str = "cpu"):
@@ -178,6 +472,7 @@ def load_generator(path: str | os.PathLike, device: str = "cpu"):
     from safetensors import safe_open
     from safetensors.torch import load_file
 
+    from .config import check_model_args
     from .models import build_models
 
     p = Path(path)
@@ -185,14 +480,35 @@ def load_generator(path: str | os.PathLike, device: str = "cpu"):
         raise CheckpointError(f"no such generator file: {p}")
     try:
         with safe_open(str(p), framework="pt") as f:
-            meta = json.loads((f.metadata() or {}).get("gan_studio", "{}"))
-        tensors = load_file(str(p), device=device)
+            text = (f.metadata() or {}).get("gan_studio", "{}")
     except Exception as exc:  # noqa: BLE001 - any parse error becomes one message
-        raise CheckpointError(f"{p} is not a readable safetensors file ({exc})") from None
-    if meta.get("format") != GEN_FORMAT:
-        raise CheckpointError(f"{p} is a safetensors file but not a GAN Studio generator export")
+        raise CheckpointError(f"{p} is not a readable safetensors file ({' '.join(str(exc).split())[:200]})") from None
+    try:
+        from ..schema import loads
+
+        meta = loads(text, f"{p}: metadata")
+        if not isinstance(meta, dict) or meta.get("format") != GEN_FORMAT:
+            raise CheckpointError(f"{p} is a safetensors file but not a GAN Studio generator export")
+        meta = check(meta, GENERATOR_META, where=f"{p}: metadata")
+        model_args = check_model_args(meta["model_args"])
+    except ConfigError as exc:
+        raise CheckpointError(str(exc) if str(exc).startswith(str(p)) else f"{p}: {exc}") from None
     n_classes = meta.get("n_classes") or None
-    G, _ = build_models(meta["model"], tuple(meta["data_shape"]), int(meta["z_dim"]), n_classes, meta.get("model_args"))
-    G.load_state_dict(tensors)
+    shape = tuple(meta["data_shape"])
+    try:
+        with torch.device("meta"):
+            G_meta, _ = build_models(meta["model"], shape, int(meta["z_dim"]), n_classes, model_args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tensors = load_file(str(p), device="cpu")
+        for k, t in tensors.items():
+            _tensor().check(t, f"{p}: {k}")
+        _same_tensors(tensors, G_meta.state_dict(), str(p))
+        G, _ = build_models(meta["model"], shape, int(meta["z_dim"]), n_classes, model_args)
+        G.load_state_dict(tensors)
+    except ConfigError as exc:
+        raise CheckpointError(str(exc) if str(exc).startswith(str(p)) else f"{p}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - safetensors and torch parse errors become one message
+        raise CheckpointError(f"{p} is not a readable generator ({' '.join(str(exc).split())[:200]})") from None
     G.to(device).eval()
     return G, meta

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 
 from ..errors import ConfigError, GanStudioError  # noqa: F401 (re-exported: the project's error types)
+from ..schema import Bool, Custom, Int, List, Num, Spec, Str
 
 
 #: Settings that may change on a running trainer (applied at the next iteration).
@@ -27,6 +29,96 @@ MODEL_NAMES = ("mlp", "paper-mlp", "dcgan", "cond-mlp", "cond-paper-mlp", "cond-
 
 #: Settings that define the networks and the data: a checkpoint cannot be resumed with others.
 STRUCTURAL_KEYS = ("dataset", "dataset_args", "model", "model_args", "z_dim", "noise")
+
+
+def _nullable(spec: Spec) -> Custom:
+    return Custom(fn=lambda v, where: None if v is None else spec.check(v, where))
+
+
+_PATH = Str(max_len=4096)
+_SPLIT = Str(choices=("train", "test"))
+_SIGMA = Num(min=1e-9, max=1e6)
+#: Every dataset builder's arguments and their types and ranges (torch-free; a test checks that the names
+#: match the builders in ``datasets.DATASETS``). Anything else is refused before a dataset is built.
+DATASET_ARGS: dict[str, dict[str, Spec]] = {
+    "ring8": {"n_modes": Int(min=1, max=10_000), "radius": Num(min=1e-9, max=1e6), "sigma": _SIGMA},
+    "grid25": {"n": Int(min=1, max=100), "spacing": Num(min=1e-9, max=1e6), "sigma": _SIGMA},
+    "bimodal1d": {"means": List(item=Num(min=-1e6, max=1e6), min_len=1, max_len=1000), "sigma": _SIGMA},
+    "spiral": {"turns": Num(min=0, max=1000), "noise": Num(min=0, max=1e6), "scale": Num(min=1e-9, max=1e6)},
+    "moons": {"noise": Num(min=0, max=1e6)},
+    "points": {"path": _PATH},
+    "digits": {},
+    "mnist": {"split": _SPLIT, "root": _nullable(_PATH), "download": Bool(), "start": Int(min=0),
+              "stop": _nullable(Int(min=0))},
+    "fashion-mnist": {"split": _SPLIT, "root": _nullable(_PATH), "download": Bool(), "start": Int(min=0),
+                      "stop": _nullable(Int(min=0))},
+    "cifar10": {"split": _SPLIT, "root": _nullable(_PATH), "download": Bool()},
+    "image-folder": {"path": _PATH, "size": Int(min=4, max=256), "grayscale": Bool(),
+                     "limit": Int(min=2, max=1_000_000)},
+}
+
+#: Dataset arguments that say where the data live or whether to fetch them, not what they are: a file
+#: (checkpoint, run folder) names them, but only the user's own command line may use them.
+LOCATION_KEYS = ("root", "path", "download")
+
+#: Model arguments and their types and ranges (the builders ignore names they do not take).
+MODEL_ARGS: dict[str, Spec] = {
+    "hidden": Int(min=1, max=16384), "layers": Int(min=0, max=64), "out_range": Str(choices=("data", "unit", "tanh")),
+    "g_hidden": Int(min=1, max=16384), "d_units": Int(min=1, max=16384), "pieces": Int(min=1, max=64),
+    "input_dropout": Num(min=0, max=1), "hidden_dropout": Num(min=0, max=1), "init": Str(choices=("default", "paper")),
+    "g_irange": Num(min=0, max=10), "d_irange": Num(min=0, max=10), "width": Int(min=1, max=1024),
+}
+
+
+def check_dataset_args(name: str, args) -> dict:
+    """``args`` for dataset ``name``, checked against :data:`DATASET_ARGS`: a new dict, or a ConfigError
+    naming the dataset and the argument."""
+    if args is None:
+        return {}
+    if not isinstance(args, dict):
+        raise ConfigError(f"dataset_args must be a mapping of argument names to values, got {_short(args)}")
+    specs = DATASET_ARGS.get(name)
+    if specs is None:  # an unknown dataset: building it says what the names are
+        return dict(args)
+    out = {}
+    for key, value in args.items():
+        if key not in specs:
+            takes = ", ".join(specs) or "no arguments"
+            raise ConfigError(f"dataset {name!r}: bad argument {_short(key)} (it takes {takes})")
+        out[key] = specs[key].check(value, f"dataset {name!r}: argument {key!r}")
+    return out
+
+
+def check_model_args(args) -> dict:
+    if not isinstance(args, dict):
+        raise ConfigError(f"model_args must be a mapping of argument names to values, got {_short(args)}")
+    out = {}
+    for key, value in args.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"model_args: argument names must be text, got {_short(key)}")
+        out[key] = MODEL_ARGS[key].check(value, f"model argument {key!r}") if key in MODEL_ARGS else value
+    return out
+
+
+def data_location(name: str, file_args: dict, given: dict | None = None, data_root: str | None = None,
+                  download: bool = False) -> dict:
+    """The dataset arguments to load a file's (a checkpoint's) data with: the file's own arguments less
+    :data:`LOCATION_KEYS` (a file never decides which folder is read, created or downloaded into), plus the
+    locations the user gave (``given``: ``path``/``root``/``download``; ``data_root``: ``--data-root``).
+    Datasets that can download get ``download=False`` unless the user asked for it."""
+    given = dict(given or {})
+    args = {k: v for k, v in (file_args or {}).items() if k not in LOCATION_KEYS}
+    args.update({k: v for k, v in given.items() if k in LOCATION_KEYS})
+    if data_root:
+        args["root"] = data_root
+    if "download" in DATASET_ARGS.get(name, {}):
+        args["download"] = bool(given.get("download", download))
+    return args
+
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 #: The model a run starts with when only its data are chosen, by kind of data: a small MLP pair with a
 #: 2-D latent for points; a wider one with a 32-D latent and outputs in [0, 1] for images.
@@ -90,10 +182,14 @@ class TrainConfig:
     steps: int = 2000
 
     def __post_init__(self) -> None:
+        if self.dataset_args is None:
+            self.dataset_args = {}
+        if self.model_args is None:
+            self.model_args = {}
+        validate_values({f.name: getattr(self, f.name) for f in fields(self)})  # before anything is converted
         self.betas = tuple(float(b) for b in self.betas)
-        self.dataset_args = dict(self.dataset_args or {})
-        self.model_args = dict(self.model_args or {})
-        validate_values(self.to_dict())
+        self.dataset_args = check_dataset_args(self.dataset, self.dataset_args)
+        self.model_args = check_model_args(self.model_args)
 
     # -- plain data -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -106,9 +202,10 @@ class TrainConfig:
         if not isinstance(data, dict):
             raise ConfigError("configuration must be a mapping of setting names to values")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(k if isinstance(k, str) and k.isidentifier() else _short(k) for k in set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+            listed = ", ".join(unknown)
+            raise ConfigError(f"unknown setting(s): {listed if len(listed) <= 200 else listed[:197] + '...'}")
         return cls(**data)
 
     def replace(self, **changes: Any) -> "TrainConfig":
@@ -123,27 +220,47 @@ def _check(cond: bool, msg: str) -> None:
 
 
 def validate_values(d: dict[str, Any]) -> None:
-    """Check the values present in ``d`` (a full config or a partial set of live changes)."""
+    """Check the values present in ``d`` (a full config or a partial set of live changes): types first
+    (a file may hold anything), then ranges; every number must be finite."""
     def num(key: str) -> float:
         v = d[key]
-        _check(isinstance(v, (int, float)) and not isinstance(v, bool), f"{key} must be a number, got {v!r}")
+        _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+               f"{key} must be a finite number, got {_short(v)}")
         return float(v)
 
     def integer(key: str) -> int:
         v = d[key]
-        _check(isinstance(v, int) and not isinstance(v, bool), f"{key} must be a whole number, got {v!r}")
+        _check(isinstance(v, int) and not isinstance(v, bool), f"{key} must be a whole number, got {_short(v)}")
+        _check(abs(v) <= 2**53, f"{key} is out of range, got {v}")
         return int(v)
 
+    def text(key: str) -> str:
+        v = d[key]
+        _check(isinstance(v, str) and len(v) <= 200, f"{key} must be a name, got {_short(v)}")
+        return v
+
+    if "dataset" in d:
+        _check(text("dataset") in DATASET_KINDS,
+               f"unknown dataset {d['dataset']!r}; choose one of {', '.join(DATASET_KINDS)}")
+    if "model" in d:
+        _check(text("model") in MODEL_NAMES, f"unknown model {d['model']!r}; choose one of {', '.join(MODEL_NAMES)}")
+    if "dataset_args" in d:
+        check_dataset_args(d.get("dataset", ""), d["dataset_args"])
+    if "model_args" in d:
+        check_model_args(d["model_args"])
+    for key in ("loss", "optimizer", "noise", "update", "device"):
+        if key in d:
+            text(key)
     if "k" in d:
-        _check(integer("k") >= 1, f"k (discriminator steps per iteration) must be at least 1, got {d['k']}")
+        _check(1 <= integer("k") <= 10_000, f"k (discriminator steps per iteration) must be at least 1, got {d['k']}")
     if "g_steps" in d:
-        _check(integer("g_steps") >= 1, f"g_steps must be at least 1, got {d['g_steps']}")
+        _check(1 <= integer("g_steps") <= 10_000, f"g_steps must be at least 1, got {d['g_steps']}")
     if "batch_size" in d:
         _check(1 <= integer("batch_size") <= 65536, f"batch_size must be between 1 and 65536, got {d['batch_size']}")
     for key in ("lr_d", "lr_g"):
         if key in d:
             v = num(key)
-            _check(0 < v <= 10 and v == v, f"{key} must be a learning rate in (0, 10], got {d[key]}")
+            _check(0 < v <= 10, f"{key} must be a learning rate in (0, 10], got {d[key]}")
     if "lr_min" in d:
         _check(num("lr_min") >= 0, "lr_min must be >= 0")
     if "lr_decay" in d:
@@ -155,8 +272,9 @@ def validate_values(d: dict[str, Any]) -> None:
         _check(integer("momentum_ramp") >= 0, "momentum_ramp must be >= 0 iterations")
     if "betas" in d:
         b = d["betas"]
-        _check(isinstance(b, (list, tuple)) and len(b) == 2 and all(isinstance(x, (int, float)) and 0 <= x < 1 for x in b),
-               f"betas must be two numbers in [0, 1), got {b!r}")
+        _check(isinstance(b, (list, tuple)) and len(b) == 2
+               and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x < 1 for x in b),
+               f"betas must be two numbers in [0, 1), got {_short(b)}")
     if "gp_weight" in d:
         _check(num("gp_weight") >= 0, "gp_weight must be >= 0")
     if "unroll" in d:
@@ -164,7 +282,7 @@ def validate_values(d: dict[str, Any]) -> None:
     if "pack" in d:
         _check(1 <= integer("pack") <= 16, f"pack must be between 1 (off) and 16 samples, got {d['pack']}")
     if "mbstd" in d:
-        _check(isinstance(d["mbstd"], bool), f"mbstd must be true or false, got {d['mbstd']!r}")
+        _check(isinstance(d["mbstd"], bool), f"mbstd must be true or false, got {_short(d['mbstd'])}")
     if "loss" in d:
         _check(d["loss"] in LOSS_NAMES, f"unknown loss {d['loss']!r}; choose one of {', '.join(LOSS_NAMES)}")
     if "optimizer" in d:
@@ -185,5 +303,7 @@ def validate_values(d: dict[str, Any]) -> None:
     if "steps" in d:
         _check(integer("steps") >= 0, f"steps must be >= 0, got {d['steps']}")
     if "device" in d:
-        _check(isinstance(d["device"], str) and d["device"].split(":")[0] in ("auto", "cpu", "cuda", "mps"),
-               f"device must be auto, cpu, cuda or mps, got {d['device']!r}")
+        kind, _, index = d["device"].partition(":")
+        _check(kind in ("auto", "cpu", "cuda", "mps") and (not index or (kind != "auto" and index.isdigit()
+                                                                          and len(index) <= 3)),
+               f"device must be auto, cpu, cuda or mps, got {_short(d['device'])}")

@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .config import ConfigError
+from .config import ConfigError, check_dataset_args
 
 
 class DatasetError(ConfigError):
@@ -130,14 +130,22 @@ class ArrayPoints(PointDataset):
 
     def __init__(self, array: np.ndarray, name: str = "points") -> None:
         a = np.asarray(array)
+        if a.dtype.kind not in "biuf":  # complex (the imaginary part would be dropped), dates, text, objects
+            raise DatasetError(f"points: expected real numbers, got an array of {a.dtype}")
         if a.ndim == 1:
             a = a[:, None]
         if a.ndim != 2 or a.shape[0] < 2 or a.shape[1] < 1:
             raise DatasetError(f"points: expected an N×d array with N ≥ 2, got shape {a.shape}")
-        if not np.issubdtype(a.dtype, np.number) or not np.isfinite(a).all():
-            raise DatasetError("points: the array must hold finite numbers only")
+        if a.size > 200_000_000:
+            raise DatasetError(f"points: too many values ({a.size:,})")
+        # finite *after* the cast to float32: 1e300 is a finite float64 but becomes inf
+        with np.errstate(over="ignore", invalid="ignore"):
+            a32 = a.astype(np.float32)
+        if not np.isfinite(a32).all():
+            bad = "NaN or infinite values" if not np.isfinite(a).all() else "values beyond float32's range (±3.4e38)"
+            raise DatasetError(f"points: the array must hold finite numbers only; it has {bad}")
         super().__init__(name, a.shape[1], f"{a.shape[0]} user-given points in {a.shape[1]}-D")
-        self.array = torch.as_tensor(a, dtype=torch.float32)
+        self.array = torch.from_numpy(np.ascontiguousarray(a32))
 
     def to(self, device):
         super().to(device)
@@ -207,7 +215,9 @@ def points_file(path: str) -> ArrayPoints:
         else:
             a = np.loadtxt(p, delimiter="," if p.suffix == ".csv" else None, ndmin=2)
     except Exception as exc:  # noqa: BLE001 - any parse error becomes one clear message
-        raise DatasetError(f"points: cannot read {p}: {exc}") from None
+        raise DatasetError(f"points: cannot read {p}: {_first_line(exc)}") from None
+    if not isinstance(a, np.ndarray):
+        raise DatasetError(f"points: {p} is not one array")
     return ArrayPoints(a, name="points")
 
 
@@ -277,11 +287,22 @@ class ImageDataset:
 
 
 def default_data_root() -> Path:
+    """Where downloadable datasets live: ``$GAN_STUDIO_DATA``; else ``$GAN_STUDIO_CACHE/datasets``; else
+    ``~/.cache/gan-studio/datasets`` (``$XDG_CACHE_HOME`` replacing ``~/.cache``)."""
     env = os.environ.get("GAN_STUDIO_DATA")
     if env:
         return Path(env).expanduser()
+    cache = os.environ.get("GAN_STUDIO_CACHE")
+    if cache:
+        return Path(cache).expanduser() / "datasets"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "gan-studio" / "datasets"
+
+
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception as one short line (torchvision's and PIL's messages span several)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -296,10 +317,12 @@ def _read_idx(path: Path) -> np.ndarray:
     zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0 or dtype_code != 0x08:
         raise DatasetError(f"{path} is not an unsigned-byte IDX file")
+    if len(data) < 4 + 4 * ndim:
+        raise DatasetError(f"{path} is truncated: its header is incomplete")
     dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        raise DatasetError(f"{path} is truncated: expected {int(np.prod(dims))} values, found {body.size}")
+    if body.size != math.prod(dims):
+        raise DatasetError(f"{path} is truncated: expected {math.prod(dims)} values, found {body.size}")
     return body.reshape(dims)
 
 
@@ -347,12 +370,12 @@ def mnist_like(name: str, split: str = "train", root: str | None = None, downloa
         try:
             _download_torchvision(folder, root_p, split == "train")
         except Exception as exc:  # noqa: BLE001 - offline, refused, disk full: all become one message
-            reason = f"download failed ({type(exc).__name__}: {exc})"
+            reason = f"download failed: {type(exc).__name__}: {_first_line(exc, 120)}"
         else:
             reason = "download did not produce the files"
         img_p, lab_p = _find(raw, img_stem), _find(raw, lab_stem)
     else:
-        reason = "download disabled"
+        reason = "download not asked for"
     if img_p is None or lab_p is None:
         raise DatasetError(
             f"{name} ({split}) not found: expected {img_stem}[.gz] and {lab_stem}[.gz] in {raw} "
@@ -374,9 +397,12 @@ def cifar10(split: str = "train", root: str | None = None, download: bool = True
 
     try:
         ds = tvd.CIFAR10(root=str(root_p), train=split == "train", download=False)
-    except RuntimeError:
+    except (RuntimeError, OSError, ValueError, EOFError) as exc:
+        if not isinstance(exc, RuntimeError):  # present but unreadable (truncated, damaged)
+            raise DatasetError(f"cifar10: cannot read the batches in {folder} ({_first_line(exc, 120)})") from None
         if not download:
-            raise DatasetError(f"cifar10 not found in {folder} (download disabled). Copy the python batches there.") from None
+            raise DatasetError(f"cifar10 not found in {folder} (download not asked for). Copy the python "
+                               f"batches there, or point --data-root / GAN_STUDIO_DATA at their folder.") from None
         try:
             old = __import__("socket").getdefaulttimeout()
             __import__("socket").setdefaulttimeout(20)
@@ -385,8 +411,9 @@ def cifar10(split: str = "train", root: str | None = None, download: bool = True
             finally:
                 __import__("socket").setdefaulttimeout(old)
         except Exception as exc:  # noqa: BLE001
-            raise DatasetError(f"cifar10 not found in {folder} and download failed ({type(exc).__name__}: {exc}). "
-                               f"Copy cifar-10-python's batches there or set GAN_STUDIO_DATA.") from None
+            raise DatasetError(f"cifar10 not found in {folder} and download failed ({type(exc).__name__}: "
+                               f"{_first_line(exc, 120)}). Copy cifar-10-python's batches there or set "
+                               f"GAN_STUDIO_DATA.") from None
     imgs = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
     labs = torch.as_tensor(ds.targets)
     return ImageDataset("cifar10", imgs, labs, f"CIFAR-10 {split} — {len(imgs)} images 32×32×3", ds.classes)
@@ -402,35 +429,59 @@ def digits() -> ImageDataset:
                         "scikit-learn's 8×8 digits — 1,797 images, bundled (no download)")
 
 
-def image_folder(path: str, size: int = 32, grayscale: bool = False, limit: int = 50000) -> ImageDataset:
-    from PIL import Image, UnidentifiedImageError
+#: Images larger than this (in pixels) are skipped, not decoded: a 20000×20000 PNG of a few kilobytes would
+#: take more than a gigabyte (PIL itself refuses only beyond ~179 million pixels).
+MAX_IMAGE_PIXELS = 8192 * 8192
 
+
+def _read_image(f: Path, mode: str, size: int) -> np.ndarray | None:
+    """One image as uint8 H×W(×3), centre-cropped to a square and resized; None if it cannot be read or is
+    too large (a decompression bomb, a text chunk over PIL's limit, a truncated or foreign file)."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # skip it, do not print it
+            with Image.open(f) as im:
+                w, h = im.size
+                if w < 1 or h < 1 or w * h > MAX_IMAGE_PIXELS:
+                    return None
+                im = im.convert(mode)
+                s = min(w, h)  # centre crop to a square, then resize
+                im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+                im = im.resize((size, size), Image.BILINEAR)
+                return np.asarray(im, dtype=np.uint8)
+    except (Exception, Image.DecompressionBombWarning):  # noqa: BLE001 - PIL raises many kinds
+        return None
+
+
+def image_folder(path: str, size: int = 32, grayscale: bool = False, limit: int = 50000) -> ImageDataset:
     p = Path(path).expanduser()
     if not p.is_dir():
         raise DatasetError(f"image-folder: no such folder: {p}")
     if not (4 <= int(size) <= 256):
         raise DatasetError("image-folder: size must be between 4 and 256 pixels")
     exts = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-    files = sorted(f for f in p.rglob("*") if f.suffix.lower() in exts and f.is_file())[:limit]
+    try:
+        files = sorted(f for f in p.rglob("*") if f.suffix.lower() in exts and f.is_file())[:limit]
+    except OSError as exc:
+        raise DatasetError(f"image-folder: cannot list {p}: {exc.strerror or exc}") from None
     mode = "L" if grayscale else "RGB"
     arrs, skipped = [], 0
     for f in files:
-        try:
-            with Image.open(f) as im:
-                im = im.convert(mode)
-                w, h = im.size
-                s = min(w, h)  # centre crop to a square, then resize
-                im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-                im = im.resize((size, size), Image.BILINEAR)
-                a = np.asarray(im, dtype=np.uint8)
-        except (UnidentifiedImageError, OSError):
+        a = _read_image(f, mode, size)
+        if a is None:
             skipped += 1
             continue
         arrs.append(a[None] if grayscale else a.transpose(2, 0, 1))
+    why = "damaged, not images, or too large to decode safely"
     if len(arrs) < 2:
-        raise DatasetError(f"image-folder: found {len(arrs)} readable images in {p} (need at least 2)")
+        raise DatasetError(f"image-folder: found {len(arrs)} readable images in {p} (need at least 2"
+                           f"{f'; {skipped} unreadable skipped: {why}' if skipped else ''})")
     imgs = torch.from_numpy(np.stack(arrs))
-    note = f", {skipped} unreadable skipped" if skipped else ""
+    note = f", {skipped} unreadable skipped ({why})" if skipped else ""
     return ImageDataset("image-folder", imgs, None, f"{len(arrs)} images from {p} at {size}×{size}{note}")
 
 
@@ -476,10 +527,63 @@ def _need(name: str, arg: str):
 
 
 def build_dataset(name: str, args: dict | None = None):
-    spec = DATASETS.get(name)
+    """Dataset ``name`` built with ``args``, which are checked against their types and ranges first
+    (:data:`~gan_studio.core.train.config.DATASET_ARGS`)."""
+    spec = DATASETS.get(name) if isinstance(name, str) else None
     if spec is None:
         raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     try:
-        return spec.build(**(args or {}))
+        args = check_dataset_args(name, args)
+    except ConfigError as exc:
+        raise DatasetError(str(exc)) from None
+    try:
+        return spec.build(**args)
     except TypeError as exc:
         raise DatasetError(f"dataset {name!r}: bad argument ({exc})") from None
+
+
+class DataShape:
+    """What a checkpoint says its data looked like (name, kind, shape, number of classes), without the data:
+    enough to rebuild its networks and sample the generator. Drawing real examples from it is an error."""
+
+    centers = None
+    sigma = None
+    labels = None
+    class_names = None
+
+    def __init__(self, name: str, kind: str, shape: tuple, n_classes: int | None = None) -> None:
+        self.name, self.kind = name, kind
+        self.shape = tuple(int(s) for s in shape)
+        self.dim = int(np.prod(self.shape))
+        self.n_classes = n_classes or None
+        self.description = f"{name} (not loaded: only its shape {list(self.shape)}, from a checkpoint)"
+        self.device = torch.device("cpu")
+
+    @property
+    def images(self) -> torch.Tensor:
+        """Stands in for the pixel marginals some initialisations read; the checkpoint's weights replace
+        whatever they set."""
+        return torch.zeros((1, *self.shape), dtype=torch.uint8, device=self.device)
+
+    def __len__(self) -> int:
+        return 0
+
+    def to(self, device) -> "DataShape":
+        self.device = torch.device(device)
+        return self
+
+    def sample(self, n, gen):
+        raise DatasetError(f"{self.name}: the data are not loaded (the networks were rebuilt from a checkpoint "
+                           f"for sampling only)")
+
+    def bounds(self):
+        raise DatasetError(f"{self.name}: the data are not loaded")
+
+    def log_density(self, x):
+        return None
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass

@@ -63,6 +63,8 @@ class IterationStats:
     lr_d: float = float("nan")  # the learning rates and batch size this iteration used
     lr_g: float = float("nan")
     batch_size: int = 0
+    g_grad_norm: float = float("nan")  # ‖∇G‖ and ‖∇D‖ (L2 over all parameters) of the iteration's last G and D step
+    d_grad_norm: float = float("nan")
 
 
 class Observer:
@@ -84,6 +86,17 @@ class Observer:
 
 class Diverged(RuntimeError):
     pass
+
+
+def _grad_norms(params) -> list:
+    """The norm of each of ``params``' gradients, as 0-d tensors (one fused pass, no device sync); the
+    iteration's one ``tolist()`` brings them over with the losses and ‖∇‖ is summed there."""
+    grads = [p.grad for p in params if p.grad is not None]
+    return list(torch._foreach_norm(grads)) if grads else []
+
+
+def _l2(norms: list) -> float:
+    return math.sqrt(math.fsum(v * v for v in norms)) if norms else float("nan")
 
 
 class Trainer:
@@ -120,6 +133,7 @@ class Trainer:
         self._good: dict | None = None
         self._good_iteration = 0
         self._nan = torch.tensor(float("nan"), device=self.device)
+        self._d_gnorm = self._g_gnorm = []  # per-parameter gradient norms (0-d tensors) of the last D and G step
         self._dist = None  # distributed.DistInfo when data-parallel (torchrun)
         self._snapshot_good()
 
@@ -266,6 +280,8 @@ class Trainer:
             from .distributed import average_gradients
 
             average_gradients(self.D, self._dist.world_size)
+        if decay:  # a real step (not one of an unrolled G step's look-ahead steps): its gradient is reported
+            self._d_gnorm = _grad_norms(self.D.parameters())
         self.opt_d.step()
         if decay:
             self._decay("d")
@@ -298,6 +314,7 @@ class Trainer:
             from .distributed import average_gradients
 
             average_gradients(self.G, self._dist.world_size)
+        self._g_gnorm = _grad_norms(self.G.parameters())
         self.opt_g.step()
         if unroll > 0:
             with torch.no_grad():
@@ -343,6 +360,8 @@ class Trainer:
 
             average_gradients(self.D, self._dist.world_size)
             average_gradients(self.G, self._dist.world_size)
+        self._d_gnorm = _grad_norms(d_params)
+        self._g_gnorm = _grad_norms(g_params)
         self.opt_d.step()
         self.opt_g.step()
         self._decay("d")
@@ -382,6 +401,7 @@ class Trainer:
                 self.G.train()
                 self.D.train()
             d_loss = d_real = d_fake = g_loss = self._nan
+            self._d_gnorm = self._g_gnorm = []
             if cfg.update == "simultaneous" and k == 1 and gs == 1:
                 d_loss, g_loss, d_real, d_fake = self._joint_step(m)
             else:  # Algorithm 1 as printed (and single D-only or G-only steps in either mode)
@@ -389,10 +409,13 @@ class Trainer:
                     d_loss, d_real, d_fake = self._d_step(m)
                 for _ in range(gs):
                     g_loss = self._g_step(m)
-            vals = torch.stack([d_loss, g_loss, d_real, d_fake]).tolist()  # one device sync per iteration
+            n_g = len(self._g_gnorm)
+            vals = torch.stack([d_loss, g_loss, d_real, d_fake, *self._g_gnorm, *self._d_gnorm]
+                               ).tolist()  # one device sync per iteration
             dt = time.perf_counter() - t0
             self.iteration += 1
-            stats = IterationStats(self.iteration, vals[0], vals[1], vals[2], vals[3], dt, k, gs, lr_d, lr_g, m)
+            stats = IterationStats(self.iteration, vals[0], vals[1], vals[2], vals[3], dt, k, gs, lr_d, lr_g, m,
+                                   _l2(vals[4:4 + n_g]), _l2(vals[4 + n_g:]))
             ran = ([vals[0], vals[2], vals[3]] if k else []) + ([vals[1]] if gs else [])
             if not all(math.isfinite(v) for v in ran):
                 self._on_divergence(stats)

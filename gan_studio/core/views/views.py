@@ -205,6 +205,33 @@ def _lerp_matrix(n_out: int, n_in: int) -> np.ndarray:
     return a
 
 
+def _first_linear(G):
+    """G's first layer when G is the plain generator of an MLP (body = Linear, …), else None."""
+    from ..train.models import Generator
+
+    body = getattr(G, "body", None)
+    if (type(G).forward is Generator.forward and not G.n_classes and isinstance(body, torch.nn.Sequential)
+            and len(body) > 1 and isinstance(body[0], torch.nn.Linear)):
+        return body[0]
+    return None
+
+
+def _g_with_plane(G, parts: list, plane: tuple) -> torch.Tensor:
+    """G on the concatenated ``parts`` (name, z), the part named "latent" being a plane of z (see
+    LiveViews._inputs): its first layer as z0's activations plus a combination of two directions'."""
+    lin = _first_linear(G)
+    z0, dirs, coef = plane
+    hs = []
+    for k, z in parts:
+        if k == "latent":
+            base = lin(z0[None])  # W·z0 + b
+            hs.append(torch.addmm(base, coef, torch.nn.functional.linear(dirs, lin.weight)))
+        else:
+            hs.append(lin(z))
+    out = G.body[1:](torch.cat(hs) if len(hs) > 1 else hs[0])
+    return out.view(out.shape[0], *G.out_shape)
+
+
 class LiveViews:
     """The per-frame views of a live run (samples, D's histogram, the field, the latent view), computed
     together at display rate (up to 30 times a second, on the training thread, so every millisecond here is
@@ -224,18 +251,19 @@ class LiveViews:
     views one at a time (the recorder, exports); conditional models go through them too.
     """
 
-    def __init__(self, static: StaticInfo, field_coarse: int = 2, hist_n: int = 384) -> None:
+    def __init__(self, static: StaticInfo, field_coarse: int = 2, hist_n: int = 256) -> None:
         self.static = static
         self.field_coarse = max(1, int(field_coarse))
         self.hist_n = int(hist_n)
         self._key = None
+        self._fixed_z = None  # the trainer's fixed noise the inputs were built from (a checkpoint replaces it)
         self._in: dict = {}
 
     # -- inputs, built once per request ---------------------------------------------------------------
     def _inputs(self, trainer, req: ViewRequest) -> dict:
         key = (req.field_res, req.walk_seed, req.walk_mode, tuple(req.pick), req.n_grid, self.field_coarse,
-               id(trainer.fixed_z), trainer.config.z_dim, trainer.config.noise)
-        if key == self._key:
+               trainer.config.z_dim, trainer.config.noise)
+        if key == self._key and trainer.fixed_z is self._fixed_z:
             return self._in
         st, dev = self.static, trainer.device
         zd = trainer.config.z_dim
@@ -291,7 +319,13 @@ class LiveViews:
                 cols = z0[None, None] + a[:, None, None] * u[None, None] + b[None, :, None] * v[None, None]
                 inp["latent_z"] = torch.cat([rows.reshape(-1, zd), cols.reshape(-1, zd)])
                 inp["latent"] = {"lines": (n_lines, n_pts), "lim": lim}
-        self._key, self._in = key, inp
+                # the same points as z0 + c_v·v + c_u·u: with a linear first layer, G's first activations
+                # on the plane are W·z0 + b + c_v·(W·v) + c_u·(W·u), whatever the noise's dimension
+                av, bu = torch.meshgrid(a, b, indexing="ij")
+                inp["plane"] = (z0, torch.stack([v, u]),
+                                torch.cat([torch.stack([av.reshape(-1), bu.reshape(-1)], 1),
+                                           torch.stack([bu.reshape(-1), av.reshape(-1)], 1)]))
+        self._key, self._in, self._fixed_z = key, inp, trainer.fixed_z
         return inp
 
     # -- one frame ------------------------------------------------------------------------------------
@@ -331,8 +365,13 @@ class LiveViews:
                 g_out = {}
                 if g_parts:
                     zs = [z for _, z in g_parts]
-                    x = G(torch.cat(zs) if len(zs) > 1 else zs[0], None)
-                    for (k, _), part in zip(g_parts, torch.split(x, [len(z) for z in zs])):
+                    lens = [len(z) for z in zs]
+                    x = None
+                    if "plane" in inp and _first_linear(G) is not None and trainer.config.z_dim > 16:
+                        x = _g_with_plane(G, g_parts, inp["plane"])
+                    if x is None:
+                        x = G(torch.cat(zs) if len(zs) > 1 else zs[0], None)
+                    for (k, _), part in zip(g_parts, torch.split(x, lens)):
                         g_out[k] = part
                 d_parts = []
                 if "field" in names and "grid" in inp:

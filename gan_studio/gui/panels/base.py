@@ -51,6 +51,7 @@ class Panel(QtWidgets.QFrame):
         self.static = None
         self.frames = 0  # times this panel drew new data (tests and the ui_frames figure read it)
         self.last_iteration = -1
+        self._failed = None  # the snapshot this panel could not draw (not tried again)
 
     # -- protocol -----------------------------------------------------------------------------------
     def applies(self, static) -> bool:
@@ -72,6 +73,28 @@ class Panel(QtWidgets.QFrame):
     def show_snapshot(self, snap) -> bool:
         """Draw the snapshot's views; return True when something was redrawn."""
         return False
+
+    def show_guarded(self, snap) -> tuple[bool, str | None]:
+        """:meth:`show_snapshot` for the drawing loops: data this panel cannot draw leave it empty (never
+        half-drawn: a plot item left holding bad data can crash Qt when it paints) and are not tried again.
+        Returns (redrawn, None) or (False, one line for the banner)."""
+        if snap is self._failed:
+            return False, None
+        try:
+            return bool(self.show_snapshot(snap)), None
+        except Exception as exc:  # noqa: BLE001 - one panel's failure must not stop the others
+            self._failed = snap
+            try:
+                self.reset_after_error()
+            except Exception:  # noqa: BLE001 - it stays empty
+                pass
+            self.last_iteration = snap.views_iteration
+            reason = (str(exc).splitlines() or [""])[0][:200] or type(exc).__name__
+            return False, f"The {self.title.lower()} panel cannot draw iteration {snap.iteration:,}: {reason}"
+
+    def reset_after_error(self) -> None:
+        """Back to the empty state after data it could not draw."""
+        self.set_static(self.static)
 
     def save_state(self) -> dict:
         """This panel's options, as plain data for the settings file."""

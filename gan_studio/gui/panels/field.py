@@ -155,6 +155,12 @@ class FieldPanel(Panel):
         th = snap.views.get("theory") or {}
         if st.dim == 2:
             d = np.asarray(v["d"], np.float32)
+            xs, ys = np.asarray(v["xs"], np.float64), np.asarray(v["ys"], np.float64)
+            # checked before any plot item sees them: an image item left holding bad data crashes when painted
+            if xs.ndim != 1 or ys.ndim != 1 or len(xs) < 2 or len(ys) < 2 or d.shape != (len(ys), len(xs)):
+                raise ValueError(f"D's field has shape {d.shape}, expected {len(ys)}×{len(xs)} on its grid")
+            if not np.isfinite(d).all():
+                raise ValueError("D's field has NaN or infinite values")
             diff = self.dstar_cb.isChecked() and "diff" in th and np.shape(th["diff"]) == d.shape
             if diff:
                 d = np.asarray(th["diff"], np.float32) * 0.5 + 0.5  # D − D* ∈ [−1, 1] on the same colour scale
@@ -165,7 +171,6 @@ class FieldPanel(Panel):
                 m = float(np.abs(d - np.median(d)).max()) or 1.0
                 levels = (float(np.median(d)) - m, float(np.median(d)) + m)
             self.heat.setImage(d, autoLevels=False, levels=levels)
-            xs, ys = v["xs"], v["ys"]
             key = (float(xs[0]), float(xs[-1]), len(xs), float(ys[0]), float(ys[-1]), len(ys))
             if key != getattr(self, "_heat_key", None):  # geometry changes rarely: set it only then
                 dx, dy = (xs[-1] - xs[0]) / (len(xs) - 1), (ys[-1] - ys[0]) / (len(ys) - 1)
@@ -187,7 +192,9 @@ class FieldPanel(Panel):
             else:
                 self.arrows.setVisible(False)
         else:
-            x = v["x"]
+            x = np.asarray(v["x"], np.float64)
+            if x.ndim != 1 or len(x) < 2 or np.shape(v["p_g"]) != x.shape or np.shape(v["d"]) != x.shape:
+                raise ValueError(f"p_g and D must have one value per point of x ({len(x)})")
             self.c_pg.setData(x, v["p_g"])
             self.c_d.setData(x, v["d"])
             if "d_star" in th and len(th["d_star"]) == len(x):

@@ -84,6 +84,9 @@ class LossesPanel(Panel):
         if static is not None:
             self.set_loss(static.loss, static.sigmoid, static.d_equilibrium, static.g_equilibrium)
 
+    def reset_after_error(self) -> None:
+        self._dirty = False  # keep the curves: they hold the run's whole history
+
     def set_loss(self, loss: str, sigmoid: bool, d_eq: float, g_eq: float) -> None:
         """Reference lines for the chosen loss (it can change mid-run)."""
         self.eq_d.setValue(d_eq)

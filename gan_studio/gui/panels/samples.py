@@ -77,6 +77,8 @@ class SamplesPanel(Panel):
         if x is None or snap.views_iteration == self.last_iteration:
             return False
         self.last_iteration = snap.views_iteration
+        if np.ndim(x) != 4 or len(x) == 0:
+            raise ValueError(f"expected N×C×H×W images, got shape {np.shape(x)}")
         n, c, h, w = x.shape
         ncol = int(math.ceil(math.sqrt(n)))
         grid = image_grid(x, ncol=ncol, pad=1, scale=1)

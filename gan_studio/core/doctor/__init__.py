@@ -1,0 +1,22 @@
+"""The GAN doctor: says in plain words what is going wrong in a run, shows the evidence, offers the remedy.
+
+* :mod:`.rules` — the rules as data (:data:`RULES`: windows, thresholds, sentences, remedies);
+* :mod:`.engine` — :class:`Doctor` (fed statistics and sample metrics, streaming), :class:`Finding`,
+  :func:`verdict`; torch-free;
+* :mod:`.probes` — cheap looks at the samples (mode coverage and histogram JS for points; nearest training
+  image, near-duplicates and classes for images);
+* :mod:`.observer` — :class:`DoctorObserver`, the doctor inside a training process (imports torch: loaded
+  on first use).
+"""
+from .engine import Doctor, Finding, verdict
+from .rules import RULES, SEVERITIES, Remedy, Rule
+
+__all__ = ["Doctor", "Finding", "verdict", "RULES", "SEVERITIES", "Rule", "Remedy", "DoctorObserver"]
+
+
+def __getattr__(name: str):
+    if name == "DoctorObserver":
+        from .observer import DoctorObserver
+
+        return DoctorObserver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
