@@ -43,7 +43,10 @@ def _fail(where: str, msg: str) -> None:
 
 
 def _short(v: Any) -> str:
-    text = repr(v)
+    shape = getattr(v, "shape", None)
+    if shape is not None and hasattr(v, "dtype"):  # an array or a tensor: its kind, never its values
+        return f"{type(v).__name__} of {v.dtype} with shape {tuple(shape)}"
+    text = " ".join(repr(v).split())  # one line
     return text if len(text) <= 60 else text[:57] + "..."
 
 
