@@ -26,6 +26,10 @@ _COLS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "lr_d", "lr_g", "d
 IT, DL, GL, DR, DF, LRD, LRG, K, GG, DG = range(len(_COLS))
 _FROM_STATS = tuple(STAT_COLUMNS.index(c) for c in _COLS)
 SIGMOID_LOSSES = ("minimax", "nonsaturating", "ns")
+#: |D loss| + |G loss| at the equilibrium of the sigmoid losses (log 4 + log 2): the least "recent level" a loss
+#: jump is measured against (a D that wins outright drives both losses towards 0; rising from there is no
+#: divergence)
+LOSS_FLOOR = math.log(4) + math.log(2)
 UNKNOWN = object()  # a check that cannot be made yet (no sample metrics): leaves the rule's state as it is
 
 
@@ -342,6 +346,7 @@ class Doctor:
         it = int(row[IT])
         bg, bd, bm = self._base
         if self.loss in SIGMOID_LOSSES:
+            bm = max(bm, LOSS_FLOOR) if math.isfinite(bm) else bm
             mag = abs(row[DL]) + abs(row[GL])
             if math.isfinite(mag) and bm > 0 and mag >= th["loss_spike"] * bm:
                 self._raise(rule, {"what": "the losses", "their": "their", "factor": _r(mag / bm, 3), "base": _r(bm),
@@ -462,11 +467,16 @@ def _full(doc: Doctor, rule: Rule, it: int) -> list[dict] | None:
 def check_divergence_ahead(doc: Doctor, rule: Rule, it: int):
     """The slow path (the fast one runs on every row): a block median ``trend_factor``× its window's median."""
     w = doc._window(rule.window)
-    if len(w) < 4:
-        return None
+    ref = w[:-2]
+    if not ref or ref[-1]["last"] - ref[0]["first"] + 1 < rule.thresholds["trend_reference"]:
+        ref = []
     for key, name in (("g_grad", "‖∇G‖ (G's gradient norm)"), ("d_grad", "‖∇D‖ (D's gradient norm)"),
                       ("mag", "the losses")):
-        base, now = _median(w[:-2], key), w[-1][key]
+        if not ref:
+            break
+        base, now = _median(ref, key), w[-1][key]
+        if key == "mag" and doc.loss in SIGMOID_LOSSES and math.isfinite(base):
+            base = max(base, LOSS_FLOOR)
         if math.isfinite(base) and base > 0 and math.isfinite(now) and now / base >= rule.thresholds["trend_factor"]:
             return {"what": name, "their": "its" if key != "mag" else "their", "factor": _r(now / base, 3),
                     "base": _r(base), "now": _r(now), "at": w[-1]["last"],

@@ -55,15 +55,18 @@ RULES: tuple[Rule, ...] = (
     Rule(
         name="divergence-ahead", title="Divergence ahead", severity="critical", applies="any",
         window=2000, persist=0, warmup=0,
-        thresholds={"loss_spike": 5.0, "grad_spike": 10.0, "grad_spike_rows": 2, "trend_factor": 100.0},
+        thresholds={"loss_spike": 5.0, "grad_spike": 10.0, "grad_spike_rows": 2, "trend_factor": 100.0,
+                    "trend_reference": 500},
         sentence="Divergence ahead: {what} jumped to {factor:.0f}× {their} recent level (from about {base:.3g} to "
                  "{now:.3g}) at iteration {at}. Jumps like this come before a NaN when the steps are too large.",
         remedies=(_LOWER_LRS,),
         reasoning="Before a NaN the losses (sigmoid losses) or both gradient norms (other losses) jump far above "
-                  "their median of the last 500 iterations, first briefly, then for good; healthy runs stayed "
-                  "within 3× (losses) on every row. Growth of a gradient norm or the losses to 100× their median "
-                  "over the window (slow drift; healthy runs: at most ~20×) counts too. The fast check runs on "
-                  "every statistics row, not per window."),
+                  "their recent level (the median of the last 500 iterations, and for sigmoid losses never less "
+                  "than their value at the equilibrium, log 4 + log 2: a D that wins outright has losses near 0, "
+                  "and a rise from there is no divergence), first briefly, then for good; healthy runs stayed "
+                  "within 4× on every row. Growth of a gradient norm or the losses to 100× their median over the "
+                  "window (slow drift; healthy runs: at most 5×) counts too, once 500 iterations of reference "
+                  "exist. The fast check runs on every statistics row, not per window."),
     Rule(
         name="vanishing-gradient", title="Vanishing gradient for G", severity="warning", applies="sigmoid",
         window=300, persist=200, warmup=100,
