@@ -194,8 +194,11 @@ def mutate_file(path: Path, rng: random.Random, outside: Path) -> str:
             if rng.random() < 0.5:
                 lines[i] = mutate_json_text(lines[i], rng)
             else:
-                lines.append(json.dumps({"iteration": weird_value(rng), "file": weird_value(rng),
-                                         rng.choice(["d_loss", "event", "modes_covered"]): weird_value(rng)}))
+                try:
+                    lines.append(json.dumps({"iteration": weird_value(rng), "file": weird_value(rng),
+                                             rng.choice(["d_loss", "event", "modes_covered"]): weird_value(rng)}))
+                except RecursionError:  # a value nested deeper than json.dumps goes: write the nesting itself
+                    lines.append('{"iteration": ' + "[" * 100000)
             path.write_text("\n".join(lines) + ("\n" if rng.random() < 0.5 else ""))
         else:
             path.write_text(mutate_json_text(text, rng))
@@ -269,7 +272,11 @@ def mutate_checkpoint(path: Path, rng: random.Random) -> str:
     else:
         st[key] = _weird_tensor_or_value(rng)
         desc = f"{key} replaced"
-    torch.save(st, path)
+    try:
+        torch.save(st, path)
+    except (RecursionError, RuntimeError, TypeError, ValueError):  # nested deeper than pickle goes
+        path.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
+        desc += " (then unsavable: junk written)"
     return desc
 
 
