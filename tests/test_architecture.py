@@ -157,3 +157,12 @@ def test_menus_toolbar_and_shortcuts_dialog_come_from_the_action_table(actions_w
     assert listed == {A.key_text(s) for s in A.ACTIONS if s.shortcut}
     assert len(listed) >= 15
     assert isinstance(dlg.table, QtWidgets.QTableWidget)
+
+
+def test_readme_lists_every_shortcut_of_the_action_table():
+    from gan_studio.gui import actions as A
+
+    readme = (PKG.parent / "README.md").read_text(encoding="utf-8")
+    for s in A.ACTIONS:
+        if s.shortcut:
+            assert f"| {A.key_text(s)} | {s.text.lstrip('▶⟲ ')} |" in readme, f"README misses {s.shortcut}"

@@ -1,9 +1,11 @@
 """The doctor's cheap looks at the samples (what the per-iteration statistics cannot tell).
 
-Points (toy data): mode coverage as in VEEGAN/PacGAN (:func:`~gan_studio.core.evaluate.metrics.mode_metrics`),
-with the count per mode (so coverage that moves between modes shows), and the Jensen–Shannon divergence in
-nats between histograms of generated and real points on a fixed grid (0: the same histogram; log 2 ≈ 0.69:
-no overlap).
+Points (toy data): mode coverage as in VEEGAN/PacGAN (:func:`~gan_studio.core.evaluate.metrics.mode_metrics`:
+a mode is covered by a sample within 3σ of it), the share of samples nearest each mode whatever their
+distance and its effective number of modes (exp of the entropy: a clump next to a mode still counts as one
+mode), the spread (the samples' total variance ÷ the data's), and the Jensen–Shannon divergence in nats
+between histograms of generated and real points on a fixed grid (0: the same histogram; log 2 ≈ 0.69: no
+overlap).
 
 Images: each sample's nearest training image, against the same distance for real images that the search
 does not contain (leave-one-out: a training image against all the *others*, which is what a held-out image
@@ -16,7 +18,8 @@ sees). Four numbers come out of that one search:
 * ``distinct_share``: the share of samples whose nearest *other sample* is farther than 90 % of real images'
   nearest other real image (≈ 0.9 for real images; low: near-duplicates, collapse);
 * ``class_coverage``: classes of the training set (by the label of each sample's nearest training image) that
-  get at least a quarter of their fair share of the samples.
+  get at least a quarter of their fair share of the samples (and ``top_class``, ``top_class_share``);
+* ``spread``: the samples' total pixel variance ÷ the training images'.
 
 Everything here reads the trainer through ``generate`` (its own RNG), so a probe never changes training.
 """
@@ -80,8 +83,7 @@ def point_metrics(samples: np.ndarray, real: np.ndarray, centers=None, sigma=Non
 
 
 def _sq_dists(a, b):
-    import torch
-
+    """Squared Euclidean distances between the rows of two tensors (‖a‖² + ‖b‖² − 2ab, clamped at 0)."""
     d = (a * a).sum(1, keepdim=True) + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
     return d.clamp_min_(0)
 

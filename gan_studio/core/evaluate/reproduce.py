@@ -268,7 +268,7 @@ def curve_images(results: list[dict], width: int = 640, height: int = 360) -> tu
         d.text(((l - 8) * s, py(ty) * s), f"{ty:g}", fill=(30, 30, 30), font=f, anchor="rm")
     for tx in _ticks(0, x_hi):
         d.text((px(tx) * s, (height - b + 8) * s), f"{int(tx):,}", fill=(30, 30, 30), font=f, anchor="mt")
-    d.text((width / 2 * s, 12 * s), "MNIST Parzen-window log-likelihood (test set, nats) — mnist-paper",
+    d.text((width / 2 * s, 12 * s), "MNIST Parzen-window log-likelihood (test set, nats), mnist-paper",
            fill=(0, 0, 0), font=fs, anchor="mt")
     d.text(((l + width - r) / 2 * s, (height - 8) * s), "iterations (one joint D+G update on 100 examples each)",
            fill=(30, 30, 30), font=f, anchor="mb")

@@ -31,18 +31,17 @@ _run_ids = itertools.count(1)
 
 #: How the panels are fed while training (``views=`` on a run handle, or ``GAN_STUDIO_VIEWS``):
 #:
-#: * ``smooth``: the display first: new views for every display tick (30 a second) as long as they take
-#:   at most 15% of the wall-clock time;
-#: * ``fast``: training first: 15 snapshots a second at most, views within 4% of the CPU time the training
-#:   thread gets (on a busy machine, or one core shared with the window, that is less than a core).
+#: * ``smooth``: the display first: new views for every display tick (30 a second) while they take at
+#:   most 20% of the training thread's CPU time;
+#: * ``fast``: training first: 15 snapshots a second at most, views within 4% of its CPU time.
 #:
 #: ``publish_hz``: snapshots a second (statistics, state); ``views_hz``: of those, how many carry new
-#: views at most; ``views_budget``: the share of time views may use (the views rate drops below
-#: ``views_hz`` where they cost more: slow machines, big models); ``budget_of``: ``"wall"`` (seconds) or
-#: ``"cpu"`` (the training thread's CPU seconds).
+#: views at most; ``views_budget``: the share of the CPU time the training thread gets that views may use
+#: (on a busy machine, or one core shared with the window, the thread gets less than a core; the views
+#: rate drops below ``views_hz`` where they cost more: slow or busy machines, big models).
 VIEWS_MODES = {
-    "smooth": {"publish_hz": 30.0, "views_hz": 30.0, "views_budget": 0.15, "budget_of": "wall"},
-    "fast": {"publish_hz": 15.0, "views_hz": 15.0, "views_budget": 0.04, "budget_of": "cpu"},
+    "smooth": {"publish_hz": 30.0, "views_hz": 30.0, "views_budget": 0.20},
+    "fast": {"publish_hz": 15.0, "views_hz": 15.0, "views_budget": 0.04},
 }
 DEFAULT_VIEWS_MODE = "smooth"
 
@@ -201,8 +200,7 @@ class ThreadRun(_Commands):
         self.views_mode = mode
         self._publish_dt = 1.0 / rates["publish_hz"]
         self._views_dt = 1.0 / rates["views_hz"]
-        self._views_budget = rates["views_budget"]  # at most this share of the time (wall or CPU, below)
-        self._budget_cpu = rates["budget_of"] == "cpu"
+        self._views_budget = rates["views_budget"]  # at most this share of the thread's CPU time
 
     # ----------------------------------------------------------------------------- control (any thread)
     def start(self) -> "ThreadRun":
@@ -488,10 +486,9 @@ class ThreadRun(_Commands):
             self.perf["views"] += 1
             self.perf["views_cpu_s"] += cost
             self._views_cost = cost if self._views_cost == 0 else 0.8 * self._views_cost + 0.2 * cost
-            # while training, views may use at most `views_budget` of the time; paused, no limit.
+            # while training, views may use at most `views_budget` of the thread's CPU time; paused, no limit.
             # The clock keeps its phase (due += interval), so the rate is views_hz, not views_hz less a step.
-            share = self._cpu_share if self._budget_cpu else 1.0
-            interval = max(self._views_dt, self._views_cost / (self._views_budget * share))
+            interval = max(self._views_dt, self._views_cost / (self._views_budget * self._cpu_share))
             self._views_due = max(self._views_due + interval, now + 0.5 * interval)
             if self._recorder is not None and running:
                 self._maybe_record(tr, views)
