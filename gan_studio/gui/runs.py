@@ -294,12 +294,11 @@ class RunManager:
             w.settings.set("run/speed", -1.0 if v is None else float(v))
 
     def views_options(self) -> dict:
-        """Smooth (24+ fps, views cost some training time) or fast (train fastest) drawing."""
-        import inspect
-
-        if "views_mode" not in inspect.signature(ThreadRun.__init__).parameters:
+        """Smooth (a new picture every display tick; views may take 20% of the training time) or fast
+        (training first) drawing — View → Smooth animation, remembered; GAN_STUDIO_VIEWS overrides."""
+        if os.environ.get("GAN_STUDIO_VIEWS", "").strip().lower() in ("smooth", "fast"):
             return {}
-        return {"views_mode": "smooth" if self.w.settings.get("view/smooth", True) else "fast"}
+        return {"views": "smooth" if self.w.settings.get("view/smooth", True) else "fast"}
 
     def set_smooth(self) -> None:
         w = self.w
