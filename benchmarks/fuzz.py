@@ -46,6 +46,8 @@ def main() -> int:
             if o.problems:
                 failures.append({"seed": seed, "case": o.argv[0], "command": " ".join(o.argv[1:3]),
                                  "problems": o.problems, "stderr_tail": o.stderr[-300:]})
+                print(f"FAILURE seed {seed}: {o.argv[0]} {' '.join(o.argv[1:3])}: {o.problems} "
+                      f"{o.stderr.strip().splitlines()[-1:] if o.stderr.strip() else ''}", file=sys.stderr, flush=True)
         if (i + 1) % 500 == 0:
             print(f"{i + 1:,} cases, {runs:,} runs, {len(failures)} failures, "
                   f"{time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)

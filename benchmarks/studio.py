@@ -16,7 +16,10 @@ Runs the real commands in subprocesses (the studio on the offscreen platform). P
 * per views mode (``GAN_STUDIO_VIEWS``): the studio's it/s, ``ratio`` to each headless figure (medians),
   ``ui_fps`` (display ticks that drew a new snapshot, per second of training), ``views_fps`` (distinct views
   the data panels drew per second), UI stall p99, and from the training process (``GAN_STUDIO_PERF``):
-  views computed and snapshots published per second, CPU ms per frame of views.
+  views computed and snapshots published per second, CPU ms per frame of views and per iteration; where
+  /proc is readable, the CPU of the window's process (cores, ms per frame) and
+  ``ratio_one_core_estimate`` (the ratio computed from CPU times, for a window and a training process that
+  share one otherwise idle core; load from other processes disturbs it far less than the speeds).
 """
 from __future__ import annotations
 
@@ -63,9 +66,9 @@ def _last_iteration(metrics: Path) -> int | None:
     return None
 
 
-def headless(preset: str, seconds: float, threads: int | None, steps: int = 100_000_000, warmup: float = 3.0) -> float:
-    """it/s of `gan-studio train --steps steps` from `warmup` seconds after its first logged iteration, for
-    `seconds` (it is stopped then, or when it ends)."""
+def headless(preset: str, seconds: float, threads: int | None, steps: int = 100_000_000, warmup: float = 3.0) -> dict:
+    """`gan-studio train --steps steps` from `warmup` seconds after its first logged iteration, for `seconds`
+    (it is stopped then, or when it ends): ``it_per_s``, and ``cpu_ms_per_it`` where /proc is readable."""
     env = dict(os.environ)
     env.pop("OMP_NUM_THREADS", None)
     if threads:
@@ -84,27 +87,73 @@ def headless(preset: str, seconds: float, threads: int | None, steps: int = 100_
                     raise RuntimeError("headless training did not start in 5 minutes")
                 time.sleep(0.05)
             time.sleep(warmup)
-            t0, i0 = time.perf_counter(), _last_iteration(metrics)
+            t0, i0, c0 = time.perf_counter(), _last_iteration(metrics), _cpu_seconds(p.pid)
             end = t0 + seconds
             while time.perf_counter() < end and p.poll() is None:
                 time.sleep(0.05)
-            t1, i1 = time.perf_counter(), _last_iteration(metrics)
+            t1, i1, c1 = time.perf_counter(), _last_iteration(metrics), _cpu_seconds(p.pid)
         finally:
             p.terminate()
             p.wait(10)
-    return (i1 - i0) / (t1 - t0)
+    out = {"it_per_s": (i1 - i0) / (t1 - t0)}
+    if None not in (c0, c1) and i1 > i0:
+        out["cpu_ms_per_it"] = 1000 * (c1 - c0) / (i1 - i0)
+    return out
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of a process so far, from /proc (None where there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        out = []
+        for t in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{t}/children") as f:
+                out += [int(c) for c in f.read().split()]
+        return out
+    except OSError:
+        return []
+
+
+def _cpu_sample(pid: int) -> tuple[float, float | None, float | None]:
+    """(time, CPU seconds of the window's process, of its training process)."""
+    kids = [c for c in _children(pid) if _cpu_seconds(c) is not None]
+    train = max((_cpu_seconds(c) or 0.0 for c in kids), default=None)  # the busiest child: the training process
+    return time.perf_counter(), _cpu_seconds(pid), train
 
 
 def studio(preset: str, seconds: float, mode: str) -> dict:
+    """The studio with ``--exit-after seconds``: its JSON line, ``perf`` (the training process's own
+    figures) and, where /proc is readable, the CPU (in cores) of the window's process (``ui_cpu``) and of
+    the training process (``train_cpu``) over the second half of the run."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GAN_STUDIO_VIEWS=mode)
     with tempfile.TemporaryDirectory() as cfg:
         perf = Path(cfg) / "perf.jsonl"
         env.update(GAN_STUDIO_CONFIG_DIR=cfg, GAN_STUDIO_PERF=str(perf))
-        p = subprocess.run([sys.executable, "-m", "gan_studio", "--preset", preset, "--exit-after", str(seconds)],
-                           capture_output=True, text=True, timeout=600, env=env)
+        p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--preset", preset, "--exit-after", str(seconds)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        t0 = time.perf_counter()
+        samples = []
+        for at in (0.5 * seconds, seconds - 0.5):  # the process starts in well under half the run
+            while time.perf_counter() - t0 < at and p.poll() is None:
+                time.sleep(0.05)
+            samples.append(_cpu_sample(p.pid))
+        out, err = p.communicate(timeout=600)
         if p.returncode:
-            raise RuntimeError(p.stderr)
-        r = last_json(p.stdout)
+            raise RuntimeError(err)
+        r = last_json(out)
+        (ta, ua, ca), (tb, ub, cb) = samples
+        if None not in (ua, ub) and tb > ta:
+            r["ui_cpu"] = round((ub - ua) / (tb - ta), 3)
+        if None not in (ca, cb) and tb > ta:
+            r["train_cpu"] = round((cb - ca) / (tb - ta), 3)
         try:
             r["perf"] = json.loads(perf.read_text().splitlines()[-1])
         except (OSError, IndexError, ValueError):
@@ -119,21 +168,24 @@ def _med(xs):
 
 def bench_preset(preset: str, seconds: float, rounds: int, modes: list[str], threads: int,
                  default_threads: bool = False) -> dict:
-    h: dict[str, list[float]] = {"cli": [], "train_only": []}
+    hr: dict[str, list[dict]] = {"cli": [], "train_only": []}
     if default_threads:
-        h["cli_default_threads"] = []
+        hr["cli_default_threads"] = []
     s: dict[str, list[dict]] = {m: [] for m in modes}
-    rate = headless(preset, 3.0, threads, warmup=1.0)  # sizes the CLI runs
+    rate = headless(preset, 3.0, threads, warmup=1.0)["it_per_s"]  # sizes the CLI runs
     for _ in range(rounds):
         steps = int(rate * (seconds + 8.0))  # what it trains in its start, warm-up and measured time
-        h["cli"].append(headless(preset, seconds, threads, steps=steps))
+        hr["cli"].append(headless(preset, seconds, threads, steps=steps))
         for m in modes:
             s[m].append(studio(preset, seconds + 3.0, m))  # + the studio's own start (torch loads in its child)
-        h["train_only"].append(headless(preset, seconds, threads))
-        rate = h["train_only"][-1]
+        hr["train_only"].append(headless(preset, seconds, threads))
+        rate = hr["train_only"][-1]["it_per_s"]
         if default_threads:
-            h["cli_default_threads"].append(headless(preset, seconds, None, steps=steps))
+            hr["cli_default_threads"].append(headless(preset, seconds, None, steps=steps))
+    h = {k: [r["it_per_s"] for r in rs] for k, rs in hr.items()}
     out = {"headless_it_per_s": {k: [round(v, 1) for v in vs] for k, vs in h.items()},
+           "headless_cpu_ms_per_it": {k: [round(r["cpu_ms_per_it"], 3) if "cpu_ms_per_it" in r else None for r in rs]
+                                      for k, rs in hr.items()},
            "studio_threads": threads, "modes": {}}
     for m, runs in s.items():
         ips = [r["it_per_s"] for r in runs]
@@ -155,10 +207,22 @@ def bench_preset(preset: str, seconds: float, rounds: int, modes: list[str], thr
                                        for p in perf],
             "train_cpu_share": [round(p["loop_cpu_s"] / p["loop_wall_s"], 2) if p.get("loop_wall_s") else None
                                 for p in perf],
+            "train_cpu_ms_per_it": [round(1000 * p["loop_cpu_s"] / p["loop_iterations"], 3)
+                                    if p.get("loop_iterations") else None for p in perf],
+            # the window's process, in cores, and per distinct frame drawn
+            "ui_cpu": [r.get("ui_cpu") for r in runs],
+            "ui_cpu_ms_per_frame": [round(1000 * r["ui_cpu"] / f, 1) if r.get("ui_cpu") is not None and f else None
+                                    for r, f in zip(runs, views_fps)],
             "startup_s": [r["startup_s"] for r in runs]}
-        out["modes"][m]["median"] = {"it_per_s": _med(ips), "ui_fps": _med(out["modes"][m]["ui_fps"]),
-                                     "views_fps": _med(views_fps),
-                                     "ui_stall_p99_ms": _med(out["modes"][m]["ui_stall_p99_ms"])}
+        mm = out["modes"][m]
+        mm["median"] = {"it_per_s": _med(ips), "ui_fps": _med(mm["ui_fps"]), "views_fps": _med(views_fps),
+                        "ui_stall_p99_ms": _med(mm["ui_stall_p99_ms"])}
+        # from CPU time, which load from other processes disturbs far less than speed: the ratio where the
+        # window and the training process share one otherwise idle core (a 2-core machine whose other core
+        # is busy), against the training loop alone on that core
+        ui, tr_ms, h_ms = _med(mm["ui_cpu"]), _med(mm["train_cpu_ms_per_it"]), _med(out["headless_cpu_ms_per_it"]["train_only"])
+        if None not in (ui, tr_ms, h_ms) and tr_ms > 0:
+            mm["median"]["ratio_one_core_estimate"] = round(h_ms * max(0.0, 1.0 - ui) / tr_ms, 3)
     return out
 
 

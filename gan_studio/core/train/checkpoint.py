@@ -365,7 +365,7 @@ def trainer_from_checkpoint(path, requested: dict | None = None, device: str | N
     data = load_checkpoint(path)
     requested = dict(requested or {})
     check_resume_conflicts(data["config"], requested)
-    cfg_d = dict(data["config"])
+    cfg_d = TrainConfig.from_dict(data["config"]).to_dict()  # complete: a setting left out has its default
     if device is not None:
         cfg_d["device"] = device
     given = {k: v for k, v in (requested.get("dataset_args") or {}).items() if k in LOCATION_KEYS}

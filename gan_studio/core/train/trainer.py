@@ -88,7 +88,7 @@ class Diverged(RuntimeError):
     pass
 
 
-def _grad_norms(params) -> list:
+def _grad_norms(params: list) -> list:
     """The norm of each of ``params``' gradients, as 0-d tensors (one fused pass, no device sync); the
     iteration's one ``tolist()`` brings them over with the losses and ‖∇‖ is summed there."""
     grads = [p.grad for p in params if p.grad is not None]
@@ -134,6 +134,7 @@ class Trainer:
         self._good_iteration = 0
         self._nan = torch.tensor(float("nan"), device=self.device)
         self._d_gnorm = self._g_gnorm = []  # per-parameter gradient norms (0-d tensors) of the last D and G step
+        self._param_cache: dict = {}
         self._dist = None  # distributed.DistInfo when data-parallel (torchrun)
         self._snapshot_good()
 
@@ -259,7 +260,16 @@ class Trainer:
             optim_mod.set_hyper(self.opt_g, self.config, m)
 
     # ------------------------------------------------------------------ Algorithm 1
-    def _d_step(self, m: int, decay: bool = True):
+    def _params(self, which: str) -> list:
+        """G's or D's parameters as a list, kept until the network object changes (walking the module tree
+        every step costs more than the norms themselves)."""
+        net = self.G if which == "G" else self.D
+        cached = self._param_cache.get(which)
+        if cached is None or cached[0] is not net:
+            cached = self._param_cache[which] = (net, list(net.parameters()))
+        return cached[1]
+
+    def _d_step(self, m: int, decay: bool = True, report: bool = True):
         cfg = self.config
         x, y = self.dataset.sample(m, self.gen)
         x = self.to_model_space(x)
@@ -280,8 +290,8 @@ class Trainer:
             from .distributed import average_gradients
 
             average_gradients(self.D, self._dist.world_size)
-        if decay:  # a real step (not one of an unrolled G step's look-ahead steps): its gradient is reported
-            self._d_gnorm = _grad_norms(self.D.parameters())
+        if decay and report:  # the iteration's last real D step (not an unrolled G step's look-ahead)
+            self._d_gnorm = _grad_norms(self._params("D"))
         self.opt_d.step()
         if decay:
             self._decay("d")
@@ -289,7 +299,7 @@ class Trainer:
             return loss.detach(), self.loss.probability(s_real.detach()).mean(), \
                 self.loss.probability(s_fake.detach()).mean()
 
-    def _g_step(self, m: int):
+    def _g_step(self, m: int, report: bool = True):
         unroll = self.config.unroll
         if unroll > 0:
             # Unrolled GAN (Metz et al. 2016), first-order form: G is updated against the D that `unroll`
@@ -314,7 +324,8 @@ class Trainer:
             from .distributed import average_gradients
 
             average_gradients(self.G, self._dist.world_size)
-        self._g_gnorm = _grad_norms(self.G.parameters())
+        if report:  # the iteration's last G step
+            self._g_gnorm = _grad_norms(self._params("G"))
         self.opt_g.step()
         if unroll > 0:
             with torch.no_grad():
@@ -405,10 +416,10 @@ class Trainer:
             if cfg.update == "simultaneous" and k == 1 and gs == 1:
                 d_loss, g_loss, d_real, d_fake = self._joint_step(m)
             else:  # Algorithm 1 as printed (and single D-only or G-only steps in either mode)
-                for _ in range(k):
-                    d_loss, d_real, d_fake = self._d_step(m)
-                for _ in range(gs):
-                    g_loss = self._g_step(m)
+                for i in range(k):
+                    d_loss, d_real, d_fake = self._d_step(m, report=i == k - 1)
+                for i in range(gs):
+                    g_loss = self._g_step(m, report=i == gs - 1)
             n_g = len(self._g_gnorm)
             vals = torch.stack([d_loss, g_loss, d_real, d_fake, *self._g_gnorm, *self._d_gnorm]
                                ).tolist()  # one device sync per iteration
