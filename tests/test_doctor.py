@@ -56,7 +56,14 @@ def run_doctor(rows, config=None, kind="points", probes=None, chunk=None):
     return doc
 
 
+def found(doc, name):
+    names(doc)
+    return next(f for f in doc.problems() if f.name == name)
+
+
 def names(doc):
+    for f in doc.findings():  # every sentence is filled in from its evidence
+        assert "{" not in f.sentence, f.sentence
     return [f.name for f in doc.problems()]
 
 
@@ -80,7 +87,7 @@ def test_too_early_to_tell():
 
 def test_vanishing_gradient_with_the_minimax_loss():
     doc = run_doctor(stats(1500, d_real=0.93, d_fake=0.06, g_loss=-0.06), {"loss": "minimax", "k": 10})
-    f = next(f for f in doc.problems() if f.name == "vanishing-gradient")
+    f = found(doc, "vanishing-gradient")
     assert "log(1 − D(G(z))) is flat here" in f.sentence and "non-saturating loss keeps pushing" in f.sentence
     assert f.evidence["d_real"] > 0.9 and f.evidence["d_fake"] < 0.1 and f.evidence["iterations"][1] >= f.iteration
     assert f.iteration <= 500
@@ -92,26 +99,27 @@ def test_vanishing_gradient_under_the_nonsaturating_loss_needs_g_gradient_to_col
     d = dict(d_real=0.93, d_fake=0.06)
     assert "vanishing-gradient" not in names(run_doctor(stats(1500, **d)))  # G still gets its gradient
     collapsing = stats(1500, g_grad=lambda it: np.where(it < 300, 5.0, 0.05), **d)
-    f = next(f for f in run_doctor(collapsing).problems() if f.name == "vanishing-gradient")
+    f = found(run_doctor(collapsing), "vanishing-gradient")
     assert "below its peak" in f.sentence and f.evidence["g_drop"] >= 10
     assert {"loss": "nonsaturating"} not in [r["change"] for r in f.remedies]  # already the run's loss
 
 
 def test_d_wins():
     doc = run_doctor(stats(2500, d_real=0.985, d_fake=0.015, noise=0.003))
-    assert "d-wins" in names(doc)
+    f = found(doc, "d-wins")
+    assert "over iterations" in f.sentence and f.remedies[0]["change"] == {"lr_d": 0.0001}
 
 
 def test_mode_collapse_on_toy_data_and_remedies_that_fit_the_model():
     probes = [probe_points(i, eff=1.1, hq=0.5, js=0.6, spread=0.05) for i in range(100, 2001, 100)]
     doc = run_doctor(stats(2000, d_real=0.65, d_fake=0.33), probes=probes)
-    f = next(f for f in doc.problems() if f.name == "mode-collapse")
+    f = found(doc, "mode-collapse")
     assert "1.1 of the 8 modes" in f.sentence and f.evidence["n_modes"] == 8
     assert [r["change"] for r in f.remedies] == [{"unroll": 5}, {"pack": 4}, {"mbstd": True}]
     dc = run_doctor(stats(3000, d_real=0.65, d_fake=0.33), {"model": "dcgan", "dataset": "digits"}, "images",
                     [{"iteration": i, "class_coverage": 2, "n_classes": 10, "top_class": 3, "spread": 0.1,
                       "distinct_share": 0.02} for i in range(100, 3001, 100)])
-    f = next(f for f in dc.problems() if f.name == "mode-collapse")
+    f = found(dc, "mode-collapse")
     assert "only 2 of the 10 classes" in f.sentence
     assert [r["change"] for r in f.remedies] == [{"unroll": 5}]  # packing and mbstd are built into the mlp only
 
@@ -124,14 +132,14 @@ def test_image_collapse_waits_for_the_warm_up():
 def test_mode_hopping():
     probes = [probe_points(i, eff=1.05, hq=0.4, js=0.6, spread=0.05, main=(i // 200) % 8) for i in range(100, 2001, 100)]
     doc = run_doctor(stats(2000, d_real=0.65, d_fake=0.33), probes=probes)
-    f = next(f for f in doc.problems() if f.name == "mode-hopping")
+    f = found(doc, "mode-hopping")
     assert f.evidence["moves"] >= 2 and f.evidence["union"] >= 3 and "keeps changing" in f.sentence
 
 
 def test_oscillation_and_no_alarm_for_noise_around_equilibrium():
     wave = stats(6000, d_fake=lambda it: 0.45 + 0.25 * np.sin(2 * np.pi * it / 700),
                  d_real=lambda it: 0.55 + 0.2 * np.sin(2 * np.pi * it / 700 + 1))
-    f = next(f for f in run_doctor(wave).problems() if f.name == "oscillation")
+    f = found(run_doctor(wave), "oscillation")
     assert f.evidence["cycles"] >= 5 and f.evidence["hi"] - f.evidence["lo"] > 0.3
     assert f.remedies[0]["change"] == {"lr_d": 0.0005, "lr_g": 0.0005}
     assert "oscillation" not in names(run_doctor(stats(6000, noise=0.08)))
@@ -148,7 +156,7 @@ def test_divergence_ahead_on_a_loss_spike_before_the_nan():
         if seen is None and any(f.name == "divergence-ahead" for f in doc.new_findings()):
             seen = int(r[0])
     assert seen is not None and 1000 < seen < 1030  # about 12 iterations of growth (5×): well before any NaN
-    f = next(f for f in doc.problems() if f.name == "divergence-ahead")
+    f = found(doc, "divergence-ahead")
     assert f.severity == "critical" and f.evidence["factor"] >= 5
     assert f.remedies[0]["change"] == {"lr_d": 0.0001, "lr_g": 0.0001}
     doc.note_diverged(1201, "D loss = nan")
@@ -162,7 +170,7 @@ def test_divergence_ahead_for_unbounded_losses_and_slow_growth():
     one_row = stats(1000, g_grad=lambda it: np.where(it == 901, 80.0, 1.0), d_grad=lambda it: np.where(it == 901, 60.0, 1.0))
     assert "divergence-ahead" not in names(run_doctor(one_row, {"loss": "wgan-gp"}))
     drift = stats(2000, d_grad=lambda it: 10 ** (it / 250.0))  # ×10 every 250 iterations
-    f = next(f for f in run_doctor(drift, {"loss": "hinge"}).problems() if f.name == "divergence-ahead")
+    f = found(run_doctor(drift, {"loss": "hinge"}), "divergence-ahead")
     assert "D's gradient norm" in f.sentence
 
 
@@ -170,7 +178,7 @@ def test_d_too_weak():
     probes = [probe_points(i, eff=1.0, hq=0.0, js=0.69, spread=0.0) for i in range(100, 2001, 100)]
     doc = run_doctor(stats(2000, d_real=0.49, d_fake=0.485, noise=0.005, lr_d=1e-5), {"lr_d": 1e-5, "lr_g": 1e-3},
                      probes=probes)
-    f = next(f for f in doc.problems() if f.name == "d-too-weak")
+    f = found(doc, "d-too-weak")
     assert "cannot tell real from fake" in f.sentence and f.evidence["lr_ratio"] == 0.01
     assert f.remedies[0]["change"] == {"lr_d": 0.001}
     healthy_start = [probe_points(i, hq=0.1, js=0.5) for i in range(100, 2001, 100)]  # still learning, D ahead
@@ -181,7 +189,7 @@ def test_memorisation():
     probes = [{"iteration": i, "copy_share": 0.8, "nn_ratio": 0.3, "distinct_share": 0.9, "class_coverage": 10,
                "n_classes": 10, "top_class": i // 100 % 10} for i in range(100, 3001, 100)]
     doc = run_doctor(stats(3000), {"dataset": "digits"}, "images", probes)
-    f = next(f for f in doc.problems() if f.name == "memorisation")
+    f = found(doc, "memorisation")
     assert "80% of samples are closer to a training image" in f.sentence and f.evidence["nn_ratio"] == 0.3
 
 
@@ -246,10 +254,10 @@ def test_new_findings_are_reported_once():
 def test_findings_clear_and_the_verdict_says_so():
     rows = np.concatenate([stats(1000, d_real=0.93, d_fake=0.06), stats(1500, start=1001)])
     doc = run_doctor(rows, {"loss": "minimax"})
-    f = next(f for f in doc.problems() if f.name == "vanishing-gradient")
+    f = found(doc, "vanishing-gradient")
     assert not f.active and f.until is not None and f.until > f.since
     v = verdict(doc.findings(), doc.iteration)
-    assert "No problem holds" in v and "Earlier: vanishing gradient for g" in v
+    assert "No problem holds" in v and "Earlier: Vanishing gradient for G" in v
 
 
 # ------------------------------------------------------------------------------------------ the trainer

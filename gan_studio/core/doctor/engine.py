@@ -131,15 +131,10 @@ def resolve_remedies(rule: Rule, config: dict) -> list[dict]:
                 change[key] = val
         if not change or all(config.get(k) == v for k, v in change.items()):
             continue
-        if ("pack" in change or "mbstd" in change) and (config.get("model") != "mlp"):
-            continue  # built into the mlp model only (Trainer refuses the others)
-        if "pack" in change and str(config.get("dataset", "")) in ("mnist", "fashion-mnist", "cifar10", "digits") \
-                and str(config.get("model", "")).startswith("cond"):
-            continue
-        if "unroll" in change and config.get("update") == "simultaneous":
-            continue
-        if "k" in change and config.get("update") == "simultaneous":
-            continue
+        if ("pack" in change or "mbstd" in change) and config.get("model") != "mlp":
+            continue  # built into the unconditional mlp model only (the Trainer refuses the others)
+        if ("unroll" in change or "k" in change) and config.get("update") == "simultaneous":
+            continue  # the original code's joint step takes k = 1 and no unrolling
         try:
             validate_values({**config, **change})
         except ConfigError:
@@ -226,6 +221,8 @@ class Doctor:
     def feed_metrics(self, metrics: dict) -> None:
         """Metrics of the samples at ``metrics["iteration"]`` (see probes.py; the studio's live mode metrics
         work too: ``modes_covered``, ``n_modes``, ``high_quality``, ``mode_counts``)."""
+        if not isinstance(metrics, dict):
+            return
         it = metrics.get("iteration")
         if not isinstance(it, (int, float)) or isinstance(it, bool) or not math.isfinite(it):
             return
@@ -372,7 +369,7 @@ class Doctor:
     def _report(self, rule: Rule, evidence: dict, iteration: int) -> None:
         try:
             sentence = rule.sentence.format_map(evidence)
-        except (KeyError, ValueError, IndexError):  # a template and its evidence out of step: say it plainly
+        except (KeyError, ValueError, IndexError, TypeError):  # a template and its evidence out of step
             sentence = f"{rule.title}: {evidence}"
         f = self._found.get(rule.name)
         if f is None or f.source == "recorded":
@@ -521,7 +518,8 @@ def check_d_wins(doc: Doctor, rule: Rule, it: int):
     th = rule.thresholds
     d_real, d_fake = _mean(w, "d_real"), _mean(w, "d_fake")
     if d_real >= th["d_real_min"] and d_fake <= th["d_fake_max"]:
-        return {"d_real": _r(d_real), "d_fake": _r(d_fake), "iterations": [w[0]["first"], w[-1]["last"]]}
+        return {"d_real": _r(d_real), "d_fake": _r(d_fake), "first": w[0]["first"], "last": w[-1]["last"],
+                "iterations": [w[0]["first"], w[-1]["last"]]}
     return None
 
 
@@ -658,23 +656,20 @@ def check_d_too_weak(doc: Doctor, rule: Rule, it: int):
     d_real, d_fake = _mean(w, "d_real"), _mean(w, "d_fake")
     if not abs(d_real - d_fake) <= th["gap_max"]:
         return None
-    if p.get("high_quality") is not None and p.get("n_modes"):
-        if p["high_quality"] > th["quality_max"]:
-            return None
-        detail = f"only {p['high_quality']:.0%} of the samples lie within 3σ of a mode"
-    elif p.get("js") is not None:
-        if p["js"] < th["js_min"]:
-            return None
-        detail = f"the samples' histogram is far from the data's (JS = {p['js']:.2f} nats of at most 0.69)"
-    elif p.get("nn_ratio") is not None:
-        if p["nn_ratio"] < th["nn_ratio_min"]:
-            return None
-        detail = f"the samples are {p['nn_ratio']:.1f}× as far from the training images as real images are"
-    else:
+    far = []  # whichever measure says the samples are far from the data
+    if p.get("high_quality") is not None and p.get("n_modes") and p["high_quality"] <= th["quality_max"]:
+        far.append(f"only {p['high_quality']:.0%} of the samples lie within 3σ of a mode")
+    if p.get("js") is not None and p["js"] >= th["js_min"]:
+        far.append(f"the samples' histogram is far from the data's (JS = {p['js']:.2f} nats of at most 0.69)")
+    if p.get("nn_ratio") is not None and p["nn_ratio"] >= th["nn_ratio_min"]:
+        far.append(f"the samples are {p['nn_ratio']:.1f}× as far from the training images as real images are")
+    if not far:
         return None
     lr_d, lr_g = w[-1]["lr_d"], w[-1]["lr_g"]
-    return {"d_real": _r(d_real), "d_fake": _r(d_fake), "detail": detail,
-            "lr_ratio": _r(lr_d / lr_g if lr_g else math.nan, 3), "probe_iteration": p["iteration"],
+    k = int(w[-1]["k"]) if math.isfinite(w[-1]["k"]) else int(doc.config.get("k", 1))
+    return {"d_real": _r(d_real), "d_fake": _r(d_fake), "detail": " and ".join(far),
+            "lr_ratio": _r(lr_d / lr_g if lr_g else math.nan, 3) or math.nan, "k": k,
+            "g_steps": int(doc.config.get("g_steps", 1)), "probe_iteration": p["iteration"],
             "iterations": [w[0]["first"], w[-1]["last"]]}
 
 
@@ -684,7 +679,7 @@ def check_memorisation(doc: Doctor, rule: Rule, it: int):
         return UNKNOWN
     if p.get("copy_share") is None or p["copy_share"] < rule.thresholds["copy_share_min"]:
         return None
-    return {"copy_share": _r(p["copy_share"], 3), "nn_ratio": _r(p.get("nn_ratio", math.nan), 3),
+    return {"copy_share": _r(p["copy_share"], 3), "nn_ratio": _r(p.get("nn_ratio", math.nan), 3) or math.nan,
             "probe_iteration": p["iteration"]}
 
 
@@ -726,6 +721,10 @@ def _change_text(change: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in change.items())
 
 
+def _upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def verdict(findings: Iterable[Finding], iteration: int | None = None) -> str:
     """One paragraph in plain words: what is wrong (most pressing first), since when, and what to try."""
     fs = list(findings)
@@ -734,7 +733,7 @@ def verdict(findings: Iterable[Finding], iteration: int | None = None) -> str:
     healthy = [f for f in fs if f.severity == "ok"]
     if not problems:
         if healthy:
-            return f"Healthy{at}. {healthy[0].sentence[len('Healthy: '):].capitalize()} Nothing needs changing."
+            return f"Healthy{at}. {_upper(healthy[0].sentence[len('Healthy: '):])} Nothing needs changing."
         return (f"Too early to tell{at}: the doctor needs a few hundred iterations of statistics before it says "
                 "anything.")
     now = [f for f in problems if f.active]
@@ -743,18 +742,18 @@ def verdict(findings: Iterable[Finding], iteration: int | None = None) -> str:
     if now:
         first = now[0]
         n = len(now)
-        out.append(f"{'One problem' if n == 1 else f'{n} problems'}{at}. Most pressing: {first.title.lower()} "
+        out.append(f"{'One problem' if n == 1 else f'{n} problems'}{at}. Most pressing: {first.title} "
                    f"(since iteration {first.since:,}{', reported during training' if first.source == 'recorded' else ''})"
                    f" — {first.sentence}")
         if first.remedies:
             r = first.remedies[0]
             out.append(f"Try {_change_text(r['change'])}: {r['why']}.")
         for f in now[1:]:
-            out.append(f"Also {f.title.lower()} since iteration {f.since:,}.")
+            out.append(f"Also: {f.title}, since iteration {f.since:,}.")
     else:
         out.append(f"No problem holds{at}" + (f" ({healthy[0].sentence[len('Healthy: '):].rstrip('.')})"
                                               if healthy else "") + ".")
     for f in past:
         span = f"iterations {f.since:,}–{f.until:,}" if f.until is not None else f"iteration {f.since:,}"
-        out.append(f"Earlier: {f.title.lower()} ({span}), no longer seen.")
+        out.append(f"Earlier: {f.title} ({span}), no longer seen.")
     return " ".join(out)

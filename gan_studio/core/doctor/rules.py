@@ -57,7 +57,7 @@ RULES: tuple[Rule, ...] = (
         window=2000, persist=0, warmup=0,
         thresholds={"loss_spike": 5.0, "grad_spike": 10.0, "grad_spike_rows": 2, "trend_factor": 100.0,
                     "trend_reference": 500},
-        sentence="Divergence ahead: {what} jumped to {factor:.0f}× {their} recent level (from about {base:.3g} to "
+        sentence="Divergence ahead: {what} jumped to {factor:.3g}× {their} recent level (from about {base:.3g} to "
                  "{now:.3g}) at iteration {at}. Jumps like this come before a NaN when the steps are too large.",
         remedies=(_LOWER_LRS,),
         reasoning="Before a NaN the losses (sigmoid losses) or both gradient norms (other losses) jump far above "
@@ -93,7 +93,8 @@ RULES: tuple[Rule, ...] = (
         warmup=500,
         thresholds={"gap_max": 0.04, "js_min": 0.5, "quality_max": 0.2, "nn_ratio_min": 2.5},
         sentence="D too weak: it cannot tell real from fake (D(x) = {d_real:.2f}, D(G(z)) = {d_fake:.2f}) although "
-                 "{detail}. G gets no useful signal; D needs to learn faster (lr_D is {lr_ratio:.3g}× lr_G).",
+                 "{detail}. G gets no useful signal; D needs to learn faster (lr_D = {lr_ratio:.3g} × lr_G, {k} D "
+                 "step(s) for every {g_steps} G step(s)).",
         remedies=(Remedy({"lr_d": "lr_g"}, "D learns as fast as G"),
                   Remedy({"g_steps": 1}, "one G step per D step, as in Algorithm 1"),
                   Remedy({"k": 5}, "five D steps per G step")),
@@ -104,7 +105,7 @@ RULES: tuple[Rule, ...] = (
         name="mode-collapse", title="Mode collapse", severity="warning", applies="samples", window=1000,
         persist=500, warmup=800,
         thresholds={"modes_max": 0.5, "classes_max": 0.3, "spread_max": 0.05, "warmup_images": 2000},
-        sentence="Mode collapse: {detail} for {span} iterations. G has settled on a few outputs and D's gradient "
+        sentence="Mode collapse for {span} iterations: {detail}. G has settled on a few outputs and D's gradient "
                  "no longer moves it to the others.",
         remedies=(Remedy({"unroll": 5}, "G is judged by the D that five more D steps would give, so it cannot "
                          "win by sitting on one mode (Metz et al. 2016)"),

@@ -42,7 +42,7 @@ def scatter(real: np.ndarray, fake: np.ndarray, lo, hi, size: int = 320, dot: in
     img = np.empty((size, size, 3), np.uint8)
     img[:] = BG_RGB
     if field is not None:
-        f = np.clip(np.asarray(field, np.float32), 0, 1)
+        f = np.clip(np.nan_to_num(np.asarray(field, np.float32), nan=0.5), 0, 1)  # NaN (a diverged D): neutral
         fy = (np.arange(size) * f.shape[0] // size)
         fx = (np.arange(size) * f.shape[1] // size)
         v = f[fy][:, fx][::-1]  # row 0 is the top of the picture (largest y)
