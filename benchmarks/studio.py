@@ -237,9 +237,10 @@ def main(argv=None) -> dict:
     a = ap.parse_args(argv)
     presets = [a.preset] if a.preset else a.presets
     threads = studio_threads()
-    out = {"benchmark": "studio", "seconds": a.seconds, "rounds": a.rounds, "cpus": os.cpu_count(),
-           "presets": {p: bench_preset(p, a.seconds, a.rounds, a.modes, threads, a.default_threads)
-                       for p in presets}}
+    out = {"benchmark": "studio", "seconds": a.seconds, "rounds": a.rounds, "cpus": os.cpu_count(), "presets": {}}
+    for p in presets:
+        out["presets"][p] = bench_preset(p, a.seconds, a.rounds, a.modes, threads, a.default_threads)
+        print(json.dumps({p: out["presets"][p]}), file=sys.stderr, flush=True)  # progress
     print(json.dumps(out))
     return out
 
