@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import collections
-import os
 import time
 
 import numpy as np
@@ -12,19 +11,6 @@ from . import theme
 
 STATE_COLORS = {"replay": "#7c3aed", "running": theme.OK, "paused": "#1d4ed8", "loading": "#6b7280", "diverged": theme.WARN,
                 "error": theme.ERROR, "stopped": "#6b7280"}
-
-
-def train_threads() -> int:
-    """Torch threads for the training process: all cores but one, which the window keeps for drawing.
-
-    Measured on a 2-core machine (benchmarks/studio.py): with torch's default of 2 threads the training
-    process and the window fight over the cores (OpenMP threads spin while the GUI paints) and the studio
-    trained at 0.83× the headless rate; with 1 thread it matched it (0.95–1.1×) and the UI stalls halved.
-    ``GAN_STUDIO_TRAIN_THREADS`` overrides."""
-    env = os.environ.get("GAN_STUDIO_TRAIN_THREADS")
-    if env and env.strip().isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class StallMonitor(QtCore.QObject):
