@@ -166,3 +166,11 @@ def test_readme_lists_every_shortcut_of_the_action_table():
     for s in A.ACTIONS:
         if s.shortcut:
             assert f"| {A.key_text(s)} | {s.text.lstrip('▶⟲ ')} |" in readme, f"README misses {s.shortcut}"
+
+
+def test_every_package_is_listed_in_pyproject():
+    """A wheel (and the packaged app) carries only the packages pyproject.toml names."""
+    text = (PKG.parent / "pyproject.toml").read_text(encoding="utf-8")
+    for init in PKG.rglob("__init__.py"):
+        name = ".".join(init.parent.relative_to(PKG.parent).parts)
+        assert f'"{name}"' in text, f"{name} is missing from [tool.setuptools] packages"
