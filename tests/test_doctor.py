@@ -127,6 +127,14 @@ def test_mode_collapse_on_toy_data_and_remedies_that_fit_the_model():
 def test_image_collapse_waits_for_the_warm_up():
     early = [{"iteration": i, "class_coverage": 1, "n_classes": 10, "top_class": 0} for i in range(100, 1501, 100)]
     assert run_doctor(stats(1500), {"dataset": "digits"}, "images", early).problems() == []
+    # one class after another while G finds its feet, then many classes: no hopping, at the warm-up or after
+    hops = [{"iteration": i, "class_coverage": 2, "n_classes": 10, "top_class": i // 200 % 10, "top_class_share": 0.9}
+            for i in range(100, 2001, 100)]
+    later = [{"iteration": i, "class_coverage": 9, "n_classes": 10, "top_class": i // 100 % 10, "top_class_share": 0.2}
+             for i in range(2100, 3001, 100)]
+    assert names(run_doctor(stats(3000), {"dataset": "digits"}, "images", hops + later)) == []
+    still = [dict(p, iteration=p["iteration"] + 2000) for p in hops[:-1]]  # the same hopping after the warm-up
+    assert "mode-hopping" in names(run_doctor(stats(4000), {"dataset": "digits"}, "images", later[:1] + still))
 
 
 def test_mode_hopping():

@@ -581,9 +581,12 @@ def check_mode_collapse(doc: Doctor, rule: Rule, it: int):
 
 def check_mode_hopping(doc: Doctor, rule: Rule, it: int):
     doc._latest_probe(it, rule.window)
-    if doc.kind == "images" and it < rule.thresholds["warmup_images"]:
-        return None
-    ps = [p for p in doc.probes if it - rule.window <= p["iteration"] <= it]
+    start = it - rule.window
+    if doc.kind == "images":
+        if it < rule.thresholds["warmup_images"]:
+            return None
+        start = max(start, rule.thresholds["warmup_images"])  # the window must not reach back into the warm-up
+    ps = [p for p in doc.probes if start <= p["iteration"] <= it]
     if len(ps) < 3:
         return UNKNOWN if not ps else None
     th = rule.thresholds
