@@ -16,10 +16,9 @@ Runs the real commands in subprocesses (the studio on the offscreen platform). P
 * per views mode (``GAN_STUDIO_VIEWS``): the studio's it/s, ``ratio`` to each headless figure (medians),
   ``ui_fps`` (display ticks that drew a new snapshot, per second of training), ``views_fps`` (distinct views
   the data panels drew per second), UI stall p99, and from the training process (``GAN_STUDIO_PERF``):
-  views computed and snapshots published per second, CPU ms per frame of views and per iteration; where
-  /proc is readable, the CPU of the window's process (cores, ms per frame) and
-  ``ratio_one_core_estimate`` (the ratio computed from CPU times, for a window and a training process that
-  share one otherwise idle core; load from other processes disturbs it far less than the speeds).
+  views computed and snapshots published per second, CPU ms per frame of views and per iteration
+  (``headless_cpu_ms_per_it``: the same for `gan-studio train`); where /proc is readable, the CPU of the
+  window's process (cores, and ms per distinct frame drawn).
 """
 from __future__ import annotations
 
@@ -217,12 +216,6 @@ def bench_preset(preset: str, seconds: float, rounds: int, modes: list[str], thr
         mm = out["modes"][m]
         mm["median"] = {"it_per_s": _med(ips), "ui_fps": _med(mm["ui_fps"]), "views_fps": _med(views_fps),
                         "ui_stall_p99_ms": _med(mm["ui_stall_p99_ms"])}
-        # from CPU time, which load from other processes disturbs far less than speed: the ratio where the
-        # window and the training process share one otherwise idle core (a 2-core machine whose other core
-        # is busy), against the training loop alone on that core
-        ui, tr_ms, h_ms = _med(mm["ui_cpu"]), _med(mm["train_cpu_ms_per_it"]), _med(out["headless_cpu_ms_per_it"]["train_only"])
-        if None not in (ui, tr_ms, h_ms) and tr_ms > 0:
-            mm["median"]["ratio_one_core_estimate"] = round(h_ms * max(0.0, 1.0 - ui) / tr_ms, 3)
     return out
 
 

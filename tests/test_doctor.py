@@ -270,6 +270,8 @@ def test_findings_clear_and_the_verdict_says_so():
 
 # ------------------------------------------------------------------------------------------ the trainer
 def test_trainer_reports_gradient_norms():
+    import torch
+
     from gan_studio.core.train.config import TrainConfig
     from gan_studio.core.train.trainer import Trainer
 
@@ -280,6 +282,11 @@ def test_trainer_reports_gradient_norms():
     assert math.isnan(s.g_grad_norm) and s.d_grad_norm > 0
     total = math.sqrt(sum(float(p.grad.norm()) ** 2 for p in tr.D.parameters() if p.grad is not None))
     assert s.d_grad_norm == pytest.approx(total, rel=1e-5)
+    before = [p.grad.clone() for p in tr.D.parameters()]
+    s = tr.step(d_steps=0, g_steps=1)  # G's step back-propagates into G only: D's gradients are left alone
+    assert math.isnan(s.d_grad_norm) and all(torch.equal(p.grad, b) for p, b in zip(tr.D.parameters(), before))
+    total = math.sqrt(sum(float(p.grad.norm()) ** 2 for p in tr.G.parameters()))
+    assert s.g_grad_norm == pytest.approx(total, rel=1e-5)
 
 
 def test_doctor_observer_feeds_probes_and_writes_events(tmp_path):

