@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 
 from .args import Parser, add_studio_args, check_studio_args, nonneg_int, studio_missing
 from .errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, UserError, run_guarded
@@ -25,7 +26,7 @@ __all__ = ["run_cli", "build_parser", "commands", "UserError", "EXIT_USAGE", "EX
 
 #: The command modules, in the order ``gan-studio --help`` lists them.
 COMMAND_MODULES = ("train", "sample", "parzen", "evaluate", "doctor", "presets", "export", "gif", "metrics",
-                   "open_run", "compare", "reproduce", "figures")
+                   "open_run", "compare", "reproduce", "figures", "recipe")
 
 
 def commands() -> list:
@@ -80,6 +81,9 @@ def _run_studio(a) -> int:
 
 
 def run_cli(argv: list[str]) -> int:
+    if argv and not argv[0].startswith("-") and os.path.isfile(argv[0]) and argv[0] not in {
+            c.NAME for c in commands()}:  # gan-studio RECIPE.json: open it in the studio
+        argv = ["open", *argv]
     a = build_parser().parse_args(argv)
     if a.command is None:
         return run_guarded("gan-studio", _run_studio, a)

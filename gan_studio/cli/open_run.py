@@ -1,6 +1,7 @@
 """``gan-studio open``: replay a run folder in the studio with a step slider."""
 from __future__ import annotations
 
+import os
 import sys
 
 from .args import add_studio_args, check_studio_args, nonneg_int, studio_missing
@@ -24,6 +25,10 @@ def run(a) -> int:
     from ..core.record.runfolder import RunFolder, RunFolderError
 
     check_studio_args(a)
+    if os.path.isfile(a.run_dir):  # a recipe (gan-studio open RECIPE.json): start the run it describes
+        from .recipe import open_recipe
+
+        return open_recipe(a)
     try:
         run = RunFolder(a.run_dir)  # a clear message before any window opens
     except RunFolderError as exc:

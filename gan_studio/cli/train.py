@@ -6,6 +6,7 @@ the JSON report. What a run leaves behind is written by trainer observers from t
 """
 from __future__ import annotations
 
+import argparse
 import errno
 import math
 import os
@@ -27,6 +28,7 @@ TRAIN_SETTINGS = {  # argparse dest -> TrainConfig field
     "dataset": "dataset", "model": "model", "loss": "loss", "optimizer": "optimizer", "lr_d": "lr_d",
     "lr_g": "lr_g", "k": "k", "g_steps": "g_steps", "batch_size": "batch_size", "z_dim": "z_dim",
     "noise": "noise", "steps": "steps", "seed": "seed", "momentum": "momentum",
+    "unroll": "unroll", "pack": "pack", "mbstd": "mbstd",
 }
 
 
@@ -47,12 +49,21 @@ def add_arguments(t) -> None:
     t.add_argument("--k", type=positive_int, help="discriminator steps per iteration (the paper's k)")
     t.add_argument("--g-steps", type=positive_int, help="generator steps per iteration")
     t.add_argument("--batch-size", type=positive_int, help="minibatch size m")
+    t.add_argument("--unroll", type=nonneg_int, help="remedy: unrolled D, this many look-ahead D steps (0: off)")
+    t.add_argument("--pack", type=positive_int, help="remedy: PacGAN, D judges this many samples at once (1: off)")
+    t.add_argument("--mbstd", action=argparse.BooleanOptionalAction, default=None,
+                   help="remedy: minibatch standard deviation in D (mlp)")
     t.add_argument("--z-dim", type=positive_int, help="noise dimension")
     t.add_argument("--noise", choices=["normal", "uniform"])
     t.add_argument("--steps", type=nonneg_int, help="train until this many iterations in total")
     t.add_argument("--seed", type=nonneg_int)
     t.add_argument("--device", default=None, help="auto (cuda, then mps, then cpu), cpu, cuda or mps")
     t.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint, exactly where it stopped")
+    t.add_argument("--recipe", metavar="RECIPE.json", help="train the run a recipe describes, making its changes "
+                   "at their iterations (see gan-studio recipe; --steps may go with it)")
+    t.add_argument("--branch", metavar="RUN_DIR", help="continue a recorded run from step --at, in a new run folder "
+                   "(live settings given here are the changes; --steps is the total)")
+    t.add_argument("--at", type=nonneg_int, metavar="STEP", help="with --branch: the recorded step to continue from")
     t.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
     t.add_argument("--gif-every", type=positive_int, default=None, help="iterations between GIF frames")
     t.add_argument("--log-every", type=positive_int, default=10, help="iterations between metrics.jsonl lines")
@@ -151,7 +162,13 @@ def setup(a):
     from ..core.train.config import TrainConfig
     from ..core.train.trainer import Trainer
 
+    if getattr(a, "recipe", None):  # the recipe's settings, data and scheduled changes (cli/recipe.py)
+        from .recipe import recipe_trainer
+
+        return recipe_trainer(a)
     explicit = explicit_settings(a)
+    if getattr(a, "branch", None) or getattr(a, "at", None) is not None:
+        return _branch(a, explicit)
     if not a.resume:
         return Trainer(TrainConfig.from_dict(new_config(a, explicit)))
     # with --resume, the data are found only where the command line says: --data-root (or the default data
@@ -170,6 +187,27 @@ def setup(a):
     if "steps" not in explicit:
         trainer.config.steps = max(trainer.config.steps, trainer.iteration)
     return trainer
+
+
+def _branch(a, explicit: dict):
+    """``--branch RUN_DIR --at STEP``: the recorded state at STEP, with the live flags as changes."""
+    from ..core.record.branch import branch_trainer
+    from ..core.train.config import LIVE_KEYS
+
+    if not a.branch or a.at is None:
+        raise UserError("--branch RUN_DIR and --at STEP go together")
+    if a.resume or a.preset:
+        raise UserError("--branch continues a recorded run: leave out --resume and --preset")
+    fixed = [k for k in explicit if k not in LIVE_KEYS + ("steps", "dataset_args")]
+    if fixed:
+        raise UserError(f"a branch keeps its parent's networks and data: {', '.join(fixed)} cannot change "
+                        f"(live settings can: {', '.join(LIVE_KEYS)})")
+    if Path(a.out).expanduser().resolve() == Path(a.branch).expanduser().resolve():
+        raise UserError("--out must be a new folder: the branch must not overwrite the run it continues")
+    changes = {k: v for k, v in explicit.items() if k != "dataset_args"}
+    locations = {k: v for k, v in (explicit.get("dataset_args") or {}).items() if k != "root"}
+    return branch_trainer(a.branch, a.at, changes, device=a.device, data_root=a.data_root,
+                          dataset_args=locations or None)
 
 
 # ------------------------------------------------------------------------------------- training

@@ -39,6 +39,8 @@ class EventKind(str, enum.Enum):
     RECORDING = "recording"  # the run is being recorded; message: the run folder
     LATENT_GIF = "latent-gif"  # result of run.call(latent_loop_frames)
     GENERATOR = "generator"  # result of run.call(export_generator_call)
+    SUBSTEP = "substep"  # narrate mode: one sub-step of Algorithm 1 just ran; data: a SubStep
+    FINDING = "finding"  # the GAN doctor: data: Finding.to_dict() + "status" (new, back, cleared, healthy)
 
     def __str__(self) -> str:  # print as the plain word
         return self.value
@@ -78,6 +80,37 @@ class Event:
     kind: str  # an EventKind (or its value)
     message: str
     data: Any = None
+
+
+#: The sub-steps of one iteration of Algorithm 1, as the trainer reports them in narrate mode: per D-step
+#: the noise, the data, D's update; then per G-step the noise and G's update ("joint": the simultaneous
+#: update's one combined step).
+SUBSTEP_KINDS = ("d_noise", "d_data", "d_update", "g_noise", "g_update", "joint")
+
+
+@dataclass(frozen=True)
+class SubStep:
+    """One sub-step of Algorithm 1, reported by the trainer's ``substep_hook`` (plain numbers and arrays).
+
+    Arrays (points data only, in the data's own space, one row per example of the minibatch; else None):
+    ``fakes`` G(z) · ``real`` x · ``grad`` −∂L_G/∂G(z) at the fakes (where G's step pushes them) ·
+    ``after`` G(z) for the same z after G's update."""
+
+    kind: str  # one of SUBSTEP_KINDS
+    iteration: int  # the iteration this sub-step belongs to (the one that ends with it: trainer.iteration + 1)
+    step: int  # i: which D-step (1..k) or G-step (1..g_steps) this is
+    steps: int  # k for D sub-steps, g_steps for G sub-steps
+    m: int  # the minibatch size
+    last: bool  # the iteration's last sub-step
+    loss: float = float("nan")  # the update's loss on this batch (d_update, g_update, joint: D's)
+    g_loss: float = float("nan")  # joint: G's loss
+    d_real: float = float("nan")  # mean D(x) and D(G(z)) on this batch (d_update, joint)
+    d_fake: float = float("nan")
+    fakes: Any = None
+    real: Any = None
+    grad: Any = None
+    after: Any = None
+    field: Any = None  # filled in by the live worker: D's field (the toy field's view) right after this sub-step
 
 
 @runtime_checkable

@@ -28,7 +28,7 @@ class ActionSpec:
     presentation: bool = False  # one of the keys a presenter uses (listed in presentation mode)
 
 
-MENUS = (("file", "&File"), ("run", "&Run"), ("view", "&View"), ("help", "&Help"))
+MENUS = (("file", "&File"), ("edit", "&Edit"), ("run", "&Run"), ("view", "&View"), ("help", "&Help"))
 EXPORT_MENU = ("export", "&Export")  # a submenu of File and the toolbar's ⤓ Export button
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -36,10 +36,20 @@ ACTIONS: tuple[ActionSpec, ...] = (
                toolbar=0, enabled="ready", presentation=True),
     ActionSpec("step_d", "Step D", "runs.step", "D", "one discriminator step", ("d",), (("run", 0),), 0, enabled="live"),
     ActionSpec("step_g", "Step G", "runs.step", "G", "one generator step", ("g",), (("run", 0),), 0, enabled="live"),
-    ActionSpec("step", "Step", "runs.step", "Right", "one iteration: k D-steps, then the G-steps", ("full",),
+    ActionSpec("step", "Step", "narrator.step", "Right",
+               "one iteration: k D-steps, then the G-steps (narrating: the next sub-step)", ("full",),
                (("run", 0),), 0, enabled="ready", presentation=True),
+    ActionSpec("narrate", "Narrate (slow motion)", "narrator.toggle", "N",
+               "Algorithm 1 step by step: the trainer stops after each sub-step (→ runs the next; while playing, "
+               "a timer does)", menus=(("run", 0),), checkable=True, enabled="live", presentation=True),
     ActionSpec("reset", "⟲ Reset", "runs.reset", "Ctrl+R", "start this configuration again from scratch",
                menus=(("run", 0),), toolbar=0, enabled="live", presentation=True),
+    ActionSpec("continue_here", "Continue from here…", "brancher.continue_from_here", "Ctrl+B",
+               "a new run from the step shown (the replay slider's, or a paused run's), with settings you may change; "
+               "optionally beside the original's recorded future", menus=(("run", 1),), enabled="ready"),
+    ActionSpec("rewind", "Back", "brancher.rewind", "Ctrl+Z",
+               "take the live run back to its last recorded state and continue from there with the current settings",
+               menus=(("run", 0),), enabled="live"),
     ActionSpec("evaluate", "Evaluate (Parzen)", "evaluate", "Ctrl+E",
                "Parzen-window log-likelihood and the metrics that apply, on a snapshot of G, while training goes on",
                menus=(("run", 1),), enabled="live"),
@@ -49,6 +59,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "start the next preset (a presenter's clicker sends Page Down)", (1,), (("run", 2),), presentation=True),
     ActionSpec("prev_preset", "Previous preset", "runs.cycle", "PgUp", "start the previous preset", (-1,),
                (("run", 2),), presentation=True),
+    ActionSpec("draw", "Draw a distribution…", "drawing.toggle", None,
+               "draw your own 2-D data on the toy field (brush, eraser, ring, line, blob) and train on it",
+               menus=(("run", 3),), checkable=True),
     ActionSpec("open_checkpoint", "Open checkpoint…", "open_checkpoint", "Ctrl+O",
                "resume a saved run exactly where it stopped", menus=(("file", 0),)),
     ActionSpec("save", "Save checkpoint…", "runs.save_checkpoint", "Ctrl+S", "save G, D, optimisers and history to a file",
@@ -57,6 +70,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "replay a run folder with a step slider (no training needed)", menus=(("file", 1),)),
     ActionSpec("save_run", "Save recorded run as…", "exporter.save_run_folder", None,
                "keep this run's recording (the studio keeps only the last 8)", menus=(("file", 1),)),
+    ActionSpec("open_recipe", "Open recipe…", "recipes.open_recipe", None,
+               "start the run a recipe file describes: settings, data, and its changes at their iterations",
+               menus=(("file", 2),)),
+    ActionSpec("save_recipe", "Save recipe…", "recipes.save_recipe", None,
+               "this run as a recipe: settings, seed, data, the changes made so far, panels shown, title and notes",
+               menus=(("file", 2),), enabled="ready"),
+    ActionSpec("copy_recipe", "Copy recipe", "recipes.copy_recipe", None,
+               "this run's recipe as one line on the clipboard (for chat and slides)", menus=(("edit", 0),),
+               enabled="ready"),
+    ActionSpec("paste_recipe", "Paste recipe", "recipes.paste_recipe", None,
+               "start the run of a recipe line (or a recipe's JSON) from the clipboard", menus=(("edit", 0),)),
     ActionSpec("gif_field", "GIF of the toy field…", "exporter.export_gif", "Ctrl+G",
                "the recorded run as a looping GIF: points over D's heatmap", ("field",), (("export", 0),)),
     ActionSpec("gif_samples", "GIF of the samples…", "exporter.export_gif", None,
@@ -84,6 +108,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "full screen, large type, thick lines (Esc leaves)", menus=(("view", 1),), checkable=True,
                presentation=True),
     ActionSpec("leave", "Leave presentation / full screen", "presenter.leave", "Esc", "", presentation=True),
+    ActionSpec("doctor", "Doctor", "doctor.toggle", None,
+               "the GAN doctor: what is going wrong in the run, its evidence on the panels, remedies to apply",
+               menus=(("view", 2),), checkable=True),
+    ActionSpec("algorithm", "Algorithm 1", "narrator.toggle_panel", "A",
+               "the paper's pseudo-code, the line being run highlighted, and the data flow", menus=(("view", 2),),
+               checkable=True, presentation=True),
     ActionSpec("smooth", "Smooth animation", "runs.set_smooth", None,
                "draw the panels at 24+ frames a second (views cost some training speed); off: train fastest",
                menus=(("view", 2),), checkable=True),

@@ -33,7 +33,7 @@ def has_display() -> bool:
 def run_studio(preset: str | None = None, exit_after: float | None = None, screenshot: str | None = None,
                seed: int | None = None, device: str | None = None, size: tuple[int, int] | None = None,
                open_run: str | None = None, follow: bool = False, position: int | None = None,
-               compare: tuple[dict, dict] | None = None, present: bool = False) -> int:
+               compare: tuple[dict, dict] | None = None, present: bool = False, recipe=None) -> int:
     age0 = process_age()
     t_main = time.perf_counter()
     from PySide6 import QtCore, QtGui, QtWidgets
@@ -106,7 +106,8 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
             win.replay_bar.slider.setValue(position)
     else:
         win.show()
-        QtCore.QTimer.singleShot(0, win.start)
+        QtCore.QTimer.singleShot(0, win.start if recipe is None  # a recipe (gan-studio RECIPE.json): its run
+                                 else lambda: win.recipes.start(recipe, autoplay=True, ask=False))
         if present:
             QtCore.QTimer.singleShot(0, lambda: win.set_presentation(True))
     app.processEvents()

@@ -180,7 +180,7 @@ class Side(QtWidgets.QFrame):
 
 class CompareWindow(QtWidgets.QMainWindow):
     def __init__(self, base: TrainConfig, a: dict, b: dict, autoplay: bool = True, run_class=ThreadRun,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, identical_ok: bool = False) -> None:
         super().__init__()
         theme.configure()
         for ch in (a, b):
@@ -189,7 +189,7 @@ class CompareWindow(QtWidgets.QMainWindow):
                 raise ConfigError(f"compare mode sets apart settings a run can change ({', '.join(COMPARE_KEYS)}); "
                                   f"not {', '.join(bad)}")
         self.cfgs = (base.replace(**a) if a else base, base.replace(**b) if b else base)
-        if self.cfgs[0].to_dict() == self.cfgs[1].to_dict():
+        if self.cfgs[0].to_dict() == self.cfgs[1].to_dict() and not identical_ok:  # (a branch may be unchanged)
             raise ConfigError("the two runs would be identical: give run B a different setting")
         self.setWindowTitle(f"GAN Studio — compare: {describe(a)}  vs  {describe(b)}")
         self.run_class = run_class

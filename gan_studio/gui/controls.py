@@ -184,7 +184,8 @@ class ControlsPanel(QtWidgets.QWidget):
         fn = QtWidgets.QFormLayout(run)
         self.dataset = QtWidgets.QComboBox()
         for name, kind in DATASET_KINDS.items():
-            self.dataset.addItem(f"{name}  ({kind})", name)
+            if name != "drawn":  # listed once there is a drawing (show_drawn)
+                self.dataset.addItem(f"{name}  ({kind})", name)
         self.model = QtWidgets.QComboBox()
         for name in MODEL_NAMES:
             self.model.addItem(name, name)
@@ -254,6 +255,8 @@ class ControlsPanel(QtWidgets.QWidget):
             loss = "nonsaturating" if cfg["loss"] == "ns" else cfg["loss"]
             self.loss.setCurrentIndex(max(0, self.loss.findData(loss)))
             self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(cfg["optimizer"])))
+            if cfg["dataset"] == "drawn":
+                self.show_drawn(True)
             self.dataset.setCurrentIndex(max(0, self.dataset.findData(cfg["dataset"])))
             self.model.setCurrentIndex(max(0, self.model.findData(cfg["model"])))
             if not self.seed.hasFocus():
@@ -263,6 +266,14 @@ class ControlsPanel(QtWidgets.QWidget):
         finally:
             for w in widgets:
                 w.blockSignals(False)
+
+    def show_drawn(self, on: bool) -> None:
+        """List "drawn" (the points of the drawing mode) in the data picker, after the file-based sets."""
+        i = self.dataset.findData("drawn")
+        if on and i < 0:
+            self.dataset.insertItem(max(0, self.dataset.findData("points") + 1), "drawn  (points)", "drawn")
+        elif not on and i >= 0:
+            self.dataset.removeItem(i)
 
     def show_rates(self, lr_d: float, lr_g: float) -> None:
         """The optimisers' current rates (they move when a decay schedule runs)."""

@@ -40,6 +40,7 @@ class Presenter(QtCore.QObject):
             p.subtitle.setVisible(not on)
         w.evaluation.tabs.setVisible(not on)
         w.preset_summary.setVisible(not on)
+        w.narrator.presenting(on)  # the Algorithm 1 panel is part of the lecture
         if on:
             self._was_full = w.isFullScreen()
             w.controls_dock.setVisible(False)

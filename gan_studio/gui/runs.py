@@ -113,7 +113,7 @@ class RunManager:
             self.w.banner.show_message(note, "warn")
 
     def start_run(self, cfg: TrainConfig, autoplay: bool = False, checkpoint_path: str | None = None,
-                  label: str | None = None) -> None:
+                  label: str | None = None, branch: dict | None = None, record_dir: Path | None = None) -> None:
         w = self.w
         kw = {}
         if self.run_class is ProcessRun:
@@ -121,11 +121,13 @@ class RunManager:
         kw.update(self.views_options())
         if checkpoint_path is not None:
             kw["checkpoint_path"] = str(checkpoint_path)
+        if branch is not None:  # continue a recording from one of its steps (gui/branching.py)
+            kw["branch"] = branch
         self.record_dir = None
         w.banner.hide()
         if self.recording:
             try:
-                self.record_dir = new_recording(label or self.preset_name)
+                self.record_dir = record_dir or new_recording(label or self.preset_name)
                 kw["record_dir"] = str(self.record_dir)
             except OSError as exc:
                 w.banner.show_message(f"This run is not being recorded (GIF export and replay need a "
@@ -136,6 +138,10 @@ class RunManager:
         w.controller.set_handle(run)
 
     def reset(self) -> None:
+        rec = getattr(getattr(self.w, "recipes", None), "active", None)
+        if rec is not None:  # a recipe's run starts again with its scheduled changes (gui/recipes.py)
+            self.w.recipes.start(rec, autoplay=self.w.controller.state == "running", ask=False)
+            return
         self.start_run(self.current_config(), autoplay=self.w.controller.state == "running")
 
     def choose_preset(self, name: str, ask: bool = True) -> None:
@@ -170,6 +176,13 @@ class RunManager:
             new["dataset_args"] = {}
             if DATASET_KINDS.get(value) != DATASET_KINDS.get(cur.dataset):
                 new.update(defaults_for_dataset(value))
+            if value == "drawn":  # the drawing mode's points (none yet: draw them first)
+                args = w.drawing.dataset_args()
+                if args is None:
+                    w.controls.load_config(self.current_config().to_dict())
+                    w.drawing.enter()
+                    return
+                new["dataset_args"] = args
             if value in ("points", "image-folder"):
                 path = w.pick_path(value)
                 if not path:

@@ -15,11 +15,16 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from . import actions as A
 from . import theme
 from .controls import ControlsPanel
+from .branching import Brancher
 from .display import Display
+from .doctor_panel import DoctorPart
+from .drawing import DrawingMode
 from .evalworker import EvalWorker
 from .exporting import Exporter
 from .layout import PanelLayout
+from .narration import Narrator
 from .presentation import Presenter
+from .recipes import RecipeManager
 from .replaybar import ReplayBar
 from .run_controller import RunController
 from .runs import RunManager, train_threads  # noqa: F401 (train_threads: re-exported for benchmarks)
@@ -56,7 +61,13 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.stall = StallMonitor(self)
         self._build_central()
         self._build_controls()
+        self.drawing = DrawingMode(self)  # the toy field's drawing mode (Run → Draw a distribution…)
+        self.recipes = RecipeManager(self)  # File → Save/Open recipe, Edit → Copy/Paste recipe, the notes strip
+        self.doctor = DoctorPart(self)  # the GAN doctor's dock: findings, evidence, remedies, notifications
+        self.brancher = Brancher(self)  # Run → Continue from here…, Back (time travel; branching.py)
+        self.narrator = Narrator(self)  # Run → Narrate, View → Algorithm 1 (narration.py)
         self.acts = A.build_actions(self)
+        self.doctor.bind()
         self.act_play = self.acts["play"]
         self._build_menus_and_toolbar()
         self.display = Display(self)
@@ -219,6 +230,7 @@ class StudioWindow(QtWidgets.QMainWindow):
 
     def before_run(self, cfg: dict | None, replay: bool) -> None:
         """A new run or recording is about to be shown: clear what belonged to the previous one."""
+        self.drawing.leave(resume=False)
         self.display.clear(replay)
         if not replay:
             self.replay_bar.hide()

@@ -147,10 +147,11 @@ RULES: tuple[Rule, ...] = (
         reasoning="The paper's Figure 2 shows samples beside their nearest training images; here that check is "
                   "a number, calibrated on real images the search leaves out."),
     Rule(
-        name="healthy", title="Healthy", severity="ok", applies="any", window=500, persist=0, warmup=300,
+        name="healthy", title="Healthy", severity="ok", applies="any", window=500, persist=0, warmup=800,
         sentence="Healthy: {detail}.",
         reasoning="Said when no rule above holds and the doctor has seen enough iterations, with the numbers "
-                  "it looked at."),
+                  "it looked at; not before the mode-collapse check's warm-up (800), so a run that has not "
+                  "found the modes yet is never called healthy."),
 )
 
 RULES_BY_NAME = {r.name: r for r in RULES}

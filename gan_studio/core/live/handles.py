@@ -128,6 +128,20 @@ class _Commands:
     def close(self, timeout: float | None = 2.0) -> bool:
         return self.stop(timeout)
 
+    def rewind(self, iteration: int | None = None) -> None:
+        """Go back to a recorded training state — ``iteration``, or the last one before now — and continue from
+        there with the settings in force; what was recorded after it is dropped (a ``rewound`` event follows)."""
+        self._put("rewind", None if iteration is None else int(iteration))
+
+    # narrate mode (Algorithm 1 in slow motion; see narrate.py)
+    def narrate(self, on: bool = True) -> None:
+        """On: the trainer stops after each sub-step of Algorithm 1 (a ``substep`` event) until :meth:`substep`."""
+        self._put("narrate", bool(on))
+
+    def substep(self) -> None:
+        """Narrating: run the next sub-step (after an iteration's last one: start the next iteration)."""
+        self._put("substep")
+
 
 class ThreadRun(_Commands):
     """A trainer in a background thread of this process (headless tests, GAN_STUDIO_THREAD_WORKER=1)."""
@@ -137,17 +151,21 @@ class ThreadRun(_Commands):
                  nn_hz: float = 1.0, metrics_hz: float = 2.0, metrics_budget: float = 0.03, checkpoint: dict | None = None,
                  trainer_factory: Callable[[TrainConfig], Any] | None = None, run_id: int | None = None,
                  inbox=None, sink: Callable | None = None, record_dir: str | None = None,
-                 record_every: int = 50, record_log_every: int = 10, checkpoint_path: str | None = None) -> None:
+                 record_every: int = 50, record_log_every: int = 10, checkpoint_path: str | None = None,
+                 doctor: bool = True, branch: dict | None = None) -> None:
         self.run_id = next(_run_ids) if run_id is None else run_id
         self.config = config
         self._factory = trainer_factory
         self._checkpoint = checkpoint
         self._checkpoint_path = checkpoint_path  # resume from this file (its configuration wins)
+        self._branch = branch  # {"run": folder, "iteration": step, "changes": {...}}: continue a recording (branch.py)
         # a run folder (configuration, metrics, periodic snapshots) written as the run trains; see runfolder.py
         self._record_dir = record_dir
         self._record_every = int(record_every)
         self._record_log_every = int(record_log_every)
         self._recorder = None
+        self._doctor_on = bool(doctor)  # the GAN doctor watches the run: findings become `finding` events
+        self.doctor = None
         self._limit: int | None = None  # compare mode: train only up to this iteration (lockstep)
         # commands come from a queue.Queue (thread mode) or a multiprocessing queue (ProcessRun's child)
         self._cmds = inbox if inbox is not None else queue.Queue()
@@ -175,6 +193,9 @@ class ThreadRun(_Commands):
         self._events: list[Event] = []
         self._events_lock = threading.Lock()
         self._thread = threading.Thread(target=self._main, name=f"gan-studio-train-{self.run_id}", daemon=True)
+        from .narrate import Narration
+
+        self._narr = Narration(self)  # narrate mode (off until the `narrate` command)
         self.trainer = None  # owned by the training thread; read it only while it is stopped
         self.state = "loading"
         self._message = ""
@@ -253,6 +274,13 @@ class ThreadRun(_Commands):
             return self._factory(self.config)
         from ..train.trainer import Trainer
 
+        if self._branch is not None:
+            from ..record.branch import branch_trainer
+
+            b = self._branch
+            tr = branch_trainer(b["run"], b["iteration"], b.get("changes"), device=self.config.device)
+            self.config = tr.config
+            return tr
         if self._checkpoint_path is not None:
             from ..train.checkpoint import trainer_from_checkpoint
 
@@ -281,6 +309,8 @@ class ThreadRun(_Commands):
         self.trainer = tr
         if self._record_dir:
             self._start_recording(tr)
+        if self._doctor_on:
+            self._start_doctor(tr)
         self._set_state("running" if self._running else "paused")
         if tr.diverged:
             self._running = False
@@ -307,7 +337,7 @@ class ThreadRun(_Commands):
                              loop_iterations=tr.iteration - i0)
             if self._recorder is not None:
                 try:
-                    self._recorder.snapshot(tr)  # the last iteration (close() leaves it to us)
+                    self._recorder.snapshot(tr, state=True)  # the last iteration (close() leaves it to us)
                     self._recorder.close(tr)
                 except Exception:  # noqa: BLE001 - a full disk must not hide why the run ended
                     pass
@@ -328,6 +358,14 @@ class ThreadRun(_Commands):
         except Exception as exc:  # noqa: BLE001 - training goes on without a recording
             self._event("error", f"this run is not being recorded: {_describe(exc)}")
 
+    def _start_doctor(self, tr) -> None:
+        from .doctoring import attach_doctor  # findings as events (and run-folder lines); see doctoring.py
+
+        try:
+            self.doctor = attach_doctor(tr, self._event, self._recorder)
+        except Exception as exc:  # noqa: BLE001 - training goes on without the doctor
+            self._event("warning", f"the doctor is not watching this run: {_describe(exc)}")
+
     def _loop(self, tr) -> None:
         from ..train.trainer import Diverged
 
@@ -339,13 +377,19 @@ class ThreadRun(_Commands):
                 wait = 0.05
             if self._limit is not None and tr.iteration >= self._limit:
                 wait = 0.02
+            if self._narr.on:  # narrating: an iteration starts when a sub-step is asked for
+                wait = 0.0 if self._narr.credits else 0.05
             self._handle_commands(tr, wait)
             if self._stop.is_set():
                 break
             now = time.perf_counter()
             limited = self._limit is not None and tr.iteration >= self._limit
-            if (self._running and self.state == "running" and not limited
-                    and (not self._speed or now >= self._next_step)):
+            if self._narr.on:
+                go = not limited and not tr.diverged and self._narr.start_iteration()
+            else:
+                go = self._running and self.state == "running" and not limited and (not self._speed or
+                                                                                      now >= self._next_step)
+            if go:
                 try:
                     self._record(tr.step())
                     if self._recorder is not None:
@@ -359,6 +403,8 @@ class ThreadRun(_Commands):
             self._maybe_publish(tr)
 
     def _handle_commands(self, tr, wait: float) -> None:
+        for cmd in self._narr.take_deferred():  # what arrived while a narrated iteration waited
+            self._handle(tr, cmd)
         try:
             cmd = self._cmds.get(timeout=wait) if wait > 0 else self._cmds.get_nowait()
         except queue.Empty:
@@ -384,6 +430,10 @@ class ThreadRun(_Commands):
             self._running = False
             if self.state == "running":
                 self._set_state("paused")
+            if self._recorder is not None and tr.iteration > 0:
+                self._recorder.snapshot(tr, state=True)  # with a training state: a paused run can be continued from here
+        elif kind == "rewind":
+            self._rewind(tr, cmd[1])
         elif kind == "step":
             if tr.diverged:
                 tr.clear_divergence()
@@ -434,11 +484,36 @@ class ThreadRun(_Commands):
             self._stop.set()
         elif kind == "limit":
             self._limit = cmd[1]
+        elif kind in ("narrate", "substep"):
+            self._narr.command(tr, cmd)
         elif kind == "call":
             try:
                 self._event(cmd[2], "done", cmd[1](tr))
             except Exception as exc:
                 self._event("error", f"{cmd[2]} failed: {_describe(exc)}")
+
+    def _rewind(self, tr, iteration: int | None) -> None:
+        from ..record.branch import rewind_target, rewind_trainer
+
+        rec = self._recorder
+        if rec is None:
+            self._event("error", "this run is not being recorded: there is no earlier state to go back to")
+            return
+        came = tr.iteration
+        try:
+            target = rewind_target(rec.path, came, iteration)
+            rewind_trainer(tr, rec.path, target)
+        except ConfigError as exc:  # no state there, a damaged file: the run goes on unchanged
+            self._event("error", f"cannot go back: {exc}")
+            return
+        rec.truncate(tr, target)
+        with self._stats_lock:
+            self._stats = [s for s in self._stats if s[0] <= target]
+        if self.state == "diverged":
+            self._set_state("running" if self._running else "paused")
+        self._metrics_it = -1
+        self._dirty = True
+        self._event("rewound", f"back to iteration {target:,} (from {came:,})", {"iteration": target, "from": came})
 
     def _record(self, s) -> None:
         with self._stats_lock:

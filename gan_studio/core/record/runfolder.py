@@ -7,6 +7,7 @@ A run folder holds::
     metrics.jsonl     one line per logged iteration (losses, D's mean outputs, rates, k)
     snapshots.jsonl   one line per snapshot: iteration, file, modes covered (an index, append-only)
     snapshots/        s-<iteration>.npz: samples from the fixed z, D's field, D's outputs on real and fake
+    states/           s-<iteration>.pt: the training state at a snapshot, to continue from it (see states.py)
     checkpoint.pt     (written by ``gan-studio train`` and on request)
 
 Snapshots are taken every ``every`` iterations; when there are more than ``max_snapshots``, every other
@@ -108,7 +109,8 @@ class RunWriter:
     ``resume=True`` keeps what is there up to the trainer's current iteration (a resumed run)."""
 
     def __init__(self, path: str | os.PathLike, trainer, *, every: int = 25, max_snapshots: int = 240,
-                 log_every: int = 1, snapshots: bool = True, resume: bool = False) -> None:
+                 log_every: int = 1, snapshots: bool = True, resume: bool = False, states: bool = True,
+                 parent: dict | None = None) -> None:
         from ..views import views as V
 
         if every < 1 or max_snapshots < 4 or log_every < 1:
@@ -127,6 +129,13 @@ class RunWriter:
         self.static = V.static_info(trainer)
         self.index: list[dict] = []
         self.last_error: str | None = None
+        # training states (states.py): one every `state_every` snapshots, chosen once the first one's size is known
+        self.record_states = bool(states)
+        self.parent = parent if parent is not None else getattr(trainer, "branch_parent", None)
+        self.state_every: int | None = None
+        self.state_bytes = 0
+        self._since_state = 0
+        self._last_state_it = -(10 ** 9)
         start = trainer.iteration
         self._config_start = trainer.config.to_dict()
         if resume and (self.path / "run.json").exists():
@@ -135,11 +144,13 @@ class RunWriter:
                 self._config_start = old.meta.get("config_start") or old.meta["config"]
                 self.index = [e for e in old.index if e["iteration"] <= start]
                 self.every = max(self.every, int(old.meta.get("snapshot_every", self.every)))
+                self.parent = self.parent or old.meta.get("parent")
             except RunFolderError:
                 self.index = []
         else:
             for p in (self.path / "snapshots").glob("s-*.npz"):
                 p.unlink(missing_ok=True)
+        self._drop_states(lambda it: not resume or it > start)
         self._write_meta(trainer, created=time.time())
         self._write_static()
         self._rewrite_index()
@@ -158,6 +169,8 @@ class RunWriter:
                 "loss": {"name": st.loss, "sigmoid": st.sigmoid, "d_equilibrium": st.d_equilibrium,
                          "g_equilibrium": st.g_equilibrium},
                 "device": str(trainer.device), "snapshot_every": self.every, "iteration": trainer.iteration}
+        if self.parent:
+            meta["parent"] = self.parent
         self._meta = meta
         _atomic_write(self.path / "run.json", (json.dumps(meta, indent=2) + "\n").encode())
 
@@ -201,12 +214,15 @@ class RunWriter:
         """A user action worth seeing in a replay (a setting changed, a remedy switched on)."""
         self._metrics.write(json.dumps({"iteration": trainer.iteration, "event": event, **data}) + "\n")
 
-    def snapshot(self, trainer, views: dict | None = None) -> None:
-        """Record what the panels show now. Failures (disk full) are kept in ``last_error``; training goes on."""
+    def snapshot(self, trainer, views: dict | None = None, state: bool = False) -> None:
+        """Record what the panels show now (with a training state when one is due, or ``state``). Failures (disk
+        full) are kept in ``last_error``; training goes on."""
         from ..views import views as V
         from ..evaluate.metrics import mode_metrics
 
         it = int(trainer.iteration)
+        if self.record_states:
+            self._maybe_state(trainer, force=state)  # before the views: they draw on the views' random stream
         if self.index and self.index[-1]["iteration"] == it:
             return
         try:
@@ -246,11 +262,72 @@ class RunWriter:
         self._rewrite_index()
         for e in gone:
             (self.path / "snapshots" / e["file"]).unlink(missing_ok=True)
+        kept = {e["iteration"] for e in keep}
+        self._drop_states(lambda it: it not in kept)
+
+    # -- training states (states.py) ----------------------------------------------------------------
+    def _maybe_state(self, trainer, force: bool = False) -> None:
+        from ..atomic import CheckpointError
+        from .states import MIN_STATE_GAP, STATES_DIR, spacing, state_name, write_state
+
+        it = int(trainer.iteration)
+        if it == self._last_state_it:
+            return
+        if not force and self.state_every is not None and (self._since_state + 1 < self.state_every
+                                                            or it - self._last_state_it < MIN_STATE_GAP):
+            self._since_state += 1
+            return
+        try:
+            (self.path / STATES_DIR).mkdir(exist_ok=True)
+            size = write_state(trainer, self.path / STATES_DIR / state_name(trainer.iteration))
+        except (CheckpointError, OSError) as exc:
+            self.last_error = f"could not record a training state in {self.path}: {exc}"
+            return
+        self._since_state = 0
+        self._last_state_it = it
+        if size > self.state_bytes:  # (the first state is smaller: the optimisers' moments appear at the first step)
+            self.state_bytes = size
+            self.state_every = spacing(size, self.max_snapshots)
+            self._meta["states"] = {"every_snapshots": self.state_every, "bytes": size}
+            try:
+                _atomic_write(self.path / "run.json", (json.dumps(self._meta, indent=2) + "\n").encode())
+            except RunFolderError:
+                pass
+
+    def _drop_states(self, drop) -> None:
+        from .states import STATE_FILE, STATES_DIR
+
+        d = self.path / STATES_DIR
+        if not d.is_dir():
+            return
+        for p in d.iterdir():
+            m = STATE_FILE.fullmatch(p.name)
+            if m and drop(int(m.group(1))) or p.name.startswith(".s-") and p.name.endswith(".tmp") and drop(-1):
+                p.unlink(missing_ok=True)  # (a temp file: left by a run killed while writing a state)
+
+    def truncate(self, trainer, iteration: int) -> None:
+        """A live run went back to ``iteration`` (a rewind): what was recorded after it is dropped — snapshots,
+        states and metrics lines — so the folder reads as if the run had gone on from there; a ``rewind``
+        event (with the iteration it came from) marks the place."""
+        came_from = max([e["iteration"] for e in self.index] + [int(trainer.iteration)])
+        gone = [e for e in self.index if e["iteration"] > iteration]
+        self.index = [e for e in self.index if e["iteration"] <= iteration]
+        self._rewrite_index()
+        for e in gone:
+            (self.path / "snapshots" / e["file"]).unlink(missing_ok=True)
+        self._drop_states(lambda it: it > iteration)
+        if not self._metrics.closed:
+            self._metrics.close()
+        self._trim_metrics(iteration)
+        self._metrics = open(self.path / "metrics.jsonl", "a", buffering=1, encoding="utf-8")
+        self._since_state = 0
+        self._last_state_it = int(iteration)
+        self._metrics.write(json.dumps({"iteration": int(iteration), "event": "rewind", "from": came_from}) + "\n")
 
     def close(self, trainer=None) -> None:
         if trainer is not None:
             if self.record_snapshots:
-                self.snapshot(trainer)
+                self.snapshot(trainer, state=True)
             self._meta["iteration"] = trainer.iteration
             self._meta["config"] = trainer.config.to_dict()
             try:

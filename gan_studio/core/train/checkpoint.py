@@ -42,11 +42,19 @@ def _write_failure(exc: BaseException, target: Path) -> str:
     return text
 
 
-def save_checkpoint(trainer, path: str | os.PathLike) -> Path:
+def save_checkpoint(trainer, path: str | os.PathLike, history: bool = True) -> Path:
     """Write ``trainer``'s full state atomically: the previous file stays until the new one is complete;
-    a failure (a full disk) raises :class:`CheckpointError` and leaves no temp file."""
+    a failure (a full disk) raises :class:`CheckpointError` and leaves no temp file. ``history=False`` leaves
+    the loss history out (a run folder's training states: their size does not grow with the run)."""
     payload = {"format": FORMAT, "version": VERSION}
-    payload.update(trainer.state_dict())
+    if history:
+        payload.update(trainer.state_dict())
+    else:  # not even copied (it grows with the run)
+        kept, trainer.history = trainer.history, {}
+        try:
+            payload.update(trainer.state_dict())
+        finally:
+            trainer.history = kept
     target = Path(path)
     with atomic_path(target) as tmp:
         try:

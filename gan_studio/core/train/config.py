@@ -23,12 +23,19 @@ OPTIMIZER_NAMES = ("adam", "sgd")
 UPDATE_NAMES = ("alternating", "simultaneous")
 #: Dataset names and kinds, model names (torch-free copies of the registries, checked by a test).
 DATASET_KINDS = {"ring8": "points", "grid25": "points", "bimodal1d": "points", "spiral": "points",
-                 "moons": "points", "points": "points", "digits": "images", "mnist": "images",
+                 "moons": "points", "points": "points", "drawn": "points", "digits": "images", "mnist": "images",
                  "fashion-mnist": "images", "cifar10": "images", "image-folder": "images"}
 MODEL_NAMES = ("mlp", "paper-mlp", "dcgan", "cond-mlp", "cond-paper-mlp", "cond-dcgan")
 
 #: Settings that define the networks and the data: a checkpoint cannot be resumed with others.
 STRUCTURAL_KEYS = ("dataset", "dataset_args", "model", "model_args", "z_dim", "noise")
+
+
+def _drawn_points(value, where: str) -> str:
+    """The ``drawn`` dataset's points: base64 text of float32 x, y pairs, decoded and checked (drawing.py)."""
+    from .drawing import check_points_text  # lazily: numpy is not loaded for `gan-studio --help`
+
+    return check_points_text(value, where)
 
 
 def _nullable(spec: Spec) -> Custom:
@@ -47,6 +54,7 @@ DATASET_ARGS: dict[str, dict[str, Spec]] = {
     "spiral": {"turns": Num(min=0, max=1000), "noise": Num(min=0, max=1e6), "scale": Num(min=1e-9, max=1e6)},
     "moons": {"noise": Num(min=0, max=1e6)},
     "points": {"path": _PATH},
+    "drawn": {"points": Custom(fn=lambda v, where: _drawn_points(v, where))},  # the studio's drawing mode
     "digits": {},
     "mnist": {"split": _SPLIT, "root": _nullable(_PATH), "download": Bool(), "start": Int(min=0),
               "stop": _nullable(Int(min=0))},

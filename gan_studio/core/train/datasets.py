@@ -221,6 +221,19 @@ def points_file(path: str) -> ArrayPoints:
     return ArrayPoints(a, name="points")
 
 
+def drawn(points: str | None = None) -> ArrayPoints:
+    """Points drawn in the studio's drawing mode (``points``: their text form, see :mod:`.drawing`)."""
+    from .drawing import decode_points
+
+    if points is None:
+        raise DatasetError("dataset 'drawn' has no points: draw them in the studio (Run → Draw your own data…); "
+                           "a drawn run's configuration carries its points")
+    a = decode_points(points)
+    ds = ArrayPoints(a, name="drawn")
+    ds.description = f"{len(a):,} points drawn by hand"
+    return ds
+
+
 # ---------------------------------------------------------------------------------------------
 # Images
 # ---------------------------------------------------------------------------------------------
@@ -509,6 +522,8 @@ DATASETS: dict[str, DatasetSpec] = {
                          lambda noise=0.05: moons(noise)),
     "points": DatasetSpec("points", "points", "your own N×d points from a .npy, .csv or .txt file",
                           lambda path=None: points_file(path) if path else _need("points", "path")),
+    "drawn": DatasetSpec("drawn", "points", "points drawn by hand in the studio's drawing mode",
+                         lambda points=None: drawn(points)),
     "digits": DatasetSpec("digits", "images", "scikit-learn's 8×8 digits, bundled, no download",
                           lambda: digits()),
     "mnist": DatasetSpec("mnist", "images", "MNIST 28×28 (torchvision; downloaded to the cache)",

@@ -23,6 +23,7 @@ import torch
 
 from . import losses as losses_mod
 from . import optim as optim_mod
+from ..protocol import SubStep
 from .config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
 from .datasets import build_dataset
 from .models import build_models, init_from_data
@@ -136,6 +137,10 @@ class Trainer:
         self._d_gnorm = self._g_gnorm = []  # per-parameter gradient norms (0-d tensors) of the last D and G step
         self._param_cache: dict = {}
         self._dist = None  # distributed.DistInfo when data-parallel (torchrun)
+        # narrate mode (the studio's slow motion): called with a protocol.SubStep after each sub-step of
+        # Algorithm 1, in the training thread; None (the default) costs one `if` per sub-step
+        self.substep_hook: Callable[[SubStep], None] | None = None
+        self._sub_k = (1, 1)  # (k, g_steps) of the iteration being narrated
         self._snapshot_good()
 
     def enable_distributed(self, info) -> None:
@@ -269,14 +274,34 @@ class Trainer:
             cached = self._param_cache[which] = (net, [p for p in net.parameters() if p.requires_grad])
         return cached[1]
 
-    def _d_step(self, m: int, decay: bool = True, report: bool = True):
+    def _substep(self, hook, kind: str, i: int, m: int, fakes=None, real=None, grad=None, after=None, **numbers):
+        """Report one sub-step to the narrate hook (only called when there is one)."""
+        k, gs = self._sub_k
+        d = kind.startswith("d")
+        last = kind == "joint" or (kind == "g_update" and i == gs - 1) or (kind == "d_update" and i == k - 1 and gs == 0)
+        pts = self.dataset.kind == "points"
+
+        def data(t):
+            return self.to_data_space(t.detach()).float().cpu().numpy() if pts and t is not None else None
+
+        g = None
+        if pts and grad is not None:  # −∂L_G/∂x in the data's space (tanh-range models work on 2x − 1)
+            g = (-grad.detach() * (2.0 if self.G.out_range == "tanh" else 1.0)).float().cpu().numpy()
+        hook(SubStep(kind, self.iteration + 1, i + 1, k if d else gs, m, last, fakes=data(fakes), real=data(real),
+                     grad=g, after=data(after), **{n: float(v) for n, v in numbers.items()}))
+
+    def _d_step(self, m: int, decay: bool = True, report: bool = True, i: int = 0):
         cfg = self.config
+        hook = self.substep_hook if decay else None  # an unrolled G step's look-ahead is not narrated
         x, y = self.dataset.sample(m, self.gen)
         x = self.to_model_space(x)
         z = self._noise(m, self.gen)
         y_fake = self._fake_labels(m, self.gen)
         with torch.no_grad():
             fake = self.G(z, y_fake)
+        if hook is not None:  # Algorithm 1 names the noise first (the data stream was drawn first all the same)
+            self._substep(hook, "d_noise", i, m, fakes=fake)
+            self._substep(hook, "d_data", i, m, real=x)
         s_real = self.D(x, y)
         s_fake = self.D(fake, y_fake)
         loss = self.loss.d_loss(s_real, s_fake)
@@ -296,10 +321,13 @@ class Trainer:
         if decay:
             self._decay("d")
         with torch.no_grad():
-            return loss.detach(), self.loss.probability(s_real.detach()).mean(), \
+            out = loss.detach(), self.loss.probability(s_real.detach()).mean(), \
                 self.loss.probability(s_fake.detach()).mean()
+        if hook is not None:
+            self._substep(hook, "d_update", i, m, loss=out[0], d_real=out[1], d_fake=out[2])
+        return out
 
-    def _g_step(self, m: int, report: bool = True):
+    def _g_step(self, m: int, report: bool = True, i: int = 0):
         unroll = self.config.unroll
         if unroll > 0:
             # Unrolled GAN (Metz et al. 2016), first-order form: G is updated against the D that `unroll`
@@ -317,7 +345,13 @@ class Trainer:
                 self._d_step(m, decay=False)
         z = self._noise(m, self.gen)
         y_fake = self._fake_labels(m, self.gen)
-        loss = self.loss.g_loss(self.D(self.G(z, y_fake), y_fake))
+        fake = self.G(z, y_fake)
+        hook = self.substep_hook
+        if hook is not None:
+            self._substep(hook, "g_noise", i, m, fakes=fake)
+            fake_grad = []
+            fake.register_hook(fake_grad.append)  # ∂L_G/∂G(z): where G's step pushes each fake
+        loss = self.loss.g_loss(self.D(fake, y_fake))
         self.opt_g.zero_grad(set_to_none=True)
         # G's gradients only: D's weight gradients of G's loss were computed and never used (the next D step
         # clears them), ~5% of a ring8 iteration on a CPU; G's update is bit-for-bit the same
@@ -342,6 +376,10 @@ class Trainer:
                     opt_state.pop(p, None)
             self.opt_d.zero_grad(set_to_none=True)
         self._decay("g")
+        if hook is not None:
+            after = self._eval(lambda: self.G(z, y_fake)) if self.dataset.kind == "points" else None
+            self._substep(hook, "g_update", i, m, fakes=fake, grad=fake_grad[0] if fake_grad else None, after=after,
+                          loss=loss.detach())
         return loss.detach()
 
     def _joint_step(self, m: int):
@@ -380,8 +418,13 @@ class Trainer:
         self._decay("d")
         self._decay("g")
         with torch.no_grad():
-            return (d_loss.detach(), g_loss.detach(), self.loss.probability(s_real.detach()).mean(),
-                    self.loss.probability(s_fake.detach()).mean())
+            out = (d_loss.detach(), g_loss.detach(), self.loss.probability(s_real.detach()).mean(),
+                   self.loss.probability(s_fake.detach()).mean())
+        if self.substep_hook is not None:
+            after = self._eval(lambda: self.G(z, y_fake)) if self.dataset.kind == "points" else None
+            self._substep(self.substep_hook, "joint", 0, m, fakes=fake, real=x, after=after, loss=out[0],
+                          g_loss=out[1], d_real=out[2], d_fake=out[3])
+        return out
 
     def _decay(self, which: str) -> None:
         cfg = self.config
@@ -415,13 +458,15 @@ class Trainer:
                 self.D.train()
             d_loss = d_real = d_fake = g_loss = self._nan
             self._d_gnorm = self._g_gnorm = []
+            if self.substep_hook is not None:
+                self._sub_k = (k, gs)
             if cfg.update == "simultaneous" and k == 1 and gs == 1:
                 d_loss, g_loss, d_real, d_fake = self._joint_step(m)
             else:  # Algorithm 1 as printed (and single D-only or G-only steps in either mode)
                 for i in range(k):
-                    d_loss, d_real, d_fake = self._d_step(m, report=i == k - 1)
+                    d_loss, d_real, d_fake = self._d_step(m, report=i == k - 1, i=i)
                 for i in range(gs):
-                    g_loss = self._g_step(m, report=i == gs - 1)
+                    g_loss = self._g_step(m, report=i == gs - 1, i=i)
             n_g = len(self._g_gnorm)
             vals = torch.stack([d_loss, g_loss, d_real, d_fake, *self._g_gnorm, *self._d_gnorm]
                                ).tolist()  # one device sync per iteration
