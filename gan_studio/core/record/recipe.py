@@ -366,18 +366,11 @@ def _checked_points(a: np.ndarray, where: str) -> np.ndarray:
 
 def read_points(p: Path, where: str) -> np.ndarray:
     """An N×d points file (.npy without pickles, or .csv/.txt), checked."""
+    from ..train.points_io import read_points_array
+
     if not p.is_file():
         raise RecipeError(f"{where}: no such points file: {p}")
-    try:
-        if p.suffix == ".npy":
-            a = np.load(p, allow_pickle=False)
-        else:
-            a = np.loadtxt(p, delimiter="," if p.suffix == ".csv" else None, ndmin=2)
-    except Exception as exc:  # noqa: BLE001 - any parse error becomes one clear message
-        raise RecipeError(f"{where}: cannot read {p}: {_one_line(exc)[:200]}") from None
-    if not isinstance(a, np.ndarray):
-        raise RecipeError(f"{where}: {p} is not one array")
-    return _checked_points(a, f"{where} {p.name}")
+    return _checked_points(read_points_array(p, RecipeError, where), f"{where} {p.name}")
 
 
 def _points_file(raw: Any, where: str, base_dir: Path | None) -> np.ndarray:

@@ -206,19 +206,9 @@ def moons(noise: float = 0.05) -> FunctionPoints:
 
 
 def points_file(path: str) -> ArrayPoints:
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise DatasetError(f"points: no such file: {p}")
-    try:
-        if p.suffix == ".npy":
-            a = np.load(p, allow_pickle=False)
-        else:
-            a = np.loadtxt(p, delimiter="," if p.suffix == ".csv" else None, ndmin=2)
-    except Exception as exc:  # noqa: BLE001 - any parse error becomes one clear message
-        raise DatasetError(f"points: cannot read {p}: {_first_line(exc)}") from None
-    if not isinstance(a, np.ndarray):
-        raise DatasetError(f"points: {p} is not one array")
-    return ArrayPoints(a, name="points")
+    from .points_io import read_points_array
+
+    return ArrayPoints(read_points_array(path, DatasetError, "points"), name="points")
 
 
 def drawn(points: str | None = None) -> ArrayPoints:
