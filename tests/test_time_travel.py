@@ -231,6 +231,23 @@ def test_the_studio_continues_a_replayed_run_from_the_slider_step_and_compares_i
         w.acts["rewind"].trigger()  # Back: to the branch's last recorded state
         qtbot.waitUntil(lambda: w.status.currentMessage().startswith("Back: back to iteration"), timeout=20_000)
 
+        chosen = {}
+
+        def pick_oldest():  # Back to step…: the chooser lists the recorded states, newest first
+            dlg = next(d for d in QtWidgets.QApplication.topLevelWidgets()
+                       if isinstance(d, QtWidgets.QInputDialog) and d.isVisible())
+            items = dlg.comboBoxItems()
+            chosen["items"] = items
+            dlg.setTextValue(items[-1])
+            dlg.accept()
+
+        qtbot.waitUntil(lambda: w.controller.iteration > 50, timeout=60_000)
+        QtCore.QTimer.singleShot(200, pick_oldest)
+        w.acts["rewind_to"].trigger()
+        steps = [int(x.split()[-1].replace(",", "")) for x in chosen["items"]]
+        assert steps == sorted(steps, reverse=True) and steps[-1] == 40  # the branch's first state: where it began
+        qtbot.waitUntil(lambda: w.status.currentMessage().startswith("Back: back to iteration 40 "), timeout=20_000)
+
         assert w.open_run_folder(str(original))
         w.replay_bar.slider.setValue(2)
         cw = w.brancher.continue_from_here(changes={"unroll": 1}, compare=True)

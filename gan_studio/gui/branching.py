@@ -254,6 +254,22 @@ class Brancher:
             return
         c.handle.rewind(iteration)
 
+    def rewind_to(self) -> None:
+        """Back to a step chosen among the recorded states of the live run (newest first)."""
+        w, c = self.w, self.w.controller
+        if not c.can_train:
+            w.status.showMessage("Back needs a live run (a recording is scrubbed with its slider)", 5000)
+            return
+        steps = [s for s in available_states(w.runs.record_dir) if s < c.iteration] if w.runs.record_dir else []
+        if not steps:
+            w.banner.show_message("This run has no recorded state before now to go back to.", "warn")
+            return
+        items = [f"iteration {s:,}" for s in reversed(steps)]
+        item, ok = QtWidgets.QInputDialog.getItem(w, "Back to step", "Go back to the recorded state at:", items, 0,
+                                                  False)
+        if ok and item:
+            c.handle.rewind(int(item.split()[-1].replace(",", "")))
+
     def _on_event(self, ev) -> None:
         if ev.kind != "rewound":
             return
