@@ -213,6 +213,22 @@ def depth(v: Any, limit: int = MAX_DEPTH) -> int:
     return best
 
 
+def read_text(path, limit: int, error: type[ConfigError], where: str, name: Any = None) -> str:
+    """A small UTF-8 text file, read at most ``limit`` bytes deep; any problem is one ``error`` line
+    (``where``: how the file is named in the size and encoding messages; ``name``: in the read error)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise error(f"cannot read {name if name is not None else path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise error(f"{where}: larger than {limit // 2**20} MB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{where}: not UTF-8 text") from None
+
+
 def loads(text: str, where: str, allow_nan: bool = False) -> Any:
     """``json.loads`` that refuses deep nesting (and, unless ``allow_nan``, NaN/Infinity literals — a
     diverged run's recorded loss may be NaN) with one clear message."""

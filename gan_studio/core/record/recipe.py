@@ -47,7 +47,7 @@ import numpy as np
 
 from ..atomic import atomic_write_bytes
 from ..errors import CheckpointError, ConfigError
-from ..schema import FileFormatError, loads
+from ..schema import FileFormatError, loads, read_text
 from ..train.config import LIVE_KEYS, TrainConfig, validate_values
 
 FORMAT = "gan-studio/recipe"
@@ -419,17 +419,7 @@ def load(path: str | os.PathLike) -> Recipe:
         raise RecipeError(f"no such recipe: {p}")
     if not p.is_file():
         raise RecipeError(f"{p} is not a recipe file")
-    try:
-        with open(p, "rb") as f:
-            data = f.read(MAX_RECIPE_BYTES + 1)
-    except OSError as exc:
-        raise RecipeError(f"cannot read {p}: {exc.strerror or exc}") from None
-    if len(data) > MAX_RECIPE_BYTES:
-        raise RecipeError(f"recipe {p}: larger than {MAX_RECIPE_BYTES // 2**20} MB")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RecipeError(f"recipe {p}: not UTF-8 text") from None
+    text = read_text(p, MAX_RECIPE_BYTES, RecipeError, f"recipe {p}")
     if text.lstrip().startswith(f"{LINE_PREFIX}:"):
         return from_line(text)
     if not text.lstrip().startswith("{"):

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..schema import Array, Bool, Custom, FileFormatError, Int, List, Map, Num, Str, check, loads
+from ..schema import Array, Bool, Custom, FileFormatError, Int, List, Map, Num, Str, check, loads, read_text
 from ..train.config import ConfigError, TrainConfig
 from ..views.viewspec import StaticInfo, ViewRequest
 
@@ -619,17 +619,9 @@ class RunFolder:
         r, why = self._locate(meta_p)
         if r is None:
             raise RunFolderError(f"{meta_p} {why or 'is missing'}")
+        text = read_text(r, MAX_RUN_JSON_BYTES, RunFolderError, f"{meta_p} is damaged", name=meta_p)
         try:
-            with open(r, "rb") as f:
-                data = f.read(MAX_RUN_JSON_BYTES + 1)
-        except OSError as exc:
-            raise RunFolderError(f"cannot read {meta_p}: {exc.strerror or exc}") from None
-        if len(data) > MAX_RUN_JSON_BYTES:
-            raise RunFolderError(f"{meta_p} is damaged: larger than {MAX_RUN_JSON_BYTES // 2**20} MB")
-        try:
-            meta = loads(data.decode("utf-8"), "run.json")
-        except UnicodeDecodeError:
-            raise RunFolderError(f"{meta_p} is damaged: not UTF-8 text") from None
+            meta = loads(text, "run.json")
         except FileFormatError as exc:
             raise RunFolderError(f"{self.path} is damaged: {exc}") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
