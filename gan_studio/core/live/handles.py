@@ -44,6 +44,8 @@ VIEWS_MODES = {
     "fast": {"publish_hz": 15.0, "views_hz": 15.0, "views_budget": 0.04},
 }
 DEFAULT_VIEWS_MODE = "smooth"
+#: Seconds a run trains (with views computed on its own thread) before the views helper process is started.
+HELPER_DELAY = 1.0
 
 
 def views_mode(mode: str | None = None) -> str:
@@ -152,7 +154,8 @@ class ThreadRun(_Commands):
                  trainer_factory: Callable[[TrainConfig], Any] | None = None, run_id: int | None = None,
                  inbox=None, sink: Callable | None = None, record_dir: str | None = None,
                  record_every: int = 50, record_log_every: int = 10, checkpoint_path: str | None = None,
-                 doctor: bool = True, branch: dict | None = None) -> None:
+                 doctor: bool = True, branch: dict | None = None, views_process: bool | None = None,
+                 views_conn=None) -> None:
         self.run_id = next(_run_ids) if run_id is None else run_id
         self.config = config
         self._factory = trainer_factory
@@ -201,13 +204,20 @@ class ThreadRun(_Commands):
         self._message = ""
         self._static = None
         self._live_views = None  # views.LiveViews, once the data are known
+        # views computed in a helper process while training (views_process.py): None = GAN_STUDIO_VIEWS_PROCESS
+        self._views_process = views_process
+        self._views_conn = views_conn  # a pipe to a helper the window's process started (ProcessRun), else None
+        self._helper = None
+        self._helper_at: float | None = None  # when to start it: once the run has trained for a moment
+        self._helper_warned = False
+        self._record_pending = -(10 ** 9)  # the iteration of a recording snapshot whose views are in the helper
         self._frame = 0
         self._dirty = True
         self._cfg_src = self._cfg_dict = None
         # what the display path did (benchmarks read it): snapshots published, frames of views and their
         # CPU time, metrics evaluations and theirs, CPU time spent publishing
         self.perf = {"publishes": 0, "views": 0, "views_cpu_s": 0.0, "metrics": 0, "metrics_cpu_s": 0.0,
-                     "publish_cpu_s": 0.0, "records": 0, "record_cpu_s": 0.0}
+                     "publish_cpu_s": 0.0, "records": 0, "record_cpu_s": 0.0, "helper_views": 0, "helper_cpu_s": 0.0}
 
     def _set_views_mode(self, mode: str) -> None:
         rates = dict(VIEWS_MODES[mode], **self._views_overrides)
@@ -311,6 +321,7 @@ class ThreadRun(_Commands):
             self._start_recording(tr)
         if self._doctor_on:
             self._start_doctor(tr)
+        self._start_helper(tr)
         self._set_state("running" if self._running else "paused")
         if tr.diverged:
             self._running = False
@@ -335,6 +346,9 @@ class ThreadRun(_Commands):
         finally:
             self.perf.update(loop_wall_s=time.perf_counter() - w0, loop_cpu_s=time.thread_time() - c0,
                              loop_iterations=tr.iteration - i0)
+            if self._helper is not None:
+                self._helper.close()
+            self._settle_helper()
             if self._recorder is not None:
                 try:
                     self._recorder.snapshot(tr, state=True)  # the last iteration (close() leaves it to us)
@@ -357,6 +371,30 @@ class ThreadRun(_Commands):
             self._event("recording", str(self._record_dir))
         except Exception as exc:  # noqa: BLE001 - training goes on without a recording
             self._event("error", f"this run is not being recorded: {_describe(exc)}")
+
+    def _start_helper(self, tr) -> None:
+        """Decide whether views go to a helper process; it is asked to start after a second of training (short
+        runs, tests, never pay for one)."""
+        from .views_process import views_process_enabled
+
+        on = self._views_process
+        if (on is False or self._factory is not None or tr.device.type != "cpu"
+                or not views_process_enabled(bool(on))):
+            if self._views_conn is not None:
+                self._views_conn.close()  # the helper the window started ends
+            return
+        self._helper_at = time.perf_counter() + HELPER_DELAY
+
+    def _begin_helper(self, tr) -> None:
+        from .views_process import ViewsHelper, start_helper
+
+        self._helper_at = None
+        try:
+            self._helper = ViewsHelper(self._views_conn) if self._views_conn is not None else ViewsHelper(*start_helper())
+            self._helper.begin(tr, self._static)
+        except Exception as exc:  # noqa: BLE001 - views are computed here instead
+            self._helper = None
+            self._event("warning", f"the panels are computed by the training process itself (a little slower): {_describe(exc)}")
 
     def _start_doctor(self, tr) -> None:
         from .doctoring import attach_doctor  # findings as events (and run-folder lines); see doctoring.py
@@ -427,6 +465,7 @@ class ThreadRun(_Commands):
             self._next_step = 0.0
             self._set_state("running")
         elif kind == "pause":
+            self._settle_helper()
             self._running = False
             if self.state == "running":
                 self._set_state("paused")
@@ -441,6 +480,7 @@ class ThreadRun(_Commands):
             self._running = False
             if self.state == "running":
                 self._set_state("paused")
+            self._settle_helper()
             d, g = {"full": (None, None), "d": (1, 0), "g": (0, 1)}[cmd[1]]
             try:
                 self._record(tr.step(d, g))
@@ -507,6 +547,8 @@ class ThreadRun(_Commands):
             self._event("error", f"cannot go back: {exc}")
             return
         rec.truncate(tr, target)
+        if self._helper is not None:
+            self._helper.cancel()  # views of the abandoned future
         with self._stats_lock:
             self._stats = [s for s in self._stats if s[0] <= target]
         if self.state == "diverged":
@@ -525,13 +567,24 @@ class ThreadRun(_Commands):
         """After each iteration: publish a snapshot when one is due, with new views when those are due.
 
         While training, views keep their own clock (``views_hz``, slowed down to stay within
-        ``views_budget``) and are published the moment they are computed; snapshots without new views
-        (statistics, state) go out at ``publish_hz`` only when no views are about to. Otherwise (paused,
-        stepping), views follow what changed, at most at ``publish_hz``."""
+        ``views_budget``) and are published the moment they are computed — on this thread, or in the
+        views helper process when there is one (views_process.py: then this thread only sends the weights,
+        and publishes the views when they come back); snapshots without new views (statistics, state) go
+        out at ``publish_hz`` only when no views are about to. Otherwise (paused, stepping), views follow
+        what changed, at most at ``publish_hz``, computed here."""
         now = time.perf_counter()
         running = self.state == "running"
         wanted = self._request is not None and bool(self._request.names)
-        if running:
+        if self._helper_at is not None and running and now >= self._helper_at:
+            self._begin_helper(tr)
+        helper = self._helper
+        arrived = self._from_helper(running and not self._narr.on) if helper is not None else None
+        offload = running and wanted and helper is not None and helper.usable and not self._narr.on
+        if offload:
+            if now >= self._views_due and helper.idle:
+                self._send_views(tr, now)
+            views_due = arrived is not None
+        elif running:
             views_due = wanted and now >= self._views_due
         else:
             views_due = wanted and self._dirty and now - self._last_publish >= self._publish_dt
@@ -540,7 +593,8 @@ class ThreadRun(_Commands):
                 return
             if not self._dirty and not running and now - self._last_publish < 0.5:
                 return
-            if wanted and running and self._views_due - now < 0.5 * self._publish_dt:
+            if wanted and running and (self._views_due - now < 0.5 * self._publish_dt
+                                       or offload and not helper.idle):
                 return  # views are about to go out: they carry the statistics too
         dt = now - self._rate_t
         if dt >= 0.5:
@@ -552,8 +606,10 @@ class ThreadRun(_Commands):
             self._cpu_t = cpu
         if not running and dt >= 0.5:
             self._rate = 0.0
-        views = None
-        if views_due:
+        views = v_it = None
+        if arrived is not None:
+            views, v_it = arrived
+        elif views_due:
             self._metrics_cost = 0.0
             c0 = time.thread_time()
             views = self._compute_views(tr, now)
@@ -568,18 +624,106 @@ class ThreadRun(_Commands):
             if self._recorder is not None and running:
                 self._maybe_record(tr, views)
         c0 = time.thread_time()
-        self._publish(views=views)
+        self._publish(views=views, views_iteration=v_it)
         self.perf["publishes"] += 1
         self.perf["publish_cpu_s"] += time.thread_time() - c0
         self._last_publish = now
         self._dirty = False
+
+    def _record_keeps(self) -> tuple:
+        """The views a recording snapshot holds."""
+        st = self._static
+        return ("samples", "d_hist", "field") if st.kind == "points" and st.dim <= 2 else ("samples", "d_hist")
+
+    def _send_views(self, tr, now: float) -> None:
+        """Ask the views helper for this iteration's views (with a recording snapshot's state when one is due)."""
+        helper, req, st, rec = self._helper, self._request, self._static, self._recorder
+        names = req.names
+        nn = "nn" in names and st.kind == "images" and now >= self._nn_due
+        met = "metrics" in names and st.kind == "points" and (now >= self._metrics_due or self._metrics_it < 0)
+        record = False
+        if rec is not None:
+            last = max(rec.index[-1]["iteration"] if rec.index else -(10 ** 9), self._record_pending)
+            if tr.iteration - last >= rec.every and all(k in names for k in self._record_keeps()):
+                c1 = time.thread_time()
+                record = rec.begin_snapshot(tr)  # the state now; the snapshot when the views are back
+                self.perf["record_cpu_s"] += time.thread_time() - c1
+        self._frame += 1
+        c0 = time.thread_time()
+        if not helper.request(tr, req, names, self._frame, nn=nn, metrics=met, record=record):
+            return
+        if record:
+            self._record_pending = tr.iteration
+        if nn:
+            self._nn_due = now + self._nn_dt
+        if met:
+            self._metrics_due = now + self._metrics_dt
+        cost = time.thread_time() - c0
+        self.perf["views"] += 1
+        self.perf["views_cpu_s"] += cost
+        self._views_cost = cost if self._views_cost == 0 else 0.8 * self._views_cost + 0.2 * cost
+        interval = max(self._views_dt, helper.min_interval(),
+                       self._views_cost / (self._views_budget * self._cpu_share))
+        self._views_due = max(self._views_due + interval, now + 0.5 * interval)
+
+    def _from_helper(self, accept: bool, timeout: float = 0.0) -> tuple | None:
+        """Views that came back from the helper: (views, their iteration), or None. Dropped unless ``accept``
+        (the run stopped running meanwhile: views are computed here then)."""
+        helper = self._helper
+        res = helper.poll(timeout)
+        if helper.idle:
+            self._record_pending = -(10 ** 9)
+        if helper.dead and not self._helper_warned:
+            self._helper_warned = True
+            self._event("warning", f"the panels are computed by the training process itself (a little slower): {helper.error}")
+        if res is None:
+            return None
+        self.perf["helper_views"] += 1
+        self.perf["helper_cpu_s"] += helper.last_cost
+        views = res["views"]
+        if res["record"] and self._recorder is not None:  # its state is written: the snapshot goes with it
+            c0 = time.thread_time()
+            if views is None or not all(k in views for k in self._record_keeps()) or \
+                    not self._recorder.add_snapshot(res["iteration"], views):
+                self._recorder.drop_state(res["iteration"])
+            self.perf["records"] += 1
+            self.perf["record_cpu_s"] += time.thread_time() - c0
+        if not accept:
+            return None
+        if res["error"]:
+            self._event("error", f"could not draw a panel: {res['error']}")
+            self._request = None
+            return None
+        if res["metrics"] is not None:
+            self._metrics_done(res["metrics"], views)
+        self._keep_previous(views)
+        return views, res["iteration"]
+
+    def _settle_helper(self) -> None:
+        """Before the run stops running: wait (briefly) for the views in flight, so a recording gets its snapshot."""
+        if self._helper is not None and not self._helper.idle:
+            self._from_helper(False, 1.0)
+
+    def _metrics_done(self, m: dict, out: dict) -> None:
+        if m["scalars"]["iteration"] != self._metrics_it:  # a history point per new iteration
+            self._metrics_it = m["scalars"]["iteration"]
+            self._event("metrics", "", m["scalars"])
+        out["theory"] = m["theory"]
+
+    def _keep_previous(self, out: dict) -> None:
+        """Views with their own, slower cadence (nearest neighbours, the theory maps) stay until renewed."""
+        names = self._request.names if self._request is not None else ()
+        prev = self._latest.views if self._latest is not None else {}
+        for name, key in (("nn", "nn"), ("metrics", "theory")):
+            if name in names and key not in out and key in prev:
+                out[key] = prev[key]
 
     def _maybe_record(self, tr, views: dict | None = None) -> None:
         """A snapshot for the recording once ``every`` iterations have passed since the last one: from
         ``views`` (just computed for the panels) when they hold what a recording keeps; computed by the
         recorder itself only when no such views came for twice that long."""
         rec = self._recorder
-        last = rec.index[-1]["iteration"] if rec.index else -(10 ** 9)
+        last = max(rec.index[-1]["iteration"] if rec.index else -(10 ** 9), self._record_pending)
         gap = tr.iteration - last
         if gap < rec.every:
             return
@@ -597,50 +741,40 @@ class ThreadRun(_Commands):
 
     def _compute_views(self, tr, now: float) -> dict:
         from ..views import views as V
+        from .views_process import frame_views
 
         req, st = self._request, self._static
         self._frame += 1
         names = req.names
         try:
-            out = self._live_views.compute(tr, req, self._frame, names)  # samples, d_hist, field, latent
-            fakes = out.get("samples")
-            if "nn" in names and st.kind == "images" and fakes is not None:
-                if now >= self._nn_due:
-                    ncol = int(np.ceil(np.sqrt(len(fakes))))
-                    rows_last = fakes[np.minimum(np.arange(ncol - 1, len(fakes), ncol), len(fakes) - 1)]
-                    out["nn"] = (rows_last, V.nearest_neighbours(tr, rows_last))
-                    self._nn_due = now + self._nn_dt
-                elif self._latest is not None and "nn" in self._latest.views:
-                    out["nn"] = self._latest.views["nn"]
-            if "metrics" in names and st.kind == "points":
-                if now >= self._metrics_due or self._metrics_it < 0:
-                    t0 = time.thread_time()
-                    m = V.metrics(tr, st, req, self._frame)
-                    cost = time.thread_time() - t0
-                    self._metrics_cost += cost  # kept out of the per-frame views cost: it has its own cadence
-                    self.perf["metrics"] += 1
-                    self.perf["metrics_cpu_s"] += cost
-                    self._metrics_due = now + max(self._metrics_dt, min(cost, 0.2) / self._metrics_budget)
-                    if m["scalars"]["iteration"] != self._metrics_it:  # a history point per new iteration
-                        self._metrics_it = m["scalars"]["iteration"]
-                        self._event("metrics", "", m["scalars"])
-                    out["theory"] = m["theory"]
-                elif self._latest is not None and "theory" in self._latest.views:
-                    out["theory"] = self._latest.views["theory"]
+            nn = "nn" in names and st.kind == "images" and now >= self._nn_due
+            out = frame_views(self._live_views, tr, req, self._frame, names, nn)
+            if nn:
+                self._nn_due = now + self._nn_dt
+            if "metrics" in names and st.kind == "points" and (now >= self._metrics_due or self._metrics_it < 0):
+                t0 = time.thread_time()
+                m = V.metrics(tr, st, req, self._frame)
+                cost = time.thread_time() - t0
+                self._metrics_cost += cost  # kept out of the per-frame views cost: it has its own cadence
+                self.perf["metrics"] += 1
+                self.perf["metrics_cpu_s"] += cost
+                self._metrics_due = now + max(self._metrics_dt, min(cost, 0.2) / self._metrics_budget)
+                self._metrics_done(m, out)
+            self._keep_previous(out)
         except Exception as exc:  # a view must never stop training
             self._event("error", f"could not draw a panel: {_describe(exc)}")
             self._request = None
             out = {}
         return out
 
-    def _publish(self, views: dict | None = None, force: bool = False) -> None:
+    def _publish(self, views: dict | None = None, force: bool = False, views_iteration: int | None = None) -> None:
         tr = self.trainer
         prev = self._latest
         if views is None:
             views = prev.views if prev is not None and prev.run_id == self.run_id else {}
             v_it = prev.views_iteration if prev is not None else -1
         else:
-            v_it = tr.iteration if tr is not None else -1
+            v_it = views_iteration if views_iteration is not None else tr.iteration if tr is not None else -1
         src = tr.config if tr is not None else self.config
         if src is not self._cfg_src:  # a new configuration object only when a setting changed
             self._cfg_src, self._cfg_dict = src, src.to_dict()
@@ -682,12 +816,17 @@ def _child_main(cfg_dict: dict, kwargs: dict, inbox, conn) -> None:
 
         torch.set_num_threads(int(threads))
     sent_static = [False]
+    sent_views = [None]
 
     def sink(snap: Snapshot, stats: np.ndarray, events: list) -> None:
         if snap.static is not None and sent_static[0]:
             snap = dataclasses.replace(snap, static=None)  # sent once; the parent keeps it
         elif snap.static is not None:
             sent_static[0] = True
+        if snap.views is sent_views[0] and snap.views:
+            snap = dataclasses.replace(snap, views=None)  # the views the parent has: not sent again
+        else:
+            sent_views[0] = snap.views
         conn.send((snap, stats, events))
 
     run = None
@@ -739,6 +878,15 @@ class ProcessRun(_Commands):
         self._cmds = ctx.Queue()
         self._recv, send = ctx.Pipe(duplex=False)
         kwargs = dict(kwargs, start_paused=start_paused, run_id=self.run_id)
+        kwargs.setdefault("views_process", True)  # the window's process leaves a core mostly idle
+        self._helper_proc = None
+        self._views_conn = None
+        if kwargs["views_process"] and str(config.device) in ("auto", "cpu"):
+            from .views_process import start_helper, views_process_enabled
+
+            if views_process_enabled(True):  # started here: a training process (daemonic) cannot start one
+                self._views_conn, self._helper_proc = start_helper()
+                kwargs["views_conn"] = self._views_conn
         self._proc = ctx.Process(target=_child_main, args=(config.to_dict(), kwargs, self._cmds, send),
                                  name=f"gan-studio-train-{self.run_id}", daemon=True)
         self._send = send
@@ -754,6 +902,8 @@ class ProcessRun(_Commands):
     def start(self) -> "ProcessRun":
         self._proc.start()
         self._send.close()  # the child holds the sending end now
+        if self._views_conn is not None:
+            self._views_conn.close()  # and the views helper's
         self._reader.start()
         return self
 
@@ -773,6 +923,11 @@ class ProcessRun(_Commands):
                 import dataclasses
 
                 snap = dataclasses.replace(snap, static=self._static)
+            if snap.views is None:  # unchanged since the last snapshot (see _child_main)
+                import dataclasses
+
+                prev = self._latest
+                snap = dataclasses.replace(snap, views=prev.views if prev is not None else {})
             with self._lock:
                 if len(stats):
                     self._stats.append(stats)
@@ -802,6 +957,10 @@ class ProcessRun(_Commands):
             if self._proc.is_alive():  # stuck (e.g. still importing torch): do not keep the window waiting
                 self._proc.terminate()
                 self._proc.join(1.0)
+            if self._helper_proc is not None:  # it ends with the training process's end of its pipe
+                from .views_process import stop_helper
+
+                stop_helper(self._helper_proc, 0.5)
         return not self._proc.is_alive()
 
     def is_alive(self) -> bool:

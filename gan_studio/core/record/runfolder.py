@@ -218,20 +218,41 @@ class RunWriter:
         """Record what the panels show now (with a training state when one is due, or ``state``). Failures (disk
         full) are kept in ``last_error``; training goes on."""
         from ..views import views as V
-        from ..evaluate.metrics import mode_metrics
 
         it = int(trainer.iteration)
-        if self.record_states:
-            self._maybe_state(trainer, force=state)  # before the views: they draw on the views' random stream
-        if self.index and self.index[-1]["iteration"] == it:
+        if not self.begin_snapshot(trainer, state):
             return
-        try:
-            if views is None:
+        if views is None:
+            try:
                 st = self.static
                 fakes = V.samples(trainer, RECORD_REQUEST, 0)
                 views = {"samples": fakes, "d_hist": V.d_hist(trainer, 256)}
                 if st.kind == "points" and st.dim <= 2:
                     views["field"] = V.field(trainer, st, RECORD_REQUEST, fakes)
+            except (RunFolderError, OSError) as exc:
+                self.last_error = f"could not record a snapshot in {self.path}: {exc}"
+                return
+        self.add_snapshot(it, views)
+
+    def begin_snapshot(self, trainer, state: bool = False) -> bool:
+        """The first half of :meth:`snapshot`: the training state (when one is due, or ``state``), written
+        before the views are computed (they draw on the views' random stream). False when the trainer's
+        iteration is recorded already. Views computed elsewhere (a helper process) are added later with
+        :meth:`add_snapshot` for this same iteration."""
+        it = int(trainer.iteration)
+        if self.record_states:
+            self._maybe_state(trainer, force=state)
+        return not (self.index and self.index[-1]["iteration"] >= it)
+
+    def add_snapshot(self, iteration: int, views: dict) -> bool:
+        """Record ``views`` (computed for ``iteration``) as a snapshot; ignored (False) when a later one is
+        recorded already."""
+        from ..evaluate.metrics import mode_metrics
+
+        it = int(iteration)
+        if self.index and self.index[-1]["iteration"] >= it:
+            return False
+        try:
             entry: dict[str, Any] = {"iteration": it, "file": f"s-{it:09d}.npz", "time": round(time.time(), 3)}
             st = self.static
             if st.centers is not None and st.sigma is not None and "samples" in views:
@@ -249,6 +270,15 @@ class RunWriter:
             self.last_error = None
         except (RunFolderError, OSError) as exc:
             self.last_error = f"could not record a snapshot in {self.path}: {exc}"
+        return True
+
+    def drop_state(self, iteration: int) -> None:
+        """Remove the training state at ``iteration`` unless a snapshot shows it (its views never came)."""
+        it = int(iteration)
+        if not any(e["iteration"] == it for e in self.index):
+            self._drop_states(lambda i: i == it)
+            if self._last_state_it == it:
+                self._since_state = self.state_every or 0  # the next snapshot takes a state again
 
     def _thin(self) -> None:
         self.every *= 2
