@@ -1,7 +1,7 @@
 """What a run handle is: the one interface the studio, compare mode, replay and the tests program against.
 
 A *run handle* is a live run (training in a thread, :class:`~gan_studio.core.live.handles.ThreadRun`, or
-in a child process, :class:`~gan_studio.core.live.handles.ProcessRun`) or a recording played back
+in a child process, :class:`~gan_studio.core.live.process_run.ProcessRun`) or a recording played back
 (:class:`~gan_studio.core.record.replay.ReplayRun`). What a handle can do is a set of
 :class:`Capability` flags, never a type test. Everything a handle hands out is plain data: a frozen
 :class:`Snapshot` (numbers and numpy arrays), statistics as an n × len(STAT_COLUMNS) array, and

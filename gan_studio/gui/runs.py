@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
-from ..core.live.handles import ProcessRun, ThreadRun
+from ..core.live.handles import ThreadRun
+from ..core.live.process_run import ProcessRun
 from ..core.record.runfolder import RunFolderError, new_recording
 from ..core.train.config import (DATASET_KINDS, STRUCTURAL_KEYS, ConfigError, TrainConfig, defaults_for_dataset,
                                  validate_values)

@@ -1,5 +1,5 @@
 """The GAN doctor inside a live run (:class:`~gan_studio.core.live.handles.ThreadRun`, and so a
-:class:`~gan_studio.core.live.handles.ProcessRun`'s child): a :class:`~gan_studio.core.doctor.observer.DoctorObserver`
+:class:`~gan_studio.core.live.process_run.ProcessRun`'s child): a :class:`~gan_studio.core.doctor.observer.DoctorObserver`
 whose findings become run-handle events.
 
 Each change of what the doctor says is one ``finding`` event (:data:`~gan_studio.core.protocol.EventKind.FINDING`)
