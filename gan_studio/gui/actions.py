@@ -212,3 +212,64 @@ class ShortcutsDialog(QtWidgets.QDialog):
         box.accepted.connect(self.accept)
         lay.addWidget(box)
         self.resize(760, 560)
+
+
+def build_bars(w) -> None:
+    """The window's toolbar (play and steps, the export menu, the table's toolbar actions, the preset box) and
+    its menu bar, from the action table; the View menu starts with the panels' and the controls' toggles."""
+    acts = w.acts
+    tb = QtWidgets.QToolBar("Training")
+    tb.setObjectName("training-toolbar")
+    tb.setMovable(False)
+    tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
+    f = tb.font()
+    f.setPointSize(12)
+    tb.setFont(f)
+    w.export_menu = QtWidgets.QMenu(EXPORT_MENU[1], w)
+    fill_menu(w.export_menu, EXPORT_MENU[0], acts)
+    w.export_button = QtWidgets.QToolButton()
+    w.export_button.setText("⤓ Export")
+    w.export_button.setFont(f)
+    w.export_button.setToolTip("GIFs, the paper's figures, metrics as CSV, the generator")
+    w.export_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+    w.export_button.setMenu(w.export_menu)
+    groups = toolbar_groups(acts)
+    for a in groups.pop(0, []):  # play and the steps
+        tb.addAction(a)
+    tb.addSeparator()
+    tb.addWidget(w.export_button)
+    for _, group in sorted(groups.items()):
+        for a in group:
+            tb.addAction(a)
+    tb.addSeparator()
+    tb.addWidget(QtWidgets.QLabel(" preset "))
+    w.preset_box = QtWidgets.QComboBox()
+    w.preset_box.setFont(f)
+    for name, p in w.runs.presets.items():
+        w.preset_box.addItem(name, name)
+        w.preset_box.setItemData(w.preset_box.count() - 1, p.summary, QtCore.Qt.ItemDataRole.ToolTipRole)
+    w.preset_box.activated.connect(lambda _: w.choose_preset(w.preset_box.currentData()))
+    tb.addWidget(w.preset_box)
+    w.preset_summary = QtWidgets.QLabel()
+    w.preset_summary.setStyleSheet("color: #444; padding-left: 8px;")
+    w.preset_summary.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
+                                      QtWidgets.QSizePolicy.Policy.Preferred)
+    w.preset_summary.setMinimumWidth(200)
+    tb.addWidget(w.preset_summary)
+    w.addToolBar(tb)
+    w.toolbar = tb
+    mb = w.menuBar()
+    for mid, title in MENUS:
+        m = mb.addMenu(title)
+        fill_menu(m, mid, acts)
+        if mid == "file":
+            quit_action = acts["quit"]
+            m.insertMenu(quit_action, w.export_menu)
+            m.insertSeparator(quit_action)
+        if mid == "view":
+            first = m.actions()[0] if m.actions() else None
+            for a in w.layout_.actions.values():
+                m.insertAction(first, a)
+            m.insertAction(first, w.controls_dock.toggleViewAction())
+            m.insertSeparator(first)
+    w.panel_actions = w.layout_.actions

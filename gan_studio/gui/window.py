@@ -8,8 +8,6 @@
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import actions as A
@@ -102,62 +100,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.resizeDocks([self.controls_dock], [330], QtCore.Qt.Orientation.Horizontal)
 
     def _build_menus_and_toolbar(self) -> None:
-        acts = self.acts
-        tb = QtWidgets.QToolBar("Training")
-        tb.setObjectName("training-toolbar")
-        tb.setMovable(False)
-        tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
-        f = tb.font()
-        f.setPointSize(12)
-        tb.setFont(f)
-        self.export_menu = QtWidgets.QMenu(A.EXPORT_MENU[1], self)
-        A.fill_menu(self.export_menu, A.EXPORT_MENU[0], acts)
-        self.export_button = QtWidgets.QToolButton()
-        self.export_button.setText("⤓ Export")
-        self.export_button.setFont(f)
-        self.export_button.setToolTip("GIFs, the paper's figures, metrics as CSV, the generator")
-        self.export_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.export_button.setMenu(self.export_menu)
-        groups = A.toolbar_groups(acts)
-        for a in groups.pop(0, []):  # play and the steps
-            tb.addAction(a)
-        tb.addSeparator()
-        tb.addWidget(self.export_button)
-        for _, group in sorted(groups.items()):
-            for a in group:
-                tb.addAction(a)
-        tb.addSeparator()
-        tb.addWidget(QtWidgets.QLabel(" preset "))
-        self.preset_box = QtWidgets.QComboBox()
-        self.preset_box.setFont(f)
-        for name, p in self.runs.presets.items():
-            self.preset_box.addItem(name, name)
-            self.preset_box.setItemData(self.preset_box.count() - 1, p.summary, QtCore.Qt.ItemDataRole.ToolTipRole)
-        self.preset_box.activated.connect(lambda _: self.choose_preset(self.preset_box.currentData()))
-        tb.addWidget(self.preset_box)
-        self.preset_summary = QtWidgets.QLabel()
-        self.preset_summary.setStyleSheet("color: #444; padding-left: 8px;")
-        self.preset_summary.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
-                                          QtWidgets.QSizePolicy.Policy.Preferred)
-        self.preset_summary.setMinimumWidth(200)
-        tb.addWidget(self.preset_summary)
-        self.addToolBar(tb)
-        self.toolbar = tb
-        mb = self.menuBar()
-        for mid, title in A.MENUS:
-            m = mb.addMenu(title)
-            A.fill_menu(m, mid, acts)
-            if mid == "file":
-                quit_action = acts["quit"]
-                m.insertMenu(quit_action, self.export_menu)
-                m.insertSeparator(quit_action)
-            if mid == "view":
-                first = m.actions()[0] if m.actions() else None
-                for a in self.layout_.actions.values():
-                    m.insertAction(first, a)
-                m.insertAction(first, self.controls_dock.toggleViewAction())
-                m.insertSeparator(first)
-        self.panel_actions = self.layout_.actions
+        A.build_bars(self)  # the toolbar (with the export menu and the preset box) and the menu bar
 
     def _wire(self) -> None:
         self.controls.liveChanged.connect(self.runs.change_live)

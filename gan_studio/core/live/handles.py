@@ -44,7 +44,8 @@ VIEWS_MODES = {
     "fast": {"publish_hz": 15.0, "views_hz": 15.0, "views_budget": 0.04},
 }
 DEFAULT_VIEWS_MODE = "smooth"
-#: Seconds a run trains (with views computed on its own thread) before the views helper process is started.
+#: Seconds a run trains (with views computed on its own thread) before it starts a views helper process of its
+#: own (a ThreadRun asked for one; short runs never pay for it). A helper the window started begins at once.
 HELPER_DELAY = 1.0
 
 
@@ -383,7 +384,8 @@ class ThreadRun(_Commands):
             if self._views_conn is not None:
                 self._views_conn.close()  # the helper the window started ends
             return
-        self._helper_at = time.perf_counter() + HELPER_DELAY
+        # a helper the window started has loaded torch meanwhile: it starts with training
+        self._helper_at = time.perf_counter() + (HELPER_DELAY if self._views_conn is None else 0.0)
 
     def _begin_helper(self, tr) -> None:
         from .views_process import ViewsHelper, start_helper

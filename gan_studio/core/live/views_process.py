@@ -268,6 +268,16 @@ def _helper_main(conn) -> None:
         os.nice(10)  # on a busy machine, training (and the window) go first
     except (OSError, AttributeError):
         pass
+    try:  # at once, while the training process loads too: ready by the time training has started
+        import torch
+
+        torch.set_num_threads(1)
+        from ..train.config import TrainConfig
+        from ..train.trainer import Trainer
+        from ..views import views as V
+    except Exception as exc:  # noqa: BLE001
+        _send(conn, ("fatal", f"the views process could not start: {type(exc).__name__}: {exc}"))
+        return
     try:
         msg = conn.recv()
     except (EOFError, OSError):
@@ -276,13 +286,6 @@ def _helper_main(conn) -> None:
         return
     _, cfg_dict, static = msg
     try:
-        import torch
-
-        torch.set_num_threads(1)
-        from ..train.config import TrainConfig
-        from ..train.trainer import Trainer
-        from ..views import views as V
-
         tr = Trainer(TrainConfig.from_dict(dict(cfg_dict, device="cpu")))
         live = V.LiveViews(static)
         conn.send(("ready",))
