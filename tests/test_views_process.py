@@ -189,3 +189,28 @@ def test_with_the_helper_turned_off_no_process_is_started(monkeypatch, quick_hel
         assert run._helper is None and run.perf["helper_views"] == 0
     finally:
         assert run.stop(10)
+
+
+def test_the_studios_training_process_hands_its_views_to_a_helper_that_ends_with_it(tmp_path, monkeypatch):
+    import json
+
+    from gan_studio.core.live.process_run import ProcessRun
+
+    perf = tmp_path / "perf.jsonl"
+    monkeypatch.setenv("GAN_STUDIO_PERF", str(perf))  # the training process writes what its display path did
+    run = ProcessRun(get_preset("ring8").config.replace(**SMALL), threads=1)
+    run.set_views(PANELS)
+    run.start()
+    helper = run._helper_proc
+    assert helper is not None and helper.is_alive()
+    try:
+        wait_for(lambda: run.latest() is not None and run.latest().iteration > 1500, 120, "1,500 iterations")
+        s = run.latest()
+        assert {"samples", "d_hist", "field", "latent"} <= set(s.views) and s.views_iteration > 0
+    finally:
+        assert run.stop(10)
+    wait_for(lambda: not helper.is_alive(), 10, "the helper to end")
+    p = json.loads(perf.read_text().splitlines()[-1])
+    # frames came from the helper; sending one cost the training thread far less than computing it (~3 ms)
+    assert p["helper_views"] > 0.3 * p["views"] > 10
+    assert p["request_cpu_s"] / p["requests"] < 0.001

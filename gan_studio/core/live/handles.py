@@ -218,7 +218,8 @@ class ThreadRun(_Commands):
         # what the display path did (benchmarks read it): snapshots published, frames of views and their
         # CPU time, metrics evaluations and theirs, CPU time spent publishing
         self.perf = {"publishes": 0, "views": 0, "views_cpu_s": 0.0, "metrics": 0, "metrics_cpu_s": 0.0,
-                     "publish_cpu_s": 0.0, "records": 0, "record_cpu_s": 0.0, "helper_views": 0, "helper_cpu_s": 0.0}
+                     "publish_cpu_s": 0.0, "records": 0, "record_cpu_s": 0.0, "helper_views": 0, "helper_cpu_s": 0.0,
+                     "requests": 0, "request_cpu_s": 0.0}
 
     def _set_views_mode(self, mode: str) -> None:
         rates = dict(VIEWS_MODES[mode], **self._views_overrides)
@@ -663,6 +664,8 @@ class ThreadRun(_Commands):
         cost = time.thread_time() - c0
         self.perf["views"] += 1
         self.perf["views_cpu_s"] += cost
+        self.perf["requests"] += 1
+        self.perf["request_cpu_s"] += cost
         self._views_cost = cost if self._views_cost == 0 else 0.8 * self._views_cost + 0.2 * cost
         interval = max(self._views_dt, helper.min_interval(),
                        self._views_cost / (self._views_budget * self._cpu_share))
