@@ -72,6 +72,7 @@ def test_the_helper_computes_exactly_the_views_the_training_thread_would(helper)
 
     got = ask(helper, tr, metrics=True)
     assert got["iteration"] == 30 and got["error"] is None and helper.idle
+    assert not os.path.exists(helper._path)  # the shared buffer's file is gone once both processes map it
     assert_same_views(got["views"], frame_views(here, tr, PANELS, 1, names, nn=False))
     m_here = V.metrics(tr, static, PANELS, 1)  # the live metrics: the same modes and theory maps
     assert got["metrics"]["scalars"]["modes_covered"] == m_here["scalars"]["modes_covered"]

@@ -168,7 +168,7 @@ class ViewsHelper:
         finally:
             os.close(fd)
         if self._path is not None:
-            self._old_paths.append(self._path)  # removed once the helper has opened the new one
+            self._old_paths.append(self._path)  # the helper removes each once mapped; these, if it never did
         self._map, self._path = mm, path
         self._flat = torch.frombuffer(mm, dtype=torch.float32, count=n)
         return path
@@ -320,6 +320,7 @@ def _helper_main(conn) -> None:
                 n = sum(t.numel() for t in weights)
                 with open(path, "r+b") as f:  # shared: what the training thread writes is what is read here
                     flat = torch.frombuffer(mmap.mmap(f.fileno(), max(4, 4 * n)), dtype=torch.float32, count=n)
+                _unlink(path)  # both processes have it mapped: the name is not needed, nothing is left behind
             with torch.no_grad():
                 o = 0
                 for t in weights:
