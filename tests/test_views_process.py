@@ -144,8 +144,8 @@ def test_a_live_run_publishes_and_records_the_helpers_views_and_computes_its_own
         s = run.latest()
         assert s.state == "running" and 0 < s.views_iteration <= s.iteration
         assert {"samples", "d_hist", "field", "latent", "theory"} <= set(s.views)
-        # the training thread's share: sending weights, not computing views
-        assert run.perf["helper_cpu_s"] > run.perf["views_cpu_s"]
+        # the training thread's share of a helper's frame: sending the weights, not computing the views (~3 ms)
+        assert run.perf["request_cpu_s"] / run.perf["requests"] < 0.0015
         run.pause()
         run_until(run, lambda ev: (run.latest().state == "paused"
                                    and run.latest().views_iteration == run.latest().iteration), what="paused views")
@@ -204,14 +204,38 @@ def test_the_studios_training_process_hands_its_views_to_a_helper_that_ends_with
     run.start()
     helper = run._helper_proc
     assert helper is not None and helper.is_alive()
-    try:
-        wait_for(lambda: run.latest() is not None and run.latest().iteration > 1500, 120, "1,500 iterations")
+    lagged = set()  # views the helper computed arrive an iteration or more after the one they show
+
+    def helper_frames():
         s = run.latest()
-        assert {"samples", "d_hist", "field", "latent"} <= set(s.views) and s.views_iteration > 0
+        if s is not None and s.state == "running" and 0 < s.views_iteration < s.iteration:
+            lagged.add(s.views_iteration)
+            assert {"samples", "d_hist", "field", "latent"} <= set(s.views)
+        return len(lagged) >= 20
+
+    try:
+        wait_for(helper_frames, 180, "20 frames of views from the helper")
     finally:
         assert run.stop(10)
     wait_for(lambda: not helper.is_alive(), 10, "the helper to end")
     p = json.loads(perf.read_text().splitlines()[-1])
     # frames came from the helper; sending one cost the training thread far less than computing it (~3 ms)
-    assert p["helper_views"] > 0.3 * p["views"] > 10
-    assert p["request_cpu_s"] / p["requests"] < 0.001
+    assert p["helper_views"] >= 20 and p["requests"] >= p["helper_views"]
+    assert p["request_cpu_s"] / p["requests"] < 0.0015
+
+
+def test_a_view_the_helper_cannot_draw_is_tried_on_the_training_thread_and_reported_once(quick_helper):
+    run = ThreadRun(get_preset("ring8").config.replace(**SMALL), views_process=True)
+    run.set_views(PANELS)
+    run.start()
+    try:
+        run_until(run, lambda ev: run.perf["helper_views"] >= 3, what="views from the helper")
+        run.set_views(ViewRequest(names=frozenset({"field"}), field_res=-5))  # no grid can have -5 points
+        events = run_until(run, lambda ev: any(e.kind == "error" for e in ev), what="the error")
+        errors = [e.message for e in events if e.kind == "error"]
+        assert len(errors) == 1 and errors[0].startswith("could not draw a panel")
+        assert any("computed by the training process" in e.message for e in events if e.kind == "warning")
+        it = run.latest().iteration
+        run_until(run, lambda ev: run.latest().iteration > it + 100, what="training to go on")
+    finally:
+        assert run.stop(10)

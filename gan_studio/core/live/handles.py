@@ -695,9 +695,8 @@ class ThreadRun(_Commands):
             self.perf["record_cpu_s"] += time.thread_time() - c0
         if not accept:
             return None
-        if res["error"]:
-            self._event("error", f"could not draw a panel: {res['error']}")
-            self._request = None
+        if res["error"]:  # computed here from now on: a view that cannot be drawn at all is reported then
+            helper.fail(f"it could not draw a panel ({res['error']})")
             return None
         if res["metrics"] is not None:
             self._metrics_done(res["metrics"], views)

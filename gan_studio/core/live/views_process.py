@@ -100,7 +100,7 @@ class ViewsHelper:
         try:
             self._conn.send(("init", trainer.config.to_dict(), static))
         except (OSError, ValueError) as exc:
-            self._fail(f"could not reach the views process: {exc}")
+            self.fail(f"could not reach the views process: {exc}")
 
     @property
     def usable(self) -> bool:
@@ -150,7 +150,7 @@ class ViewsHelper:
                 torch.cat([t.detach().reshape(-1) for t in self._tensors], out=self._flat)
             self._conn.send(("frame", msg))
         except (OSError, ValueError, RuntimeError) as exc:
-            self._fail(f"could not reach the views process: {exc}")
+            self.fail(f"could not reach the views process: {exc}")
             return False
         self._seq += 1
         self._pending = {"seq": self._seq, "iteration": msg["iteration"], "record": record, "stale": False,
@@ -188,13 +188,13 @@ class ViewsHelper:
                 return None
             msg = self._conn.recv()
         except (EOFError, OSError) as exc:
-            self._fail(f"the views process ended ({exc or 'closed'})")
+            self.fail(f"the views process ended ({exc or 'closed'})")
             return None
         if msg[0] == "ready":
             self.ready = True
             return None
         if msg[0] == "fatal":
-            self._fail(msg[1])
+            self.fail(msg[1])
             return None
         _, seq, views, metrics, cost, error = msg
         pending, self._pending = self._pending, None
@@ -208,7 +208,7 @@ class ViewsHelper:
         return {"iteration": pending["iteration"], "views": views, "metrics": metrics, "error": error,
                 "nn": pending["nn"], "record": pending["record"]}
 
-    def _fail(self, why: str) -> None:
+    def fail(self, why: str) -> None:
         self.dead = True
         self.error = why
         self._pending = None
