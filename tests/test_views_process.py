@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import numpy as np
@@ -112,9 +113,10 @@ def test_a_cancelled_request_is_dropped_and_the_helper_is_free_again(helper):
     assert helper.request(tr, PANELS, PANELS.names, 1)
     assert not helper.request(tr, PANELS, PANELS.names, 2)  # one request in flight at a time
     helper.cancel()
-    time.sleep(0.5)
-    assert helper.poll() is None and helper.idle  # its result came back and was dropped
-    assert ask(helper, tr)["iteration"] == 0
+    late = wait_for(lambda: helper.poll(), what="the cancelled result")
+    assert late["stale"] and helper.idle  # it comes back marked: not to be shown (its recording part still counts)
+    fresh = ask(helper, tr)
+    assert fresh["iteration"] == 0 and not fresh["stale"]
 
 
 @pytest.fixture
@@ -239,3 +241,24 @@ def test_a_view_the_helper_cannot_draw_is_tried_on_the_training_thread_and_repor
         run_until(run, lambda ev: run.latest().iteration > it + 100, what="training to go on")
     finally:
         assert run.stop(10)
+
+
+def test_a_run_stopped_while_the_helper_works_waits_for_its_views_and_records_them(tmp_path, quick_helper):
+    run = ThreadRun(get_preset("ring8").config.replace(**SMALL), views_process=True,
+                    record_dir=str(tmp_path / "run"), record_every=10)
+    run.set_views(PANELS)
+    run.start()
+    try:
+        run_until(run, lambda ev: run.perf["helper_views"] >= 10, what="views from the helper")
+        pid = run._helper._proc.pid
+        os.kill(pid, signal.SIGSTOP)  # a slow helper: the next request stays in flight
+        time.sleep(0.2)
+        assert not run._helper.idle
+        threading.Timer(0.3, lambda: os.kill(pid, signal.SIGCONT)).start()
+    finally:
+        assert run.stop(10)
+    events = run.drain_events()
+    assert not [e for e in events if e.kind in ("warning", "error")]  # the helper was not cut off mid-request
+    assert run._helper.idle and not run._helper.dead
+    its = RunFolder(tmp_path / "run").iterations
+    assert set(available_states(tmp_path / "run")) <= set(its)  # every state has its snapshot

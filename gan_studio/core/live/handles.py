@@ -210,6 +210,7 @@ class ThreadRun(_Commands):
         self._views_conn = views_conn  # a pipe to a helper the window's process started (ProcessRun), else None
         self._helper = None
         self._helper_at: float | None = None  # when to start it: once the run has trained for a moment
+        self._views_sent_at = 0.0
         self._helper_warned = False
         self._record_pending = -(10 ** 9)  # the iteration of a recording snapshot whose views are in the helper
         self._frame = 0
@@ -348,9 +349,9 @@ class ThreadRun(_Commands):
         finally:
             self.perf.update(loop_wall_s=time.perf_counter() - w0, loop_cpu_s=time.thread_time() - c0,
                              loop_iterations=tr.iteration - i0)
+            self._settle_helper()
             if self._helper is not None:
                 self._helper.close()
-            self._settle_helper()
             if self._recorder is not None:
                 try:
                     self._recorder.snapshot(tr, state=True)  # the last iteration (close() leaves it to us)
@@ -437,6 +438,8 @@ class ThreadRun(_Commands):
                         self._maybe_record(tr)
                 except Diverged as exc:
                     self._running = False
+                    if self._helper is not None:
+                        self._helper.cancel()  # views of weights that are being restored
                     self._set_state("diverged", str(exc))
                     self._event("diverged", str(exc))
                 if self._speed:
@@ -597,7 +600,7 @@ class ThreadRun(_Commands):
             if not self._dirty and not running and now - self._last_publish < 0.5:
                 return
             if wanted and running and (self._views_due - now < 0.5 * self._publish_dt
-                                       or offload and not helper.idle):
+                                       or offload and not helper.idle and now - self._views_sent_at < self._publish_dt):
                 return  # views are about to go out: they carry the statistics too
         dt = now - self._rate_t
         if dt >= 0.5:
@@ -654,7 +657,10 @@ class ThreadRun(_Commands):
         self._frame += 1
         c0 = time.thread_time()
         if not helper.request(tr, req, names, self._frame, nn=nn, metrics=met, record=record):
+            if record:
+                rec.drop_state(tr.iteration)  # written for a snapshot that will not come
             return
+        self._views_sent_at = now
         if record:
             self._record_pending = tr.iteration
         if nn:
@@ -673,40 +679,47 @@ class ThreadRun(_Commands):
 
     def _from_helper(self, accept: bool, timeout: float = 0.0) -> tuple | None:
         """Views that came back from the helper: (views, their iteration), or None. Dropped unless ``accept``
-        (the run stopped running meanwhile: views are computed here then)."""
-        helper = self._helper
+        (the run stopped running meanwhile: views are computed here then) and not cancelled; a recording
+        snapshot they carry is recorded all the same, when its iteration has not been undone."""
+        helper, rec = self._helper, self._recorder
         res = helper.poll(timeout)
         if helper.idle:
             self._record_pending = -(10 ** 9)
+        if helper.lost_record is not None:
+            if rec is not None:
+                rec.drop_state(helper.lost_record)
+            helper.lost_record = None
         if helper.dead and not self._helper_warned:
             self._helper_warned = True
-            self._event("warning", f"the panels are computed by the training process itself (a little slower): {helper.error}")
+            self._event("warning", f"the panels are computed by the training process itself (a little slower): "
+                                   f"{helper.error}")
         if res is None:
             return None
         self.perf["helper_views"] += 1
         self.perf["helper_cpu_s"] += helper.last_cost
-        views = res["views"]
-        if res["record"] and self._recorder is not None:  # its state is written: the snapshot goes with it
+        views, it = res["views"], res["iteration"]
+        if res["record"] and rec is not None:  # its state is written: the snapshot goes with it, or neither
             c0 = time.thread_time()
-            if views is None or not all(k in views for k in self._record_keeps()) or \
-                    not self._recorder.add_snapshot(res["iteration"], views):
-                self._recorder.drop_state(res["iteration"])
+            now_it = self.trainer.iteration if self.trainer is not None else it
+            if (res["error"] or views is None or it > now_it or not all(k in views for k in self._record_keeps())
+                    or not rec.add_snapshot(it, views)):
+                rec.drop_state(it)
             self.perf["records"] += 1
             self.perf["record_cpu_s"] += time.thread_time() - c0
-        if not accept:
-            return None
-        if res["error"]:  # computed here from now on: a view that cannot be drawn at all is reported then
-            helper.fail(f"it could not draw a panel ({res['error']})")
+        if not accept or res["stale"] or res["error"]:
             return None
         if res["metrics"] is not None:
             self._metrics_done(res["metrics"], views)
         self._keep_previous(views)
-        return views, res["iteration"]
+        return views, it
 
     def _settle_helper(self) -> None:
         """Before the run stops running: wait (briefly) for the views in flight, so a recording gets its snapshot."""
-        if self._helper is not None and not self._helper.idle:
+        helper = self._helper
+        if helper is not None and not helper.idle:
             self._from_helper(False, 1.0)
+            if not helper.idle:
+                helper.cancel()  # slow: its views are not shown when they come (its snapshot is still recorded)
 
     def _metrics_done(self, m: dict, out: dict) -> None:
         if m["scalars"]["iteration"] != self._metrics_it:  # a history point per new iteration

@@ -89,6 +89,7 @@ class ViewsHelper:
         self._path: str | None = None
         self._old_paths: list[str] = []
         self.cost = 0.0  # the helper's CPU seconds per request (a moving average)
+        self.lost_record: int | None = None  # the iteration of a recording snapshot whose views were lost
         self.last_cost = 0.0
 
     def begin(self, trainer, static) -> None:
@@ -175,8 +176,9 @@ class ViewsHelper:
 
     # -- results ----------------------------------------------------------------------------------------
     def poll(self, timeout: float = 0.0) -> dict | None:
-        """A finished request's result (``iteration``, ``views``, ``metrics``, ``nn``, ``record``), or None;
-        waits up to ``timeout`` seconds for one. Results of cancelled requests are dropped here."""
+        """A finished request's result (``iteration``, ``views``, ``metrics``, ``nn``, ``record``, ``error``,
+        ``stale``: cancelled, its views are not to be shown), or None; waits up to ``timeout`` seconds for one.
+        A result with an error ends the helper's use (:meth:`fail`): its trainer may no longer match."""
         if self.dead:
             return None
         now = time.perf_counter()
@@ -203,12 +205,17 @@ class ViewsHelper:
         self._old_paths = []
         self.last_cost = cost
         self.cost = cost if self.cost == 0 else 0.8 * self.cost + 0.2 * cost
-        if pending is None or pending["seq"] != seq or pending["stale"]:
+        if pending is None or pending["seq"] != seq:
             return None
+        if error:
+            self.fail(f"it could not draw a panel ({error})")
         return {"iteration": pending["iteration"], "views": views, "metrics": metrics, "error": error,
-                "nn": pending["nn"], "record": pending["record"]}
+                "nn": pending["nn"], "record": pending["record"], "stale": pending["stale"]}
 
     def fail(self, why: str) -> None:
+        """Stop using the helper (views are computed on the training thread from now on)."""
+        if not self.dead and self._pending is not None and self._pending["record"]:
+            self.lost_record = self._pending["iteration"]  # its state was written; its views will not come
         self.dead = True
         self.error = why
         self._pending = None
