@@ -56,20 +56,25 @@ def helper():
     h.close()
 
 
+def started(helper: ViewsHelper, steps: int):
+    """A small ring8 trainer after ``steps`` iterations, the helper started like it → (trainer, static,
+    the training thread's own LiveViews, the view names)."""
+    tr = Trainer(get_preset("ring8").config.replace(**SMALL))
+    tr.run(steps)
+    static = V.static_info(tr)
+    helper.begin(tr, static)
+    wait_for(lambda: helper.poll() or helper.ready, what="the helper to start")
+    return tr, static, V.LiveViews(static), PANELS.names - {"metrics"}
+
+
 def ask(h: ViewsHelper, tr, req=PANELS, frame=1, metrics=False) -> dict:
     assert h.request(tr, req, req.names - {"metrics"}, frame, metrics=metrics)
     return wait_for(lambda: h.poll(), what="the helper's views")
 
 
 def test_the_helper_computes_exactly_the_views_the_training_thread_would(helper):
-    tr = Trainer(get_preset("ring8").config.replace(**SMALL))
-    tr.run(30)
-    static = V.static_info(tr)
-    helper.begin(tr, static)
-    wait_for(lambda: helper.poll() or helper.ready, what="the helper to start")
+    tr, static, here, names = started(helper, 30)
     assert helper.usable and helper.idle
-    here = V.LiveViews(static)
-    names = PANELS.names - {"metrics"}
 
     got = ask(helper, tr, metrics=True)
     assert got["iteration"] == 30 and got["error"] is None and helper.idle
@@ -86,13 +91,7 @@ def test_the_helper_computes_exactly_the_views_the_training_thread_would(helper)
 
 
 def test_the_helper_follows_live_changes_a_new_discriminator_and_replaced_noise(helper):
-    tr = Trainer(get_preset("ring8").config.replace(**SMALL))
-    tr.run(10)
-    static = V.static_info(tr)
-    helper.begin(tr, static)
-    wait_for(lambda: helper.poll() or helper.ready, what="the helper to start")
-    here = V.LiveViews(static)
-    names = PANELS.names - {"metrics"}
+    tr, static, here, names = started(helper, 10)
     ask(helper, tr)
 
     tr.submit(pack=2, loss="lsgan")  # PacGAN: D is rebuilt with a wider input; another loss maps D's output

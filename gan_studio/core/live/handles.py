@@ -212,7 +212,6 @@ class ThreadRun(_Commands):
         self._helper_at: float | None = None  # when to start it: once the run has trained for a moment
         self._views_sent_at = 0.0
         self._helper_warned = False
-        self._record_pending = -(10 ** 9)  # the iteration of a recording snapshot whose views are in the helper
         self._frame = 0
         self._dirty = True
         self._cfg_src = self._cfg_dict = None
@@ -636,6 +635,13 @@ class ThreadRun(_Commands):
         self._last_publish = now
         self._dirty = False
 
+    def _last_recorded(self) -> int:
+        """The recording's newest snapshot, counting one whose views are still in the helper."""
+        rec, helper = self._recorder, self._helper
+        last = rec.index[-1]["iteration"] if rec.index else -(10 ** 9)
+        pending = helper.record_in_flight if helper is not None else None
+        return last if pending is None else max(last, pending)
+
     def _record_keeps(self) -> tuple:
         """The views a recording snapshot holds."""
         st = self._static
@@ -649,8 +655,7 @@ class ThreadRun(_Commands):
         met = "metrics" in names and st.kind == "points" and (now >= self._metrics_due or self._metrics_it < 0)
         record = False
         if rec is not None:
-            last = max(rec.index[-1]["iteration"] if rec.index else -(10 ** 9), self._record_pending)
-            if tr.iteration - last >= rec.every and all(k in names for k in self._record_keeps()):
+            if tr.iteration - self._last_recorded() >= rec.every and all(k in names for k in self._record_keeps()):
                 c1 = time.thread_time()
                 record = rec.begin_snapshot(tr)  # the state now; the snapshot when the views are back
                 self.perf["record_cpu_s"] += time.thread_time() - c1
@@ -661,8 +666,6 @@ class ThreadRun(_Commands):
                 rec.drop_state(tr.iteration)  # written for a snapshot that will not come
             return
         self._views_sent_at = now
-        if record:
-            self._record_pending = tr.iteration
         if nn:
             self._nn_due = now + self._nn_dt
         if met:
@@ -683,8 +686,6 @@ class ThreadRun(_Commands):
         snapshot they carry is recorded all the same, when its iteration has not been undone."""
         helper, rec = self._helper, self._recorder
         res = helper.poll(timeout)
-        if helper.idle:
-            self._record_pending = -(10 ** 9)
         if helper.lost_record is not None:
             if rec is not None:
                 rec.drop_state(helper.lost_record)
@@ -740,8 +741,7 @@ class ThreadRun(_Commands):
         ``views`` (just computed for the panels) when they hold what a recording keeps; computed by the
         recorder itself only when no such views came for twice that long."""
         rec = self._recorder
-        last = max(rec.index[-1]["iteration"] if rec.index else -(10 ** 9), self._record_pending)
-        gap = tr.iteration - last
+        gap = tr.iteration - self._last_recorded()
         if gap < rec.every:
             return
         st = self._static

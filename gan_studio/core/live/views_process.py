@@ -111,6 +111,12 @@ class ViewsHelper:
     def idle(self) -> bool:
         return self._pending is None
 
+    @property
+    def record_in_flight(self) -> int | None:
+        """The iteration of the recording snapshot whose views are being computed, if any."""
+        p = self._pending
+        return p["iteration"] if p is not None and p["record"] else None
+
     def min_interval(self) -> float:
         """Requests no closer than this: the helper busy at most HELPER_SHARE of the time."""
         return self.cost / HELPER_SHARE
