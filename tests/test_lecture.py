@@ -248,7 +248,8 @@ def test_compare_mode_runs_two_settings_in_lockstep(qtbot, tmp_path):
         qtbot.waitUntil(lambda: c.iterations() == [t + 1, t + 1], timeout=10_000)
         assert c.sides[0].run.latest().config["loss"] == "minimax"
         assert c.sides[1].run.latest().config["loss"] == "nonsaturating"
-        assert c.sides[0].field.isVisible() and c.sides[0].losses.frames > 0 or c.sides[0].losses.isVisible()
+        for side in c.sides:  # both sides draw: the toy field shown, the loss curves redrawn
+            assert side.field.isVisible() and side.losses.isVisible() and side.losses.frames > 0
         c.close()
     finally:
         w.close()
