@@ -48,7 +48,7 @@ def _room(module: str) -> str | None:
     parts = module.split(".")
     if parts[:2] != ["gan_studio", "core"]:
         return None
-    if len(parts) == 2 or parts[2] in ("errors", "protocol", "atomic", "schema"):
+    if len(parts) == 2 or parts[2] in ("errors", "protocol", "atomic", "schema", "settings", "columns"):
         return "base"
     return parts[2]
 

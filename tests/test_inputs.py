@@ -89,7 +89,8 @@ def test_spin_boxes_cannot_hold_out_of_range_values(qtbot):
 
     c = ControlsPanel()
     qtbot.addWidget(c)
-    for spin, lo, hi in ((c.k, 1, 100), (c.g_steps, 1, 100), (c.unroll, 0, 50), (c.pack, 1, 16)):
+    # the core's ranges (the settings table's), not the GUI's own: k and G steps up to 10,000
+    for spin, lo, hi in ((c.k, 1, 10_000), (c.g_steps, 1, 10_000), (c.unroll, 0, 50), (c.pack, 1, 16)):
         spin.setValue(hi + 1000)
         assert spin.value() == hi
         spin.setValue(lo - 1000)

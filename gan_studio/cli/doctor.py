@@ -12,6 +12,7 @@ import json
 import sys
 import time
 
+from ..core.columns import RunEvent
 from .args import positive_float
 from .errors import UserError
 
@@ -92,11 +93,11 @@ class FolderFeed:
                 rows.append([num(rec.get(key)) for _, key in ROW_KEYS])
                 continue
             flush()
-            if ev == "set" and isinstance(rec.get("changes"), dict):
+            if ev == RunEvent.SET and isinstance(rec.get("changes"), dict):
                 doc.configure(**rec["changes"])
             elif ev == "diverged":
                 doc.note_diverged(int(rec["iteration"]) + 1, str(rec.get("message", "")))
-            elif ev == "finding":
+            elif ev == RunEvent.FINDING:
                 try:
                     doc.note_recorded(Finding.from_dict(rec))
                 except ValueError:

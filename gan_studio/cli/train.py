@@ -6,7 +6,6 @@ the JSON report. What a run leaves behind is written by trainer observers from t
 """
 from __future__ import annotations
 
-import argparse
 import errno
 import math
 import os
@@ -14,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from .args import dataset_names, finite_float, kv, model_names, nonneg_int, positive_int
+from ..core.settings import SETTINGS, add_flags
+from .args import kv, nonneg_int, positive_int
 from .errors import EXIT_DIVERGED, EXIT_INTERRUPTED, UserError
 from .progress import ProgressBar
 
@@ -24,40 +24,20 @@ DESCRIPTION = ("Train headless. Settings come from --preset, then explicit flags
                "the checkpoint's settings continue (flags may change what a running run can change); a "
                "--preset given with --resume must describe the same data, model and seed.")
 
-TRAIN_SETTINGS = {  # argparse dest -> TrainConfig field
-    "dataset": "dataset", "model": "model", "loss": "loss", "optimizer": "optimizer", "lr_d": "lr_d",
-    "lr_g": "lr_g", "k": "k", "g_steps": "g_steps", "batch_size": "batch_size", "z_dim": "z_dim",
-    "noise": "noise", "steps": "steps", "seed": "seed", "momentum": "momentum",
-    "unroll": "unroll", "pack": "pack", "mbstd": "mbstd",
-}
+#: the settings ``train`` takes as flags (their flags, types, ranges and choices come from the settings table)
+_FLAGGED = ("dataset", "model", "loss", "optimizer", "lr_d", "lr_g", "momentum", "k", "g_steps", "batch_size",
+            "unroll", "pack", "mbstd", "z_dim", "noise", "steps", "seed", "device")
+TRAIN_SETTINGS = {s.dest: s.name for s in SETTINGS if s.name in _FLAGGED and s.name != "device"}  # dest -> field
 
 
 def add_arguments(t) -> None:
     t.add_argument("--preset", help="start from a named preset (see `gan-studio presets`)")
-    t.add_argument("--dataset", help=f"dataset name ({dataset_names()})")
+    add_flags(t, _FLAGGED)  # --dataset, --model, --loss, --optimizer, --lr-d, ..., --seed, --device
     t.add_argument("--dataset-arg", action="append", type=kv, default=[], metavar="KEY=VALUE",
                    help="dataset parameter, e.g. sigma=0.02 or path=pts.npy (repeatable)")
     t.add_argument("--data-root", help="folder holding downloaded datasets (e.g. ROOT/MNIST/raw)")
-    t.add_argument("--model", help=f"model pair ({model_names()})")
     t.add_argument("--model-arg", action="append", type=kv, default=[], metavar="KEY=VALUE",
                    help="model parameter, e.g. hidden=256 (repeatable)")
-    t.add_argument("--loss", help="minimax, nonsaturating, lsgan, hinge or wgan-gp")
-    t.add_argument("--optimizer", choices=["adam", "sgd"])
-    t.add_argument("--lr-d", type=finite_float, help="discriminator learning rate")
-    t.add_argument("--lr-g", type=finite_float, help="generator learning rate")
-    t.add_argument("--momentum", type=finite_float, help="SGD momentum")
-    t.add_argument("--k", type=positive_int, help="discriminator steps per iteration (the paper's k)")
-    t.add_argument("--g-steps", type=positive_int, help="generator steps per iteration")
-    t.add_argument("--batch-size", type=positive_int, help="minibatch size m")
-    t.add_argument("--unroll", type=nonneg_int, help="remedy: unrolled D, this many look-ahead D steps (0: off)")
-    t.add_argument("--pack", type=positive_int, help="remedy: PacGAN, D judges this many samples at once (1: off)")
-    t.add_argument("--mbstd", action=argparse.BooleanOptionalAction, default=None,
-                   help="remedy: minibatch standard deviation in D (mlp)")
-    t.add_argument("--z-dim", type=positive_int, help="noise dimension")
-    t.add_argument("--noise", choices=["normal", "uniform"])
-    t.add_argument("--steps", type=nonneg_int, help="train until this many iterations in total")
-    t.add_argument("--seed", type=nonneg_int)
-    t.add_argument("--device", default=None, help="auto (cuda, then mps, then cpu), cpu, cuda or mps")
     t.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint, exactly where it stopped")
     t.add_argument("--recipe", metavar="RECIPE.json", help="train the run a recipe describes, making its changes "
                    "at their iterations (see gan-studio recipe; --steps may go with it)")

@@ -17,10 +17,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-#: Columns of the statistics arrays (``drain_stats``), of the recorded metrics and of the metrics CSV.
-#: The trainer's ``IterationStats`` has exactly these fields (a test checks it).
-STAT_COLUMNS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "d_steps", "g_steps", "lr_d",
-                "lr_g", "batch_size", "g_grad_norm", "d_grad_norm")
+from .columns import NAMES
+
+#: Columns of the statistics arrays (``drain_stats``), of the recorded metrics and of the metrics CSV, declared
+#: in :mod:`gan_studio.core.columns` (names, on-disk names, labels, units). The trainer's ``IterationStats``
+#: has exactly these fields (a test checks it).
+STAT_COLUMNS = NAMES
 
 #: The states a handle reports in ``Snapshot.state``.
 STATES = ("loading", "running", "paused", "diverged", "error", "stopped", "replay")
@@ -41,6 +43,10 @@ class EventKind(str, enum.Enum):
     GENERATOR = "generator"  # result of run.call(export_generator_call)
     SUBSTEP = "substep"  # narrate mode: one sub-step of Algorithm 1 just ran; data: a SubStep
     FINDING = "finding"  # the GAN doctor: data: Finding.to_dict() + "status" (new, back, cleared, healthy)
+    REWOUND = "rewound"  # the run went back to a recorded state; data: {"iteration": ..., "from": ...}
+    FIGURE = "figure"  # result of run.call(figure_call): a paper figure was written; message: its path
+    RECIPE = "recipe"  # result of run.call(InstallSchedule(...)): a recipe's changes are scheduled
+    CALL = "call"  # result of run.call(fn) with no other label
 
     def __str__(self) -> str:  # print as the plain word
         return self.value
@@ -74,12 +80,19 @@ class Snapshot:
     time: float = 0.0
     loss_info: tuple = ()  # (name, sigmoid, d_equilibrium, g_equilibrium) of the current loss
 
+    def __post_init__(self) -> None:
+        if self.state not in STATES:
+            raise ValueError(f"unknown run state {self.state!r} (the states: {', '.join(STATES)})")
+
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # an EventKind (or its value)
+    kind: str  # an EventKind (its value is turned into the member: an unknown kind is an error)
     message: str
     data: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", EventKind(self.kind))
 
 
 #: The sub-steps of one iteration of Algorithm 1, as the trainer reports them in narrate mode: per D-step
@@ -111,6 +124,10 @@ class SubStep:
     grad: Any = None
     after: Any = None
     field: Any = None  # filled in by the live worker: D's field (the toy field's view) right after this sub-step
+
+    def __post_init__(self) -> None:
+        if self.kind not in SUBSTEP_KINDS:
+            raise ValueError(f"unknown sub-step kind {self.kind!r} (the kinds: {', '.join(SUBSTEP_KINDS)})")
 
 
 @runtime_checkable

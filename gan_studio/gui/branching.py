@@ -13,14 +13,16 @@ from PySide6 import QtWidgets
 
 from ..core.record.runfolder import RunFolder, RunFolderError, new_recording
 from ..core.record.states import available_states, why_no_state
-from ..core.train.config import LOSS_NAMES, OPTIMIZER_NAMES, ConfigError, TrainConfig, validate_values
+from ..core.settings import setting
+from ..core.train.config import ConfigError, TrainConfig, validate_values
 from . import theme
 from .compare import CHUNK, CompareWindow, describe
+from .setting_widgets import canonical, check_box, combo, label, spin
 
-#: the settings the dialog offers (those a running run can change), in its order
-INT_KEYS = (("k", "k (D steps per iteration)", 1, 100), ("g_steps", "G steps per iteration", 1, 100),
-            ("batch_size", "batch size", 1, 65536), ("unroll", "unroll (D look-ahead steps, 0: off)", 0, 50),
-            ("pack", "pack (PacGAN samples, 1: off)", 1, 16))
+#: the whole-number settings the dialog offers (those a running run can change), in its order; their labels
+#: and ranges are the settings table's
+INT_KEYS = tuple((key, label(key), setting(key).lo, setting(key).hi)
+                 for key in ("k", "g_steps", "batch_size", "unroll", "pack"))
 
 
 class ContinueDialog(QtWidgets.QDialog):
@@ -36,32 +38,26 @@ class ContinueDialog(QtWidgets.QDialog):
         head.setStyleSheet("font-weight: bold;")
         lay.addRow(head)
         self.ints: dict[str, QtWidgets.QSpinBox] = {}
-        for key, label, lo, hi in INT_KEYS:
-            sb = QtWidgets.QSpinBox()
-            sb.setRange(lo, hi)
+        for key, text, lo, _hi in INT_KEYS:
+            sb = spin(key)
             sb.setValue(int(cfg.get(key, lo)))
             sb.setObjectName(f"branch-{key}")
             self.ints[key] = sb
-            lay.addRow(label, sb)
+            lay.addRow(text, sb)
         self.lr = {}
-        for key, label in (("lr_d", "learning rate D"), ("lr_g", "learning rate G")):
-            e = QtWidgets.QLineEdit(f"{float(cfg.get(key, 1e-3)):g}")
+        for key in ("lr_d", "lr_g"):
+            e = QtWidgets.QLineEdit(f"{float(cfg.get(key, setting(key).default)):g}")
             e.setObjectName(f"branch-{key}")
+            e.setToolTip(setting(key).tooltip)
             self.lr[key] = e
-            lay.addRow(label, e)
-        self.loss = QtWidgets.QComboBox()
-        for n in LOSS_NAMES:
-            if n != "ns":
-                self.loss.addItem(n, n)
-        self.loss.setCurrentIndex(max(0, self.loss.findData("nonsaturating" if cfg.get("loss") == "ns"
-                                                            else cfg.get("loss"))))
-        lay.addRow("loss", self.loss)
-        self.optimizer = QtWidgets.QComboBox()
-        for n in OPTIMIZER_NAMES:
-            self.optimizer.addItem(n, n)
+            lay.addRow(label(key), e)
+        self.loss = combo("loss")
+        self.loss.setCurrentIndex(max(0, self.loss.findData(canonical("loss", cfg.get("loss")))))
+        lay.addRow(label("loss"), self.loss)
+        self.optimizer = combo("optimizer")
         self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(cfg.get("optimizer"))))
-        lay.addRow("optimiser", self.optimizer)
-        self.mbstd = QtWidgets.QCheckBox("minibatch standard deviation in D")
+        lay.addRow(label("optimizer"), self.optimizer)
+        self.mbstd = check_box("mbstd")
         self.mbstd.setChecked(bool(cfg.get("mbstd")))
         lay.addRow("", self.mbstd)
         self.compare = QtWidgets.QCheckBox("compare with the original (its recorded future beside the branch)")
@@ -92,8 +88,7 @@ class ContinueDialog(QtWidgets.QDialog):
     def _accept(self) -> None:
         try:
             v = self.values()
-            changes = {k: x for k, x in v.items() if x != self.cfg.get(k) and
-                       not (k == "loss" and x == "nonsaturating" and self.cfg.get(k) == "ns")}
+            changes = {k: x for k, x in v.items() if x != canonical(k, self.cfg.get(k))}
             validate_values(changes)
             validate_values({**self.cfg, **changes})
         except ConfigError as exc:

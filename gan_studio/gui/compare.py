@@ -8,6 +8,7 @@ import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core.settings import BY_NAME, setting
 from ..core.train.config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
 from ..core.live.handles import ThreadRun
 from ..core.views.viewspec import ViewRequest
@@ -27,9 +28,10 @@ def parse_value(key: str, text: str):
         v = json.loads(text)
     except ValueError:
         v = text
-    if key in ("k", "g_steps", "unroll", "pack", "batch_size") and isinstance(v, float) and v.is_integer():
+    kind = setting(key).kind if key in BY_NAME else None
+    if kind == "int" and isinstance(v, float) and v.is_integer():
         v = int(v)
-    if key == "mbstd" and isinstance(v, str):
+    if kind == "bool" and isinstance(v, str):
         v = {"on": True, "off": False, "yes": True, "no": False}.get(v.lower(), v)
     validate_values({key: v})
     return v

@@ -10,11 +10,12 @@ import math
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.train.config import DATASET_KINDS, LOSS_NAMES, MODEL_NAMES, OPTIMIZER_NAMES, ConfigError, validate_values
+from ..core.errors import ConfigError
+from ..core.settings import setting
 from . import theme
+from .setting_widgets import canonical, check_box, combo, label, spin
 
-LOSS_LABELS = {"minimax": "minimax (saturating)", "nonsaturating": "non-saturating", "lsgan": "least squares",
-               "hinge": "hinge", "wgan-gp": "WGAN-GP"}
+LOSS_LABELS = setting("loss").labels  # (the settings table's; kept for modules that import it here)
 SPEED_STEPS = 60  # slider positions for 1 … 1000 it/s; the last one means "no limit"
 
 
@@ -23,7 +24,8 @@ def fmt_rate(v: float) -> str:
 
 
 class LogRateEdit(QtWidgets.QWidget):
-    """A learning rate: a logarithmic slider (10⁻⁶ … 1) and a text field; invalid text is refused with the reason."""
+    """A learning rate: a logarithmic slider (the table's span, 10⁻⁶ … 1) and a text field; text outside the
+    setting's range (the table's, e.g. (0, 10]) is refused with the reason."""
 
     committed = QtCore.Signal(float)
 
@@ -33,7 +35,8 @@ class LogRateEdit(QtWidgets.QWidget):
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.slider.setRange(-600, 0)  # log10(lr) × 100
+        lo, hi = setting(key).soft
+        self.slider.setRange(int(round(math.log10(lo) * 100)), int(round(math.log10(hi) * 100)))  # log10(lr) × 100
         self.slider.setSingleStep(10)
         self.slider.setPageStep(100)
         self.edit = QtWidgets.QLineEdit()
@@ -51,7 +54,7 @@ class LogRateEdit(QtWidgets.QWidget):
     def set_value(self, v: float) -> None:
         self.value = float(v)
         self.slider.blockSignals(True)
-        self.slider.setValue(int(round(math.log10(max(v, 1e-6)) * 100)))
+        self.slider.setValue(int(round(math.log10(max(v, setting(self.key).soft[0])) * 100)))
         self.slider.blockSignals(False)
         if not self.edit.hasFocus():
             self.edit.setText(fmt_rate(v))
@@ -74,12 +77,12 @@ class LogRateEdit(QtWidgets.QWidget):
             self._set_error(f"{self.key}: “{text}” is not a number (e.g. 2e-4)")
             return
         try:
-            validate_values({self.key: v})
+            setting(self.key).check(v)
         except ConfigError as exc:
             self._set_error(str(exc))
             return
         self.slider.blockSignals(True)
-        self.slider.setValue(int(round(math.log10(max(v, 1e-6)) * 100)))
+        self.slider.setValue(int(round(math.log10(max(v, setting(self.key).soft[0])) * 100)))
         self.slider.blockSignals(False)
         self._commit(v)
 
@@ -116,55 +119,31 @@ class ControlsPanel(QtWidgets.QWidget):
 
         algo = QtWidgets.QGroupBox("Algorithm 1")
         fa = QtWidgets.QFormLayout(algo)
-        self.k = QtWidgets.QSpinBox()
-        self.k.setRange(1, 100)
-        self.k.setToolTip("k: discriminator steps per iteration (the paper uses k = 1)")
-        self.g_steps = QtWidgets.QSpinBox()
-        self.g_steps.setRange(1, 100)
-        self.g_steps.setToolTip("generator steps per iteration (G-steps ≫ k starves D: the 'Helvetica scenario')")
-        self.batch = QtWidgets.QSpinBox()
-        self.batch.setRange(1, 65536)
-        self.batch.setToolTip("minibatch size m (examples and noise vectors per step)")
-        self.loss = QtWidgets.QComboBox()
-        for name in LOSS_NAMES:
-            if name != "ns":
-                self.loss.addItem(LOSS_LABELS.get(name, name), name)
-        self.optimizer = QtWidgets.QComboBox()
-        for name in OPTIMIZER_NAMES:
-            self.optimizer.addItem({"adam": "Adam", "sgd": "SGD + momentum"}[name], name)
-        self.optimizer.setToolTip("changing the optimiser starts it with fresh state; the weights are kept")
-        fa.addRow("k (D steps)", self.k)
-        fa.addRow("G steps", self.g_steps)
-        fa.addRow("batch size", self.batch)
-        fa.addRow("loss", self.loss)
-        fa.addRow("optimiser", self.optimizer)
+        self.k = spin("k")
+        self.g_steps = spin("g_steps")
+        self.batch = spin("batch_size")
+        self.loss = combo("loss")
+        self.optimizer = combo("optimizer")
+        for key, w in (("k", self.k), ("g_steps", self.g_steps), ("batch_size", self.batch), ("loss", self.loss),
+                       ("optimizer", self.optimizer)):
+            fa.addRow(label(key), w)
         outer.addWidget(algo)
 
         rates = QtWidgets.QGroupBox("Learning rates")
         fr = QtWidgets.QFormLayout(rates)
         self.lr_d = LogRateEdit("lr_d")
         self.lr_g = LogRateEdit("lr_g")
-        fr.addRow("lr D", self.lr_d)
-        fr.addRow("lr G", self.lr_g)
+        fr.addRow(label("lr_d"), self.lr_d)
+        fr.addRow(label("lr_g"), self.lr_g)
         outer.addWidget(rates)
 
         rem = QtWidgets.QGroupBox("Remedies for mode collapse")
         fm = QtWidgets.QFormLayout(rem)
-        self.unroll = QtWidgets.QSpinBox()
-        self.unroll.setRange(0, 50)
-        self.unroll.setSpecialValueText("off")
-        self.unroll.setToolTip("Unrolled GAN (Metz et al. 2016): G is updated against D after this many extra "
-                               "D steps, so it cannot win by hopping to the mode D forgot. 0 = off; 5 is typical.")
-        self.pack = QtWidgets.QSpinBox()
-        self.pack.setRange(1, 16)
-        self.pack.setSpecialValueText("off")
-        self.pack.setToolTip("PacGAN (Lin et al. 2018): D judges this many samples at once, so a collapsed G is "
-                             "easy to spot. 1 = off. Changing it gives D a new input layer (G keeps training).")
-        self.mbstd = QtWidgets.QCheckBox("minibatch std-dev feature")
-        self.mbstd.setToolTip("Minibatch standard deviation (Karras et al. 2018): D sees how spread out the "
-                              "batch is; a collapsed batch gives itself away.")
-        fm.addRow("unroll D steps", self.unroll)
-        fm.addRow("pack samples", self.pack)
+        self.unroll = spin("unroll")
+        self.pack = spin("pack")
+        self.mbstd = check_box("mbstd")
+        fm.addRow(label("unroll"), self.unroll)
+        fm.addRow(label("pack"), self.pack)
         fm.addRow("", self.mbstd)
         outer.addWidget(rem)
 
@@ -182,25 +161,12 @@ class ControlsPanel(QtWidgets.QWidget):
 
         run = QtWidgets.QGroupBox("Run (changes start a new run)")
         fn = QtWidgets.QFormLayout(run)
-        self.dataset = QtWidgets.QComboBox()
-        for name, kind in DATASET_KINDS.items():
-            if name != "drawn":  # listed once there is a drawing (show_drawn)
-                self.dataset.addItem(f"{name}  ({kind})", name)
-        self.model = QtWidgets.QComboBox()
-        for name in MODEL_NAMES:
-            self.model.addItem(name, name)
-        self.seed = QtWidgets.QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setToolTip("the seed of a new run (seeded runs are reproducible)")
-        self.device = QtWidgets.QComboBox()
-        self.device.addItem("auto (cuda, mps, cpu)", "auto")
-        self.device.addItem("cpu", "cpu")
-        self.device.addItem("cuda", "cuda")
-        self.device.addItem("mps", "mps")
-        fn.addRow("data", self.dataset)
-        fn.addRow("model", self.model)
-        fn.addRow("seed", self.seed)
-        fn.addRow("device", self.device)
+        self.dataset = combo("dataset", keep=lambda name: name != "drawn")  # listed once there is a drawing
+        self.model = combo("model")
+        self.seed = spin("seed")
+        self.device = combo("device")
+        for key, w in (("dataset", self.dataset), ("model", self.model), ("seed", self.seed), ("device", self.device)):
+            fn.addRow(label(key), w)
         outer.addWidget(run)
 
         self.error_label = QtWidgets.QLabel("")
@@ -210,11 +176,12 @@ class ControlsPanel(QtWidgets.QWidget):
         outer.addWidget(self.error_label)
         outer.addStretch(1)
 
-        self._config: dict = {}
-        for spin, key in ((self.k, "k"), (self.g_steps, "g_steps"), (self.batch, "batch_size"),
-                          (self.unroll, "unroll"), (self.pack, "pack")):
-            spin.setKeyboardTracking(False)  # typed numbers commit on Enter or focus out; arrows at once
-            spin.valueChanged.connect(lambda v, key=key: self._live(key, v))
+        self._config: dict = {}  # the settings in force (what the widgets show)
+        self._refused: str | None = None
+        for box, key in ((self.k, "k"), (self.g_steps, "g_steps"), (self.batch, "batch_size"),
+                         (self.unroll, "unroll"), (self.pack, "pack")):
+            box.setKeyboardTracking(False)  # typed numbers commit on Enter or focus out; arrows at once
+            box.valueChanged.connect(lambda v, key=key: self._live(key, v))
         self.loss.activated.connect(lambda _: self._live("loss", self.loss.currentData()))
         self.optimizer.activated.connect(lambda _: self._live("optimizer", self.optimizer.currentData()))
         self.mbstd.toggled.connect(lambda on: self._live("mbstd", bool(on)))
@@ -252,8 +219,7 @@ class ControlsPanel(QtWidgets.QWidget):
             self.mbstd.setEnabled(conv)
             self.pack.setToolTip(self.pack.toolTip().split("\n")[0] + ("" if conv else
                                  "\n(packing is available for the mlp model only)"))
-            loss = "nonsaturating" if cfg["loss"] == "ns" else cfg["loss"]
-            self.loss.setCurrentIndex(max(0, self.loss.findData(loss)))
+            self.loss.setCurrentIndex(max(0, self.loss.findData(canonical("loss", cfg["loss"]))))
             self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(cfg["optimizer"])))
             if cfg["dataset"] == "drawn":
                 self.show_drawn(True)
@@ -271,7 +237,8 @@ class ControlsPanel(QtWidgets.QWidget):
         """List "drawn" (the points of the drawing mode) in the data picker, after the file-based sets."""
         i = self.dataset.findData("drawn")
         if on and i < 0:
-            self.dataset.insertItem(max(0, self.dataset.findData("points") + 1), "drawn  (points)", "drawn")
+            self.dataset.insertItem(max(0, self.dataset.findData("points") + 1), setting("dataset").choice_label("drawn"),
+                                    "drawn")
         elif not on and i >= 0:
             self.dataset.removeItem(i)
 
@@ -288,16 +255,25 @@ class ControlsPanel(QtWidgets.QWidget):
 
     # -- emitting ----------------------------------------------------------------------------------
     def _live(self, key: str, value) -> None:
+        """Emit one live change; the run handle validates it (the settings table's rules) and the window calls
+        :meth:`refuse` when it is refused, so the widgets never show a value that is not in force."""
         if self._config.get(key) == value:
             return
-        try:
-            validate_values({key: value})
-        except ConfigError as exc:
-            self.show_error(str(exc))
-            return
         self.show_error(None)
-        self._config[key] = value
+        self._refused = None
         self.liveChanged.emit({key: value})
+        if self._refused is None:
+            self._config[key] = value
+
+    def refuse(self, msg: str) -> None:
+        """The change just emitted was refused: show the reason and put the widgets back to the settings in force."""
+        self._refused = msg
+        if self._config:
+            self.load_config(self._config)
+        for key in ("lr_d", "lr_g"):
+            if key in self._config:
+                getattr(self, key).set_value(float(self._config[key]))
+        self.show_error(msg)
 
     def _run(self, key: str, value) -> None:
         if self._config.get(key) == value:

@@ -16,6 +16,7 @@ import logging
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core.columns import RunEvent
 from ..core.doctor.engine import Finding
 from ..core.doctor.rules import SEVERITIES
 from .doctor_evidence import Evidence, Notifier
@@ -323,7 +324,7 @@ class DoctorPart(QtCore.QObject):
         self._replay_key = key
         self.findings, self.order, self.healthy = {}, [], None
         for rec in folder.events():
-            if rec.get("event") != "finding" or rec.get("iteration", 0) > snap.iteration:
+            if rec.get("event") != RunEvent.FINDING or rec.get("iteration", 0) > snap.iteration:
                 continue
             try:
                 self.take(rec)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core.views.viewspec import PANEL_KEYS
 from .panels import DHistPanel, EvaluationPanel, FieldPanel, LatentPanel, LossesPanel, SamplesPanel
 
-TOP = ("field", "samples", "latent")
-BOTTOM = ("losses", "d_hist", "evaluation")
+TOP = PANEL_KEYS[:3]  # field, samples, latent
+BOTTOM = PANEL_KEYS[3:]  # losses, D histogram, evaluation
 
 
 class PanelLayout(QtWidgets.QSplitter):

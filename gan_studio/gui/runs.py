@@ -211,8 +211,8 @@ class RunManager:
             return
         try:
             h.set(**change)
-        except ConfigError as exc:
-            self.w.controls.show_error(str(exc))
+        except ConfigError as exc:  # the one validation of a live change: the controls show what is in force
+            self.w.controls.refuse(str(exc))
             return
         self.overrides.update(change)
         self.save()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core.views.viewspec import D_HIST, EVALUATION, LOSSES
+
 from . import actions as A
 from . import theme
 from .controls import ControlsPanel
@@ -47,7 +49,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.layout_ = PanelLayout()
         P = self.layout_.panels
         self.field, self.samples, self.latent = P["field"], P["samples"], P["latent"]
-        self.losses, self.dhist, self.evaluation = P["losses"], P["d_hist"], P["evaluation"]
+        self.losses, self.dhist, self.evaluation = P[LOSSES], P[D_HIST], P[EVALUATION]
         self.panels = list(P.values())
         self.evaluator = EvalWorker(self)
         self.exporter = Exporter(self)

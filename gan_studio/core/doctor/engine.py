@@ -19,13 +19,13 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..protocol import STAT_COLUMNS
+from ..settings import SIGMOID_LOSSES
 from .rules import RULES, SEVERITIES, Rule
 
 #: the columns the doctor reads, in the order of its internal rows
 _COLS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "lr_d", "lr_g", "d_steps", "g_grad_norm", "d_grad_norm")
 IT, DL, GL, DR, DF, LRD, LRG, K, GG, DG = range(len(_COLS))
 _FROM_STATS = tuple(STAT_COLUMNS.index(c) for c in _COLS)
-SIGMOID_LOSSES = ("minimax", "nonsaturating", "ns")
 #: |D loss| + |G loss| at the equilibrium of the sigmoid losses (log 4 + log 2): the least "recent level" a loss
 #: jump is measured against (a D that wins outright drives both losses towards 0; rising from there is no
 #: divergence)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..columns import RunEvent
 from ..protocol import STAT_COLUMNS
 from ..train.trainer import Observer
 from .engine import Doctor, Finding
@@ -74,7 +75,7 @@ class DoctorObserver(Observer):
         for f in self.doctor.new_findings():
             if self.writer is not None:
                 try:
-                    self.writer.note(trainer, "finding", **f.to_dict())
+                    self.writer.note(trainer, RunEvent.FINDING, **f.to_dict())
                 except (OSError, ValueError):
                     pass  # a full disk or a closed file: the finding is still reported below
             if self.on_finding is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..columns import RunEvent
 from ..doctor.observer import DoctorObserver
 from ..protocol import EventKind
 
@@ -73,7 +74,7 @@ class LiveDoctor(DoctorObserver):
         d = f.to_dict()
         if record and self.recorder is not None:
             try:
-                self.recorder.note(trainer, "finding", **d)
+                self.recorder.note(trainer, RunEvent.FINDING, **d)
             except (OSError, ValueError):
                 pass  # a full disk or a closed file: the event below still reaches the window
         self.emit(EventKind.FINDING, f.sentence, dict(d, status=status))

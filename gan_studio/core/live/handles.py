@@ -24,8 +24,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..columns import RunEvent, row as stats_row
 from ..protocol import STAT_COLUMNS, Capability, Event, EventKind, Snapshot  # noqa: F401 (re-exported)
 from ..train.config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
+from ..views.viewspec import D_HIST
 
 _run_ids = itertools.count(1)
 
@@ -125,8 +127,9 @@ class _Commands:
 
     def call(self, fn: Callable[[Any], Any], label: str = "call") -> None:
         """Run ``fn(trainer)`` in the training loop between iterations; its result comes back as an event
-        of kind ``label``. For a :class:`ProcessRun`, ``fn`` must be picklable (a module-level function)."""
-        self._put("call", fn, label)
+        of kind ``label`` (an :class:`EventKind`). For a :class:`ProcessRun`, ``fn`` must be picklable (a
+        module-level function)."""
+        self._put("call", fn, EventKind(label).value)
 
     def close(self, timeout: float | None = 2.0) -> bool:
         return self.stop(timeout)
@@ -504,7 +507,7 @@ class ThreadRun(_Commands):
                 tr.apply_changes()  # paused: apply now, so what the window shows is what the next step uses
                 self._dirty = True
             if self._recorder is not None:
-                self._recorder.note(tr, "set", changes=cmd[1])
+                self._recorder.note(tr, RunEvent.SET, changes=cmd[1])
         elif kind == "speed":
             self._speed = cmd[1]
             self._next_step = 0.0
@@ -564,8 +567,7 @@ class ThreadRun(_Commands):
 
     def _record(self, s) -> None:
         with self._stats_lock:
-            self._stats.append((s.iteration, s.d_loss, s.g_loss, s.d_real, s.d_fake, s.seconds, s.d_steps, s.g_steps,
-                                s.lr_d, s.lr_g, s.batch_size, s.g_grad_norm, s.d_grad_norm))
+            self._stats.append(stats_row(s))
         self._dirty = True
 
     def _maybe_publish(self, tr) -> None:
@@ -645,7 +647,7 @@ class ThreadRun(_Commands):
     def _record_keeps(self) -> tuple:
         """The views a recording snapshot holds."""
         st = self._static
-        return ("samples", "d_hist", "field") if st.kind == "points" and st.dim <= 2 else ("samples", "d_hist")
+        return ("samples", D_HIST, "field") if st.kind == "points" and st.dim <= 2 else ("samples", D_HIST)
 
     def _send_views(self, tr, now: float) -> None:
         """Ask the views helper for this iteration's views (with a recording snapshot's state when one is due)."""
@@ -745,7 +747,7 @@ class ThreadRun(_Commands):
         if gap < rec.every:
             return
         st = self._static
-        keeps = ("samples", "d_hist", "field") if st.kind == "points" and st.dim <= 2 else ("samples", "d_hist")
+        keeps = ("samples", D_HIST, "field") if st.kind == "points" and st.dim <= 2 else ("samples", D_HIST)
         c0 = time.thread_time()
         if views is not None and all(k in views for k in keeps):
             rec.snapshot(tr, views)

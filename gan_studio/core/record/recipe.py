@@ -46,9 +46,11 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write_bytes
+from ..columns import RunEvent
 from ..errors import CheckpointError, ConfigError
 from ..schema import FileFormatError, loads, read_text
 from ..train.config import LIVE_KEYS, TrainConfig, validate_values
+from ..views.viewspec import PANEL_KEYS  # noqa: F401 (re-exported: the panels a recipe may show or hide)
 
 FORMAT = "gan-studio/recipe"
 VERSION = 1
@@ -60,7 +62,6 @@ MAX_RECIPE_BYTES = 64 * 2**20
 MAX_LINE_CHARS = 32 * 2**20
 MAX_CHANGES = 100_000
 #: the studio's panels and control groups a recipe may show or hide (torch- and Qt-free names)
-PANEL_KEYS = ("field", "samples", "latent", "losses", "d_hist", "evaluation")
 CONTROL_KEYS = ("dock", "algorithm", "rates", "remedies", "speed", "run")
 TOP_KEYS = ("format", "version", "title", "notes", "preset", "config", "changes", "points", "points_file", "view")
 #: dataset arguments that say where data live on one machine: not kept in a recipe
@@ -485,7 +486,7 @@ def from_run_folder(path: str | os.PathLike, **kw) -> Recipe:
     run = RunFolder(path)
     cfg = run.meta.get("config_start") or run.meta["config"]
     changes = [(int(e["iteration"]), {k: v for k, v in e["changes"].items() if k in LIVE_KEYS})
-               for e in run.events() if e.get("event") == "set" and isinstance(e.get("changes"), dict)]
+               for e in run.events() if e.get("event") == RunEvent.SET and isinstance(e.get("changes"), dict)]
     changes = [(at, ch) for at, ch in changes if ch]
     try:
         return Recipe.from_run(cfg, changes, **kw)
@@ -531,7 +532,7 @@ class ChangeSchedule:
             self.made.append((at, ch))
             for obs in trainer.observers:
                 if type(obs).__name__ == "RunWriter":
-                    obs.note(trainer, "set", changes=ch)
+                    obs.note(trainer, RunEvent.SET, changes=ch)
 
     @property
     def remaining(self) -> int:

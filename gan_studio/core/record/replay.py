@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from ..columns import RunEvent
 from ..protocol import STAT_COLUMNS, Capability, Event, EventKind, Snapshot
 from .runfolder import RunFolder, RunFolderError
 
@@ -87,7 +88,7 @@ class ReplayRun:
         """The configuration in force at ``iteration``: the start plus the recorded changes up to it."""
         cfg = dict(self.folder.meta.get("config_start") or self.folder.meta["config"])
         for ev in self.folder.events():  # each change was checked when read (RunFolder)
-            if ev.get("event") == "set" and ev["iteration"] <= iteration and isinstance(ev.get("changes"), dict):
+            if ev.get("event") == RunEvent.SET and ev["iteration"] <= iteration and isinstance(ev.get("changes"), dict):
                 cfg.update(ev["changes"])
         return cfg
 

@@ -30,22 +30,21 @@ from typing import Any
 
 import numpy as np
 
+from .. import columns
+from ..columns import RunEvent
 from ..schema import Array, Bool, Custom, FileFormatError, Int, List, Map, Num, Str, check, loads, read_text
 from ..train.config import ConfigError, TrainConfig
-from ..views.viewspec import StaticInfo, ViewRequest
+from ..views.viewspec import D_HIST, StaticInfo, ViewRequest
 
 FORMAT = "gan-studio/run"
 VERSION = 1
 #: the view request used for recorded snapshots (the field at a modest resolution, with arrows)
-RECORD_REQUEST = ViewRequest(names=frozenset({"samples", "field", "d_hist"}), field_res=48, arrows=True)
+_HIST_REAL, _HIST_FAKE = f"{D_HIST}.real", f"{D_HIST}.fake"  # the histogram's arrays in a snapshot file
+RECORD_REQUEST = ViewRequest(names=frozenset({"samples", "field", D_HIST}), field_res=48, arrows=True)
 
 
 class RunFolderError(ConfigError):
     """A run folder cannot be read or written; the message says why."""
-
-
-def _num(v: float):
-    return v if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -80,10 +79,10 @@ def flatten_views(views: dict) -> dict[str, np.ndarray]:
                 out["field.arrows_v"] = np.asarray(v[1], np.float32)
             else:
                 out[f"field.{k}"] = np.asarray(v, np.float32)
-    h = views.get("d_hist")
+    h = views.get(D_HIST)
     if h is not None:
-        out["d_hist.real"] = np.asarray(h[0], np.float32)
-        out["d_hist.fake"] = np.asarray(h[1], np.float32)
+        out[_HIST_REAL] = np.asarray(h[0], np.float32)
+        out[_HIST_FAKE] = np.asarray(h[1], np.float32)
     return out
 
 
@@ -97,8 +96,8 @@ def unflatten_views(arrays: dict[str, np.ndarray]) -> dict:
         if "field.arrows_p" in arrays:
             field["arrows"] = (arrays["field.arrows_p"], arrays["field.arrows_v"])
         views["field"] = field
-    if "d_hist.real" in arrays:
-        views["d_hist"] = (arrays["d_hist.real"], arrays["d_hist.fake"])
+    if _HIST_REAL in arrays:
+        views[D_HIST] = (arrays[_HIST_REAL], arrays[_HIST_FAKE])
     return views
 
 
@@ -197,21 +196,18 @@ class RunWriter:
     # -- observer -----------------------------------------------------------------------------------
     def on_iteration(self, trainer, s) -> None:
         if s.iteration % self.log_every == 0:
-            self._metrics.write(json.dumps({
-                "iteration": s.iteration, "d_loss": _num(s.d_loss), "g_loss": _num(s.g_loss),
-                "d_real": _num(s.d_real), "d_fake": _num(s.d_fake), "lr_d": s.lr_d, "lr_g": s.lr_g,
-                "k": s.d_steps, "g_steps": s.g_steps, "batch_size": s.batch_size,
-                "seconds": round(s.seconds, 6), "g_grad_norm": _num(s.g_grad_norm),
-                "d_grad_norm": _num(s.d_grad_norm)}) + "\n")
+            self._metrics.write(json.dumps(columns.to_line(s)) + "\n")  # the columns' on-disk names
         if self.record_snapshots and s.iteration % self.every == 0:
             self.snapshot(trainer)
 
     def on_diverged(self, trainer, message) -> None:
-        self._metrics.write(json.dumps({"iteration": trainer.iteration, "event": "diverged",
+        self._metrics.write(json.dumps({"iteration": trainer.iteration, "event": RunEvent.DIVERGED.value,
                                         "message": message}) + "\n")
 
     def note(self, trainer, event: str, **data: Any) -> None:
-        """A user action worth seeing in a replay (a setting changed, a remedy switched on)."""
+        """A user action worth seeing in a replay (a setting changed, a remedy switched on): ``event`` is a
+        :class:`~gan_studio.core.columns.RunEvent` (or its value; anything else is an error)."""
+        event = RunEvent(event).value
         self._metrics.write(json.dumps({"iteration": trainer.iteration, "event": event, **data}) + "\n")
 
     def snapshot(self, trainer, views: dict | None = None, state: bool = False) -> None:
@@ -226,7 +222,7 @@ class RunWriter:
             try:
                 st = self.static
                 fakes = V.samples(trainer, RECORD_REQUEST, 0)
-                views = {"samples": fakes, "d_hist": V.d_hist(trainer, 256)}
+                views = {"samples": fakes, D_HIST: V.d_hist(trainer, 256)}
                 if st.kind == "points" and st.dim <= 2:
                     views["field"] = V.field(trainer, st, RECORD_REQUEST, fakes)
             except (RunFolderError, OSError) as exc:
@@ -352,7 +348,7 @@ class RunWriter:
         self._metrics = open(self.path / "metrics.jsonl", "a", buffering=1, encoding="utf-8")
         self._since_state = 0
         self._last_state_it = int(iteration)
-        self._metrics.write(json.dumps({"iteration": int(iteration), "event": "rewind", "from": came_from}) + "\n")
+        self._metrics.write(json.dumps({"iteration": int(iteration), "event": RunEvent.REWIND.value, "from": came_from}) + "\n")
 
     def close(self, trainer=None) -> None:
         if trainer is not None:
@@ -415,13 +411,8 @@ RUN_JSON = {"format": Str(choices=(FORMAT,)), "version": Int(min=0, max=VERSION,
             "data": Map(fields=DATA_INFO), "loss": Map(fields=LOSS_INFO, optional=True),
             "device": Str(max_len=200, optional=True), "snapshot_every": Int(min=1, optional=True),
             "iteration": Int(min=0, optional=True)}
-_LOSS_NUM = Num(finite=False, optional=True)  # a diverged loss is recorded as null (NaN)
 #: one line of metrics.jsonl: a logged iteration, or an event (a setting changed, divergence, a remedy)
-METRIC_LINE = {"iteration": Int(min=0), "d_loss": _LOSS_NUM, "g_loss": _LOSS_NUM, "d_real": _LOSS_NUM,
-               "d_fake": _LOSS_NUM, "lr_d": Num(min=0, max=1e6, optional=True), "lr_g": Num(min=0, max=1e6, optional=True),
-               "k": Int(min=0, optional=True), "g_steps": Int(min=0, optional=True),
-               "batch_size": Int(min=0, optional=True), "seconds": Num(min=0, optional=True),
-               "g_grad_norm": _LOSS_NUM, "d_grad_norm": _LOSS_NUM,
+METRIC_LINE = {**columns.LINE_SPECS,  # the statistics columns (core/columns.py), by on-disk name
                "event": Str(max_len=100, optional=True), "message": Str(optional=True), "changes": Map(optional=True)}
 #: one line of snapshots.jsonl
 SNAPSHOT_INDEX_LINE = {"iteration": Int(min=0), "file": Str(max_len=255), "time": Num(optional=True),
@@ -491,8 +482,8 @@ def check_static(arrays: dict, data: dict, where: str) -> dict:
 def snapshot_fields(static: StaticInfo) -> dict:
     """The arrays a snapshot may hold for this run's data (flattened names, see :func:`flatten_views`)."""
     big = MAX_SNAPSHOT_VALUES
-    f: dict = {"d_hist.real": Array(ndim=1, finite=False, optional=True, max_size=big),
-               "d_hist.fake": Array(ndim=1, finite=False, optional=True, max_size=big)}
+    f: dict = {_HIST_REAL: Array(ndim=1, finite=False, optional=True, max_size=big),
+               _HIST_FAKE: Array(ndim=1, finite=False, optional=True, max_size=big)}
     if static.kind == "images":
         f["samples"] = Array(shape=(None, *static.shape), optional=True, max_size=big)
         return f
@@ -531,7 +522,7 @@ def check_snapshot(arrays: dict, static: StaticInfo, where: str) -> dict:
 
     if "samples" in a:
         _need(len(a["samples"]) >= 1, f"{where}: samples", "no samples")
-    together("d_hist.real", "d_hist.fake")
+    together(_HIST_REAL, _HIST_FAKE)
     if static.kind == "points" and static.dim == 2:
         if together("field.xs", "field.ys", "field.d"):
             xs, ys = a["field.xs"], a["field.ys"]
@@ -787,7 +778,7 @@ class RunFolder:
                 continue
             try:
                 rec = check(loads(line.decode("utf-8", errors="replace"), where, allow_nan=True), METRIC_LINE, where)
-                if rec.get("event") == "set":
+                if rec.get("event") == RunEvent.SET:
                     _need("changes" in rec, where, "a settings change without its changes")
                     self._config_now = _config({**self._config_now, **rec["changes"]}, f"{where}: changes")
             except FileFormatError as exc:
@@ -832,9 +823,7 @@ class RunFolder:
                 continue
             if upto is not None and r["iteration"] > upto:
                 break
-            rows.append(tuple(float("nan") if r.get(c) is None else float(r.get(c, 0))
-                              for c in ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "k",
-                                        "g_steps", "lr_d", "lr_g", "batch_size", "g_grad_norm", "d_grad_norm")))
+            rows.append(columns.from_line(r))
         return np.asarray(rows, np.float64).reshape(-1, len(STAT_COLUMNS))
 
     def events(self) -> list[dict]:
@@ -842,9 +831,8 @@ class RunFolder:
 
 
 #: The columns of a run's metrics as CSV (``gan-studio metrics``, the studio's File → Metrics as CSV): the
-#: numbers :class:`RunWriter` logs for each iteration, in this order.
-METRICS_CSV_COLUMNS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "lr_d", "lr_g", "k", "g_steps",
-                       "batch_size", "seconds")
+#: numbers :class:`RunWriter` logs for each iteration (the statistics columns' on-disk names), in this order.
+METRICS_CSV_COLUMNS = columns.DISK_NAMES
 
 
 def metrics_csv_rows(metrics: list[dict]) -> list[dict]:

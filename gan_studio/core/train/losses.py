@@ -7,12 +7,13 @@ V(D*, G) at p_g = p_data).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
+
+from ..settings import LOSS_ALIASES, LOSS_INFO
 
 
 @dataclass(frozen=True)
@@ -35,26 +36,19 @@ def _bce_d(s_real, s_fake):
     return F.softplus(-s_real).mean() + F.softplus(s_fake).mean()
 
 
-LOSSES: dict[str, Loss] = {
-    "minimax": Loss(
-        "minimax", "the paper's game: G minimises log(1 − D(G(z))) (saturates early in training)",
-        _bce_d, lambda s_fake: -F.softplus(s_fake).mean(), True, math.log(4), -math.log(2)),
-    "nonsaturating": Loss(
-        "nonsaturating", "the paper's practical variant: G maximises log D(G(z))",
-        _bce_d, lambda s_fake: F.softplus(-s_fake).mean(), True, math.log(4), math.log(2)),
-    "lsgan": Loss(
-        "lsgan", "least squares (Mao et al. 2017): D regresses real→1, fake→0",
-        lambda r, f: 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f ** 2).mean(),
-        lambda f: 0.5 * ((f - 1) ** 2).mean(), False, 0.25, 0.125),
-    "hinge": Loss(
-        "hinge", "hinge loss (Lim & Ye 2017; SN-GAN)",
-        lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean(),
-        lambda f: -f.mean(), False, 2.0, 0.0),
-    "wgan-gp": Loss(
-        "wgan-gp", "Wasserstein critic with gradient penalty (Gulrajani et al. 2017)",
-        lambda r, f: f.mean() - r.mean(), lambda f: -f.mean(), False, 0.0, 0.0, gradient_penalty=True),
+_FORMULAS = {  # name -> (D's loss, G's loss) on D's scores; the rest of each loss is settings.LOSS_INFO's
+    "minimax": (_bce_d, lambda s_fake: -F.softplus(s_fake).mean()),
+    "nonsaturating": (_bce_d, lambda s_fake: F.softplus(-s_fake).mean()),
+    "lsgan": (lambda r, f: 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f ** 2).mean(), lambda f: 0.5 * ((f - 1) ** 2).mean()),
+    "hinge": (lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean(), lambda f: -f.mean()),
+    "wgan-gp": (lambda r, f: f.mean() - r.mean(), lambda f: -f.mean()),
 }
-LOSSES["ns"] = LOSSES["nonsaturating"]  # short alias, as in mimicry
+LOSSES: dict[str, Loss] = {
+    name: Loss(name, info.summary, *_FORMULAS[name], info.sigmoid, info.d_equilibrium, info.g_equilibrium,
+               gradient_penalty=info.gradient_penalty)
+    for name, info in LOSS_INFO.items() if name not in LOSS_ALIASES
+}
+LOSSES.update({alias: LOSSES[name] for alias, name in LOSS_ALIASES.items()})  # short alias, as in mimicry
 
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, y, gen: torch.Generator) -> torch.Tensor:

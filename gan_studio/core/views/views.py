@@ -11,7 +11,7 @@ import math
 import numpy as np
 import torch
 
-from .viewspec import VIEW_NAMES, StaticInfo, ViewRequest  # noqa: F401  (re-exported)
+from .viewspec import D_HIST, VIEW_NAMES, StaticInfo, ViewRequest  # noqa: F401  (re-exported)
 
 
 def static_info(trainer) -> StaticInfo:
@@ -345,7 +345,7 @@ class LiveViews:
             g_parts.append(("pg", inp["pg_z"]))
         if "latent" in names:
             g_parts.append(("latent", inp["latent_z"]))
-        hist = "d_hist" in names
+        hist = D_HIST in names
         hist_from = None
         if hist:  # the histogram's generated examples: ones already generated, if there are enough
             hist_from = next((k for k, z in g_parts if k in ("samples", "pg") and len(z) >= self.hist_n), None)
@@ -393,7 +393,7 @@ class LiveViews:
         if "samples" in data:
             out["samples"] = data["samples"]
         if hist:
-            out["d_hist"] = (d_out["real"].reshape(-1), d_out["fake"].reshape(-1))
+            out[D_HIST] = (d_out["real"].reshape(-1), d_out["fake"].reshape(-1))
         if field_2d:
             rc, res = inp["grid_res"]
             d = d_out["grid"].reshape(rc, rc)
@@ -433,8 +433,8 @@ class LiveViews:
         if "samples" in names or "field" in names or "nn" in names:
             fakes = samples(trainer, req, frame)
             out["samples"] = fakes
-        if "d_hist" in names:
-            out["d_hist"] = d_hist(trainer, self.hist_n)
+        if D_HIST in names:
+            out[D_HIST] = d_hist(trainer, self.hist_n)
         if "field" in names and st.kind == "points" and st.dim <= 2:
             out["field"] = field(trainer, st, req, fakes)
         if "latent" in names:

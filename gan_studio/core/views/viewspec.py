@@ -5,8 +5,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: The view names the studio can ask for.
-VIEW_NAMES = ("samples", "nn", "d_hist", "field", "latent", "metrics")
+#: The view names the studio can ask for (each declared here once; everything else imports them).
+SAMPLES, NN, D_HIST, FIELD, LATENT, METRICS = "samples", "nn", "d_hist", "field", "latent", "metrics"
+VIEW_NAMES = (SAMPLES, NN, D_HIST, FIELD, LATENT, METRICS)
+#: The studio's panels (the View menu's toggles, a recipe's ``view.panels``): four show a view of the same name,
+#: the losses draw the statistics, the evaluation the metrics.
+LOSSES, EVALUATION = "losses", "evaluation"
+PANEL_KEYS = (FIELD, SAMPLES, LATENT, LOSSES, D_HIST, EVALUATION)
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,11 @@ class ViewRequest:
     pick: tuple = (0, 1)  # indices into the fixed z of the two picked samples (interpolation, walk plane)
     walk_mode: str = "random"  # "random" directions, or the plane through the two "picked" samples
     n_grid: int = 64  # sample grid size (images)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.names) - set(VIEW_NAMES))
+        if unknown:
+            raise ValueError(f"unknown view(s) {', '.join(map(repr, unknown))} (the views: {', '.join(VIEW_NAMES)})")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from ...core.views.viewspec import D_HIST
 from .. import theme
 from ..ranges import SteppedRange
 from .base import Panel
@@ -15,7 +16,7 @@ from .base import Panel
 
 class DHistPanel(Panel):
     title = "Discriminator output"
-    key = "d_hist"
+    key = D_HIST
 
     def __init__(self, parent=None, bins: int = 40) -> None:
         super().__init__(parent)
@@ -39,7 +40,7 @@ class DHistPanel(Panel):
         self.x_range = SteppedRange(shrink=0.5, margin=0.02)
 
     def views(self, static) -> set[str]:
-        return {"d_hist"}
+        return {D_HIST}
 
     def set_static(self, static) -> None:
         super().set_static(static)
@@ -63,7 +64,7 @@ class DHistPanel(Panel):
         self.subtitle.setText(f"{real} &nbsp; {fake}{tail}")
 
     def show_snapshot(self, snap) -> bool:
-        v = snap.views.get("d_hist")
+        v = snap.views.get(D_HIST)
         if v is None or snap.views_iteration == self.last_iteration:
             return False
         self.last_iteration = snap.views_iteration

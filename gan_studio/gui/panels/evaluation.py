@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from ...core.views.viewspec import EVALUATION
 from .. import theme
 from ..series import DecimatingSeries
 from .base import Panel
@@ -29,7 +30,7 @@ def nats(mean: float, se: float) -> str:
 
 class EvaluationPanel(Panel):
     title = "Evaluation"
-    key = "evaluation"
+    key = EVALUATION
     #: the window connects these to its evaluation worker
     evaluateRequested = QtCore.Signal()
     cancelRequested = QtCore.Signal()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from ...core.views.viewspec import FIELD
 from .. import theme
 from .base import Panel
 
@@ -19,7 +20,7 @@ DSTAR = (150, 40, 170)  # the optimal discriminator D*: purple
 
 class FieldPanel(Panel):
     title = "Toy field"
-    key = "field"
+    key = FIELD
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from ...core.record.render import image_grid
+from ...core.views.viewspec import LATENT
 from .. import theme
 from .base import Panel
 
@@ -25,7 +26,7 @@ def _polyline(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 class LatentPanel(Panel):
     title = "Latent walk"
-    key = "latent"
+    key = LATENT
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

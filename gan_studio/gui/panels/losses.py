@@ -12,6 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
+from ...core.columns import COL
+from ...core.views.viewspec import LOSSES
 from .. import theme
 from ..ranges import SteppedRange, nice_ceil
 from ..series import DecimatingSeries
@@ -29,7 +31,7 @@ def _eq_label(v: float) -> str:
 
 class LossesPanel(Panel):
     title = "Losses"
-    key = "losses"
+    key = LOSSES
 
     #: curves over thousands of iterations need no more than this many redraws per second
     max_fps = 8.0
@@ -96,12 +98,12 @@ class LossesPanel(Panel):
         self.subtitle.setText(f"{loss} loss · dashed: equilibrium, D = {_eq_label(d_eq)}, G = {_eq_label(g_eq)}")
 
     def add_stats(self, stats: np.ndarray) -> None:
-        """Append drained per-iteration statistics (n×6: iteration, d_loss, g_loss, d_real, d_fake, s)."""
+        """Append drained per-iteration statistics (rows of the statistics columns, core/columns.py)."""
         if len(stats) == 0:
             return
-        it = stats[:, 0]
-        for j, k in enumerate(("d_loss", "g_loss", "d_real", "d_fake"), start=1):
-            col = stats[:, j]
+        it = stats[:, COL["iteration"]]
+        for k in self.series:
+            col = stats[:, COL[k]]
             ok = np.isfinite(col)  # a D-only or G-only step leaves the other loss undefined
             if ok.any():
                 self.series[k].append(it[ok], col[ok])

@@ -13,13 +13,14 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ...core.record.render import image_grid
+from ...core.views.viewspec import SAMPLES
 from .. import theme
 from .base import Panel
 
 
 class SamplesPanel(Panel):
     title = "Samples"
-    key = "samples"
+    key = SAMPLES
     picked = QtCore.Signal(int, int)
 
     def __init__(self, parent=None) -> None:
