@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import errno
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -64,7 +63,10 @@ def add_arguments(t) -> None:
     t.add_argument("--branch", metavar="RUN_DIR", help="continue a recorded run from step --at, in a new run folder "
                    "(live settings given here are the changes; --steps is the total)")
     t.add_argument("--at", type=nonneg_int, metavar="STEP", help="with --branch: the recorded step to continue from")
-    t.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
+    t.add_argument("--out", required=True, metavar="DIR", help="run folder to write (a new or empty folder; "
+                   "one holding files is refused unless --resume continues it or --overwrite)")
+    t.add_argument("--overwrite", action="store_true", help="--out holds an old run: move it aside to DIR.old-N "
+                   "(nothing is deleted) and start a new one")
     t.add_argument("--gif-every", type=positive_int, default=None, help="iterations between GIF frames")
     t.add_argument("--log-every", type=positive_int, default=10, help="iterations between metrics.jsonl lines")
     t.add_argument("--save-every", type=nonneg_int, default=0, help="also checkpoint every N iterations (0: at end)")
@@ -79,23 +81,19 @@ def run(a) -> int:
     if dinfo is not None:
         a.device = distributed.device_for(dinfo, a.device or "auto")
         a.quiet = a.quiet or not main
-    out = Path(a.out).expanduser()
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create run folder {out}: {exc.strerror or exc}") from None
-    if not os.access(out, os.W_OK):
-        raise UserError(f"run folder {out} is not writable")
+    from ..core.record.outdir import OutDir
+
+    # an existing folder is refused unless --resume/--overwrite (core/record/outdir.py); only rank 0 writes
+    guard = OutDir(a.out, resume=a.resume, overwrite=getattr(a, "overwrite", False)).check() if main else None
+    out = guard.claim() if guard is not None else Path(a.out).expanduser()
     try:
         trainer = setup(a)
     except BaseException:
-        if created:  # a refused configuration leaves no empty run folder behind
-            try:
-                out.rmdir()
-            except OSError:
-                pass
+        if guard is not None:  # a refused configuration leaves every existing file as it was
+            guard.release()
         raise
+    if guard is not None and guard.moved_to is not None and not a.quiet:
+        print(f"gan-studio train: moved the old {out.name} aside to {guard.moved_to}", file=sys.stderr)
     try:
         return _train(a, out, trainer, dinfo, main)
     except OSError as exc:  # a file written outside the atomic helpers (metrics.jsonl, ...) on a full disk
