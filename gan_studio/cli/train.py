@@ -37,6 +37,8 @@ def add_arguments(t) -> None:
     t.add_argument("--dataset-arg", action="append", type=kv, default=[], metavar="KEY=VALUE",
                    help="dataset parameter, e.g. sigma=0.02 or path=pts.npy (repeatable)")
     t.add_argument("--data-root", help="folder holding downloaded datasets (e.g. ROOT/MNIST/raw)")
+    t.add_argument("--download", action="store_true", help="download MNIST, Fashion-MNIST or CIFAR-10 into the "
+                   "data root when missing (never done otherwise)")
     t.add_argument("--model", help=f"model pair ({model_names()})")
     t.add_argument("--model-arg", action="append", type=kv, default=[], metavar="KEY=VALUE",
                    help="model parameter, e.g. hidden=256 (repeatable)")
@@ -92,7 +94,7 @@ def run(a) -> int:
         if guard is not None:  # a refused configuration leaves every existing file as it was
             guard.release()
         raise
-    if guard is not None and guard.moved_to is not None and not a.quiet:
+    if guard is not None and guard.moved_to is not None:  # said even with --quiet: where the old run went
         print(f"gan-studio train: moved the old {out.name} aside to {guard.moved_to}", file=sys.stderr)
     try:
         return _train(a, out, trainer, dinfo, main)
@@ -112,6 +114,8 @@ def explicit_settings(a) -> dict:
         explicit["model_args"] = dict(a.model_arg)
     if a.data_root:
         explicit.setdefault("dataset_args", {})["root"] = a.data_root
+    if getattr(a, "download", False):
+        explicit.setdefault("dataset_args", {})["download"] = True
     return explicit
 
 
