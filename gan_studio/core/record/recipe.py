@@ -447,7 +447,7 @@ def from_line(line: str) -> Recipe:
     parts = s.split(":", 2)
     if len(parts) != 3 or parts[0] != LINE_PREFIX:
         raise RecipeError(f"{where}: not a GAN Studio recipe (it should start with {LINE_PREFIX}:{VERSION}:)")
-    if not parts[1].isdigit():
+    if not (parts[1].isascii() and parts[1].isdigit() and len(parts[1]) <= 6):  # ASCII digits only: int() takes "٣"
         raise RecipeError(f"{where}: bad version {parts[1][:20]!r} (it should start with {LINE_PREFIX}:{VERSION}:)")
     if int(parts[1]) > VERSION:
         raise RecipeError(f"{where} was written by a newer GAN Studio (recipe format {int(parts[1])}; this one "

@@ -270,21 +270,21 @@ def validate_values(d: dict[str, Any]) -> None:
             v = num(key)
             _check(0 < v <= 10, f"{key} must be a learning rate in (0, 10], got {d[key]}")
     if "lr_min" in d:
-        _check(num("lr_min") >= 0, "lr_min must be >= 0")
+        _check(0 <= num("lr_min") <= 10, f"lr_min (the decayed rate's floor) must be in [0, 10], got {d['lr_min']}")
     if "lr_decay" in d:
-        _check(num("lr_decay") >= 1.0, f"lr_decay divides the rate after each update and must be >= 1, got {d['lr_decay']}")
+        _check(1.0 <= num("lr_decay") <= 10, f"lr_decay divides the rate after each update and must be in [1, 10], got {d['lr_decay']}")
     for key in ("momentum", "momentum_final"):
         if key in d and d[key] is not None:
             _check(0 <= num(key) < 1, f"{key} must be in [0, 1), got {d[key]}")
     if "momentum_ramp" in d:
-        _check(integer("momentum_ramp") >= 0, "momentum_ramp must be >= 0 iterations")
+        _check(0 <= integer("momentum_ramp") <= 2**31, "momentum_ramp must be between 0 and 2**31 iterations")
     if "betas" in d:
         b = d["betas"]
         _check(isinstance(b, (list, tuple)) and len(b) == 2
                and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x < 1 for x in b),
                f"betas must be two numbers in [0, 1), got {_short(b)}")
     if "gp_weight" in d:
-        _check(num("gp_weight") >= 0, "gp_weight must be >= 0")
+        _check(0 <= num("gp_weight") <= 1e6, f"gp_weight must be in [0, 1e6], got {d['gp_weight']}")
     if "unroll" in d:
         _check(0 <= integer("unroll") <= 50, f"unroll must be between 0 (off) and 50 D steps, got {d['unroll']}")
     if "pack" in d:
@@ -301,7 +301,7 @@ def validate_values(d: dict[str, Any]) -> None:
     if "noise" in d:
         _check(d["noise"] in ("normal", "uniform"), f"noise must be 'normal' or 'uniform', got {d['noise']!r}")
     if "seed" in d:
-        _check(integer("seed") >= 0, f"seed must be a non-negative whole number, got {d['seed']}")
+        _check(0 <= integer("seed") < 2**63, f"seed must be a whole number from 0 to 2**63 - 1, got {d['seed']}")
     if "update" in d:
         _check(d["update"] in UPDATE_NAMES,
                f"update must be {' or '.join(repr(u) for u in UPDATE_NAMES)}, got {d['update']!r}")
@@ -309,7 +309,7 @@ def validate_values(d: dict[str, Any]) -> None:
             _check(d.get("k", 1) == 1 and d.get("g_steps", 1) == 1 and d.get("unroll", 0) == 0,
                    "update 'simultaneous' (the original code's joint step) needs k = 1, g_steps = 1 and no unrolling")
     if "steps" in d:
-        _check(integer("steps") >= 0, f"steps must be >= 0, got {d['steps']}")
+        _check(0 <= integer("steps") <= 2**40, f"steps must be between 0 and 2**40, got {d['steps']}")
     if "device" in d:
         kind, _, index = d["device"].partition(":")
         _check(kind in ("auto", "cpu", "cuda", "mps") and (not index or (kind != "auto" and index.isdigit()
