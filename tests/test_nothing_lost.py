@@ -269,3 +269,101 @@ def test_sample_n_is_capped_before_anything_is_drawn(a_run, tmp_path, capsys):
     code, _, err = run(capsys, "sample", a_run / "checkpoint.pt", "--n", "999999999999", "--out", tmp_path / "s.npy")
     refused(code, err, "limit")
     assert not (tmp_path / "s.npy").exists()
+
+
+def test_a_points_file_header_is_checked_before_its_data_are_read(tmp_path, capsys):
+    import io
+
+    head = np.lib.format.header_data_from_array_1_0(np.zeros((5, 2), np.float32))
+    head["shape"] = (300_000_000, 2)
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, head)
+    big = tmp_path / "big.npy"
+    big.write_bytes(buf.getvalue() + b"\0" * 64)  # claims 2.4 GB, holds 64 bytes
+    code, _, err = run(capsys, "train", *TINY, "--dataset", "points", "--dataset-arg", f"path={big}",
+                       "--out", tmp_path / "r")
+    refused(code, err, "300000000")
+    assert not (tmp_path / "r").exists()
+
+
+def test_networks_too_large_for_the_machine_are_refused_with_the_memory_they_need(tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--preset", "ring8", "--model-arg", "hidden=16384", "--model-arg", "layers=64",
+                       "--steps", "1", "--out", tmp_path / "r", "--quiet")
+    refused(code, err, "parameters")
+    assert "GB" in err and "available" in err and not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------------------------------------ 4. one validation for every number
+@pytest.mark.parametrize("value", ["٣", "1_000", "9" * 5000, "3" * 30])
+def test_whole_numbers_on_the_command_line_are_ascii_digits_within_range(tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        cli(["train", "--preset", "ring8", "--steps", value, "--out", str(tmp_path / "r")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("line", ["ganstudio:٣:eJw", "ganstudio:" + "9" * 5000 + ":eJw"])
+def test_a_recipe_lines_version_is_ascii_digits(line):
+    from gan_studio.core.record.recipe import RecipeError, from_line
+
+    with pytest.raises(RecipeError, match="bad version"):
+        from_line(line)
+
+
+@pytest.mark.parametrize("setting", [{"lr_min": 1e300}, {"lr_decay": 1e300}, {"gp_weight": 1e300},
+                                     {"momentum_ramp": 2**60}, {"steps": 2**50}])
+def test_settings_beyond_their_range_are_refused_in_a_recipe(tmp_path, capsys, setting):
+    code, _, err = run(capsys, "train", "--recipe", recipe(tmp_path, config=setting), "--out", tmp_path / "r")
+    refused(code, err, next(iter(setting)))
+
+
+def _tamper(path: Path, fn) -> None:
+    import torch
+
+    data = torch.load(path, weights_only=True)
+    fn(data)
+    torch.save(data, path)
+
+
+@pytest.mark.parametrize("how", ["nan weights", "negative step", "huge step", "inf moment"])
+def test_a_state_is_checked_at_load(a_run, tmp_path, capsys, how):
+    import torch
+
+    run_dir = copy_run(a_run, tmp_path / "r")
+    state = sorted((run_dir / "states").glob("s-*.pt"))[-1]  # after some steps: the optimisers have state
+    at = int(state.stem[2:])
+
+    def fn(d):
+        if how == "nan weights":
+            k = next(iter(d["G"]))
+            d["G"][k] = torch.full_like(d["G"][k], float("nan"))
+        else:
+            st = next(iter(d["opt_D"]["state"].values()))
+            if how == "inf moment":
+                st["exp_avg"] = torch.full_like(st["exp_avg"], float("inf"))
+            else:
+                st["step"] = torch.tensor(-1e30 if how == "negative step" else 1e30)
+
+    _tamper(state, fn)
+    before = tree(run_dir)
+    code, _, err = run(capsys, "train", "--branch", run_dir, "--at", at, "--steps", at + 2, "--out",
+                       tmp_path / "b", "--quiet")
+    refused(code, err, "NaN" if how in ("nan weights", "inf moment") else "step")
+    assert tree(run_dir) == before and not (tmp_path / "b").exists()
+
+
+def test_a_state_copied_from_another_run_is_refused_with_the_reason(a_run, tmp_path, capsys):
+    run_dir = copy_run(a_run, tmp_path / "r")
+    other = tmp_path / "other"
+    code, _, err = run(capsys, "train", "--preset", "ring8", "--model-arg", "hidden=16", "--batch-size", "32",
+                       "--steps", "3", "--seed", "5", "--out", other, "--quiet")
+    assert code == 0, err
+    mine = sorted((run_dir / "states").glob("s-*.pt"))[0]
+    theirs = sorted((other / "states").glob("s-*.pt"))[0]
+    mine.write_bytes(theirs.read_bytes())
+    at = int(mine.stem[2:])
+    code, _, err = run(capsys, "train", "--branch", run_dir, "--at", at, "--steps", at + 2, "--out",
+                       tmp_path / "b", "--quiet")
+    refused(code, err, "another run")
+    assert "seed" in err
