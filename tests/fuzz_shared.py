@@ -168,11 +168,16 @@ def no_sockets(made: list):
             made.append(a)
             raise OSError("network use while reading a shared file")
 
-    socket.socket = NoSocket
+    def no_lookup(*a, **k):  # offline, a download fails at the name lookup, before any socket exists
+        made.append(("getaddrinfo",) + a[:2])
+        raise OSError("name lookup while reading a shared file")
+
+    real_lookup = socket.getaddrinfo
+    socket.socket, socket.getaddrinfo = NoSocket, no_lookup
     try:
         yield
     finally:
-        socket.socket = real
+        socket.socket, socket.getaddrinfo = real, real_lookup
 
 
 def shared_case(kind: str, genuine: dict, case: Path, out: Path, rng, watch: list, outside: Path):

@@ -63,9 +63,22 @@ def sockets(monkeypatch):
             made.append(a)
             raise OSError("network use in a test of a shared file")
 
+    def no_lookup(*a, **k):  # offline, a download fails at the name lookup, before any socket exists
+        made.append(("getaddrinfo",) + a[:2])
+        raise OSError("name lookup in a test of a shared file")
+
     monkeypatch.setattr(socket, "socket", NoSocket)
-    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: NoSocket())
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
     return made
+
+
+def test_the_network_detector_sees_a_download(tmp_path, sockets):
+    """The detector the tests below rely on: an explicit download (what a shared file must never start) trips it."""
+    from gan_studio.core.train.datasets import DatasetError, build_dataset
+
+    with pytest.raises(DatasetError):
+        build_dataset("mnist", {"download": True, "root": str(tmp_path / "dl")})
+    assert sockets
 
 
 @pytest.fixture(scope="module")
