@@ -380,3 +380,12 @@ def test_a_state_copied_from_another_run_is_refused_with_the_reason(a_run, tmp_p
                        tmp_path / "b", "--quiet")
     refused(code, err, "another run")
     assert "seed" in err
+
+
+@pytest.mark.parametrize("argv", [["open", "RUN", "--position", str(2**40)], ["figure1", "--at", "1", "2", "3", "9" * 30]])
+def test_positions_and_iterations_beyond_what_qt_or_c_can_hold_are_refused(tmp_path, capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        cli([str(tmp_path) if a == "RUN" else a for a in argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err

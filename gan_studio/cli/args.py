@@ -61,6 +61,14 @@ def nonneg_int(text: str) -> int:
     return v
 
 
+def index_int(text: str) -> int:
+    """A position in a list the window shows (0 or more, within a Qt int)."""
+    v = nonneg_int(text)
+    if v > 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"{v:,} is beyond any run's snapshots (at most {2**31 - 1:,})")
+    return v
+
+
 def finite_float(text: str) -> float:
     try:
         v = float(text)
