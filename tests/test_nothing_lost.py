@@ -246,6 +246,19 @@ def test_recipe_of_a_received_run_folder_holds_only_what_the_run_recorded(tmp_pa
     code, _, err = run(capsys, "train", *TINY, "--dataset", "points", "--dataset-arg", f"path={private}",
                        "--out", run_dir)
     assert code == 0, err
+    pts_private = np.load(private)
+    private.unlink()  # the run keeps its own copy: its recipe needs nothing outside the folder
+    code, _, err = run(capsys, "recipe", run_dir, "--out", tmp_path / "mine.json")
+    assert code == 0, err
+    from gan_studio.core.record.recipe import load
+
+    assert np.array_equal(load(tmp_path / "mine.json").points, pts_private)
+    # a received folder whose run.json names a path on this machine: that path is never read
+    np.save(private, pts_private * 3)
+    meta = json.loads((run_dir / "run.json").read_text())
+    for key in ("config", "config_start"):
+        meta[key]["dataset_args"]["path"] = str(private)
+    (run_dir / "run.json").write_text(json.dumps(meta))
     code, _, err = run(capsys, "recipe", run_dir, "--out", tmp_path / "r.json")
     refused(code, err, "not kept in its folder")
     assert not (tmp_path / "r.json").exists()
@@ -256,8 +269,6 @@ def test_recipe_of_a_received_run_folder_holds_only_what_the_run_recorded(tmp_pa
     assert code == 0, err
     code, _, err = run(capsys, "recipe", tmp_path / "fromrecipe", "--out", tmp_path / "again.json")
     assert code == 0, err
-    from gan_studio.core.record.recipe import load
-
     assert np.array_equal(load(tmp_path / "again.json").points, pts)
     kept = next((tmp_path / "fromrecipe").glob("points-*.npy"))
     np.save(kept, pts * 2)  # changed since the run wrote it: its name's hash no longer matches

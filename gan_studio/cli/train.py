@@ -172,7 +172,7 @@ def setup(a):
     if getattr(a, "branch", None) or getattr(a, "at", None) is not None:
         return _branch(a, explicit)
     if not a.resume:
-        return Trainer(TrainConfig.from_dict(new_config(a, explicit)))
+        return _keep_points(a, Trainer(TrainConfig.from_dict(new_config(a, explicit))))
     # with --resume, the data are found only where the command line says: --data-root (or the default data
     # root) and --dataset-arg path=/download= ; the checkpoint's own paths are never used
     described = TrainConfig.from_dict(new_config(a, explicit)).to_dict() if a.preset else None
@@ -188,6 +188,30 @@ def setup(a):
             raise UserError(why)
     if "steps" not in explicit:
         trainer.config.steps = max(trainer.config.steps, trainer.iteration)
+    return trainer
+
+
+#: a points dataset up to this size is kept in the run folder, so the folder is whole (recipe RUN_DIR)
+KEEP_POINTS_MAX_BYTES = 256 * 2**20
+
+
+def _keep_points(a, trainer):
+    """A new run of a points file keeps a copy in its folder (``points-<hash>.npy``, as a recipe's run does)
+    and names that copy in its configuration: the folder then holds its own data, and a recipe made from it
+    never reads a path outside it."""
+    from ..core.atomic import atomic_write_bytes
+    from ..core.train.points_io import points_file_bytes
+
+    if trainer.config.dataset != "points" or getattr(trainer.dataset, "array", None) is None:
+        return trainer
+    pts = trainer.dataset.array.detach().cpu().numpy()
+    if pts.nbytes > KEEP_POINTS_MAX_BYTES or not Path(a.out).expanduser().is_dir():
+        return trainer
+    name, data = points_file_bytes(pts)
+    kept = Path(a.out).expanduser() / name
+    if not kept.is_file():
+        atomic_write_bytes(kept, data)
+    trainer.config.dataset_args = {**trainer.config.dataset_args, "path": str(kept.resolve())}
     return trainer
 
 

@@ -231,10 +231,10 @@ class Recipe:
         """Write the points (if any) to ``folder/points-<hash>.npy`` (atomically; kept if already there)."""
         if self.points is None:
             return None
-        buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(self.points, np.float32), allow_pickle=False)
-        data = buf.getvalue()
-        p = Path(folder) / f"points-{hashlib.sha256(data).hexdigest()[:16]}.npy"
+        from ..train.points_io import points_file_bytes
+
+        name, data = points_file_bytes(self.points)
+        p = Path(folder) / name
         if not p.is_file():
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)

@@ -62,3 +62,16 @@ def read_points_array(path: str | os.PathLike, error: type[ConfigError] = Config
     if not isinstance(a, np.ndarray):
         raise error(f"{where}: {p} is not one array")
     return a
+
+
+def points_file_bytes(points) -> tuple[str, bytes]:
+    """How a run folder keeps its points: ``points-<hash>.npy`` (float32, no pickles) and the file's bytes;
+    the name's hash is the first 16 hex digits of the bytes' SHA-256, so a reader can tell the file is
+    the one the run wrote."""
+    import hashlib
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(points, np.float32), allow_pickle=False)
+    data = buf.getvalue()
+    return f"points-{hashlib.sha256(data).hexdigest()[:16]}.npy", data
