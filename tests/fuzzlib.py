@@ -423,6 +423,8 @@ class DrawRandom:
 def fuzz_case(genuine: dict, work: Path, rng, studio: bool = False, tag: str = "0") -> list[Outcome]:
     """One generated case: copy the genuine files, mutate one kind, run the commands that read it.
     ``rng`` is a ``random.Random`` (benchmark) or a :class:`DrawRandom` (hypothesis)."""
+    import fuzz_shared  # the shared-file and --out cases (issue 26)
+
     case = work / f"case-{tag}"
     if case.exists():
         shutil.rmtree(case)
@@ -431,10 +433,12 @@ def fuzz_case(genuine: dict, work: Path, rng, studio: bool = False, tag: str = "
     outside.write_text("not for you")
     out = case / "out"
     out.mkdir()
-    kind = rng.choice(["run", "run", "checkpoint", "checkpoint", "generator", "points"])
+    kind = rng.choice(["run", "run", "checkpoint", "checkpoint", "generator", "points", *fuzz_shared.KINDS])
     outcomes = []
     watch = [case, Path.cwd()]
-    if kind == "run":
+    if kind in fuzz_shared.KINDS:  # recipes, their one-line form, states, lying .npy headers, --out targets
+        outcomes, desc = fuzz_shared.shared_case(kind, genuine, case, out, rng, watch, outside)
+    elif kind == "run":
         run = case / "run"
         shutil.copytree(genuine["run"], run, symlinks=True)
         (run / "checkpoint.pt").unlink(missing_ok=True)

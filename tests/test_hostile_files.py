@@ -486,13 +486,14 @@ def test_sample_on_a_full_disk(tmp_path, capsys, good_checkpoint, disk_full):
 # ------------------------------------------------------------------------------ 6. leftovers of a kill -9
 def test_train_removes_the_temp_files_a_killed_save_left(tmp_path, capsys, good_checkpoint):
     out = tmp_path / "run"
-    out.mkdir()
+    code, _, err = run(capsys, "train", "--preset", "ring8", "--steps", "3", "--out", out, "--quiet")
+    assert code == 0, err
     stale = [out / ".checkpoint.pt.k9x2ab.tmp", out / ".config.json.zz11.tmp", out / ".samples.gif.q.gif.tmp"]
     for p in stale:
         p.write_bytes(b"half a file")
     other = out / ".notes.txt.abc.tmp"  # not a file train writes: not its to remove
     other.write_bytes(b"x")
-    code, _, err = run(capsys, "train", "--preset", "ring8", "--steps", "3", "--out", out, "--quiet")
+    code, _, err = run(capsys, "train", "--resume", out / "checkpoint.pt", "--steps", "4", "--out", out, "--quiet")
     assert code == 0, err
     assert not any(p.exists() for p in stale) and other.exists()
     (out / ".checkpoint.pt.again.tmp").write_bytes(b"half")
@@ -517,7 +518,7 @@ def test_offline_mnist_is_one_line(tmp_path, monkeypatch):
 
     monkeypatch.setattr(datasets_mod, "_download_torchvision", offline)
     with pytest.raises(DatasetError) as exc:
-        build_dataset("mnist", {"root": str(tmp_path)})
+        build_dataset("mnist", {"root": str(tmp_path), "download": True})  # asked for: nothing is by default
     msg = str(exc.value)
     assert "\n" not in msg and "download failed" in msg and str(tmp_path / "MNIST" / "raw") in msg
 

@@ -32,11 +32,19 @@ def kv(text: str):
         raise argparse.ArgumentTypeError(f"{k.strip()}: the value is nested too deeply") from None
 
 
+#: whole numbers on the command line: ASCII digits only (``int`` would take "٣", "1_0" and 5,000 digits)
+MAX_WHOLE = 2**53
+
+
 def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    t = text.strip()
+    body = t[1:] if t[:1] in "+-" else t
+    if not (body.isascii() and body.isdigit()) or len(body) > 20:
+        raise argparse.ArgumentTypeError(f"expected a whole number (digits 0-9), got {text[:40]!r}")
+    v = int(t)
+    if abs(v) > MAX_WHOLE:
+        raise argparse.ArgumentTypeError(f"{v:,} is too large (at most 2**53)")
+    return v
 
 
 def positive_int(text: str) -> int:
@@ -50,6 +58,14 @@ def nonneg_int(text: str) -> int:
     v = _whole(text)
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
+    return v
+
+
+def index_int(text: str) -> int:
+    """A position in a list the window shows (0 or more, within a Qt int)."""
+    v = nonneg_int(text)
+    if v > 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"{v:,} is beyond any run's snapshots (at most {2**31 - 1:,})")
     return v
 
 

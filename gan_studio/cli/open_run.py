@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .args import add_studio_args, check_studio_args, nonneg_int, studio_missing
+from .args import add_studio_args, check_studio_args, index_int, studio_missing
 from .errors import UserError
 
 NAME = "open"
@@ -16,7 +16,7 @@ DESCRIPTION = ("Show a recorded run (from gan-studio train, or saved from the st
 def add_arguments(p) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--follow", action="store_true", help="keep showing what a running training adds")
-    p.add_argument("--position", type=nonneg_int, help="show this snapshot (0 = first; default: first, or "
+    p.add_argument("--position", type=index_int, help="show this snapshot (0 = first; default: first, or "
                                                         "the newest with --follow)")
     add_studio_args(p)
 

@@ -24,6 +24,11 @@ def add_arguments(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _magic(p: Path) -> bool:
+    with open(p, "rb") as f:
+        return f.read(6) == b"\x93NUMPY"
+
+
 def load_array(path: str, what: str):
     """One .npy array, or a :class:`UserError` naming ``what`` (``samples``, ``--test``, …)."""
     import numpy as np
@@ -31,7 +36,11 @@ def load_array(path: str, what: str):
     p = Path(path).expanduser()
     if not p.is_file():
         raise UserError(f"{what}: no such file: {p}")
+    from ..core.train.points_io import check_npy_header
+
     try:
+        if _magic(p):
+            check_npy_header(p, UserError, what)  # the size its header claims, before anything is read
         a = np.load(p, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         first = " ".join(str(exc).split())[:160]

@@ -58,19 +58,25 @@ def recipe_trainer(a):
                                  ("--branch", getattr(a, "branch", None))) if v), None)
     if other:
         raise UserError(f"--recipe gives the run; leave out {other}")
-    extra = [k for k in explicit_settings(a) if k not in _WITH_RECIPE]
+    explicit = explicit_settings(a)
+    located = explicit.get("dataset_args") or {}  # where the receiver's data are: --data-root, --download, path=
+    extra = [k for k in explicit if k not in _WITH_RECIPE
+             and not (k == "dataset_args" and set(located) <= {"root", "download", "path"})]
     if extra:
         flags = ", ".join("--" + k.replace("_", "-").replace("dataset-args", "dataset-arg").replace(
             "model-args", "model-arg") for k in extra)
-        raise UserError(f"--recipe gives the settings; leave out {flags} (only --steps, --device and --data-root "
-                        "may go with it; to change a setting on the way, add it to the recipe's changes)")
+        raise UserError(f"--recipe gives the settings; leave out {flags} (only --steps, --device, --data-root, "
+                        "--download and --dataset-arg path= may go with it; to change a setting on the way, add "
+                        "it to the recipe's changes)")
     rec = load(a.recipe)  # checked in full before anything is written
     if a.device:
         rec.config["device"] = a.device
     if a.steps is not None:
         rec.config["steps"] = a.steps
-    if a.data_root:
-        rec.config["dataset_args"] = {**rec.config["dataset_args"], "root": a.data_root}
+    if located:  # a recipe names no place on the receiver's machine: only the command line does
+        if "path" in located and rec.points is not None:
+            raise UserError("the recipe carries its points; leave out --dataset-arg path=")
+        rec.config["dataset_args"] = {**rec.config["dataset_args"], **located}
     points = rec.write_points(Path(a.out).expanduser())
     try:
         trainer = Trainer(rec.train_config(points))

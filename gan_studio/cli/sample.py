@@ -8,6 +8,9 @@ from .errors import UserError
 
 NAME = "sample"
 HELP = "draw samples from a checkpoint into a .npy file"
+#: at most this many samples, and this many bytes of them (float32), in one file: checked before drawing any
+MAX_SAMPLES = 10_000_000
+MAX_SAMPLE_BYTES = 2**30
 
 
 def add_arguments(p) -> None:
@@ -28,6 +31,11 @@ def run(a) -> int:
     if out.suffix != ".npy":
         raise UserError(f"--out must end in .npy, got {out.name}")
     trainer = trainer_for_sampling(a.checkpoint, device=a.device)  # the generator alone: no dataset is built
+    per = int(np.prod(trainer.generate(1, seed=a.seed).shape[1:])) * 4  # bytes a sample takes, as float32
+    if a.n > MAX_SAMPLES or a.n * per > MAX_SAMPLE_BYTES:
+        raise UserError(f"--n {a.n:,} samples would need {a.n * per / 2**20:,.0f} MB; the limit is "
+                        f"{min(MAX_SAMPLES, MAX_SAMPLE_BYTES // per):,} samples ({MAX_SAMPLE_BYTES // 2**20:,} MB) "
+                        "a file")
     x = trainer.generate(a.n, seed=a.seed).astype(np.float32)
     if trainer.dataset.kind == "images":
         x = np.clip(x, 0.0, 1.0)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,8 @@ def add_arguments(t) -> None:
     t.add_argument("--dataset-arg", action="append", type=kv, default=[], metavar="KEY=VALUE",
                    help="dataset parameter, e.g. sigma=0.02 or path=pts.npy (repeatable)")
     t.add_argument("--data-root", help="folder holding downloaded datasets (e.g. ROOT/MNIST/raw)")
+    t.add_argument("--download", action="store_true", help="download MNIST, Fashion-MNIST or CIFAR-10 into the "
+                   "data root when missing (never done otherwise)")
     t.add_argument("--model-arg", action="append", type=kv, default=[], metavar="KEY=VALUE",
                    help="model parameter, e.g. hidden=256 (repeatable)")
     t.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint, exactly where it stopped")
@@ -44,7 +45,10 @@ def add_arguments(t) -> None:
     t.add_argument("--branch", metavar="RUN_DIR", help="continue a recorded run from step --at, in a new run folder "
                    "(live settings given here are the changes; --steps is the total)")
     t.add_argument("--at", type=nonneg_int, metavar="STEP", help="with --branch: the recorded step to continue from")
-    t.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
+    t.add_argument("--out", required=True, metavar="DIR", help="run folder to write (a new or empty folder; "
+                   "one holding files is refused unless --resume continues it or --overwrite)")
+    t.add_argument("--overwrite", action="store_true", help="--out holds an old run: move it aside to DIR.old-N "
+                   "(nothing is deleted) and start a new one")
     t.add_argument("--gif-every", type=positive_int, default=None, help="iterations between GIF frames")
     t.add_argument("--log-every", type=positive_int, default=10, help="iterations between metrics.jsonl lines")
     t.add_argument("--save-every", type=nonneg_int, default=0, help="also checkpoint every N iterations (0: at end)")
@@ -59,23 +63,19 @@ def run(a) -> int:
     if dinfo is not None:
         a.device = distributed.device_for(dinfo, a.device or "auto")
         a.quiet = a.quiet or not main
-    out = Path(a.out).expanduser()
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create run folder {out}: {exc.strerror or exc}") from None
-    if not os.access(out, os.W_OK):
-        raise UserError(f"run folder {out} is not writable")
+    from ..core.record.outdir import OutDir
+
+    # an existing folder is refused unless --resume/--overwrite (core/record/outdir.py); only rank 0 writes
+    guard = OutDir(a.out, resume=a.resume, overwrite=getattr(a, "overwrite", False)).check() if main else None
+    out = guard.claim() if guard is not None else Path(a.out).expanduser()
     try:
         trainer = setup(a)
     except BaseException:
-        if created:  # a refused configuration leaves no empty run folder behind
-            try:
-                out.rmdir()
-            except OSError:
-                pass
+        if guard is not None:  # a refused configuration leaves every existing file as it was
+            guard.release()
         raise
+    if guard is not None and guard.moved_to is not None:  # said even with --quiet: where the old run went
+        print(f"gan-studio train: moved the old {out.name} aside to {guard.moved_to}", file=sys.stderr)
     try:
         return _train(a, out, trainer, dinfo, main)
     except OSError as exc:  # a file written outside the atomic helpers (metrics.jsonl, ...) on a full disk
@@ -94,6 +94,8 @@ def explicit_settings(a) -> dict:
         explicit["model_args"] = dict(a.model_arg)
     if a.data_root:
         explicit.setdefault("dataset_args", {})["root"] = a.data_root
+    if getattr(a, "download", False):
+        explicit.setdefault("dataset_args", {})["download"] = True
     return explicit
 
 
@@ -150,7 +152,7 @@ def setup(a):
     if getattr(a, "branch", None) or getattr(a, "at", None) is not None:
         return _branch(a, explicit)
     if not a.resume:
-        return Trainer(TrainConfig.from_dict(new_config(a, explicit)))
+        return _keep_points(a, Trainer(TrainConfig.from_dict(new_config(a, explicit))))
     # with --resume, the data are found only where the command line says: --data-root (or the default data
     # root) and --dataset-arg path=/download= ; the checkpoint's own paths are never used
     described = TrainConfig.from_dict(new_config(a, explicit)).to_dict() if a.preset else None
@@ -166,6 +168,30 @@ def setup(a):
             raise UserError(why)
     if "steps" not in explicit:
         trainer.config.steps = max(trainer.config.steps, trainer.iteration)
+    return trainer
+
+
+#: a points dataset up to this size is kept in the run folder, so the folder is whole (recipe RUN_DIR)
+KEEP_POINTS_MAX_BYTES = 256 * 2**20
+
+
+def _keep_points(a, trainer):
+    """A new run of a points file keeps a copy in its folder (``points-<hash>.npy``, as a recipe's run does)
+    and names that copy in its configuration: the folder then holds its own data, and a recipe made from it
+    never reads a path outside it."""
+    from ..core.atomic import atomic_write_bytes
+    from ..core.train.points_io import points_file_bytes
+
+    if trainer.config.dataset != "points" or getattr(trainer.dataset, "array", None) is None:
+        return trainer
+    pts = trainer.dataset.array.detach().cpu().numpy()
+    if pts.nbytes > KEEP_POINTS_MAX_BYTES or not Path(a.out).expanduser().is_dir():
+        return trainer
+    name, data = points_file_bytes(pts)
+    kept = Path(a.out).expanduser() / name
+    if not kept.is_file():
+        atomic_write_bytes(kept, data)
+    trainer.config.dataset_args = {**trainer.config.dataset_args, "path": str(kept.resolve())}
     return trainer
 
 

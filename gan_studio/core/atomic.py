@@ -43,10 +43,41 @@ def _seal(tmp: Path) -> None:
     os.chmod(tmp, file_mode())
 
 
+def _write_through(target: Path) -> bool:
+    """Whether ``target`` is a character device or a FIFO (written through, never replaced); raises for
+    the other special files, which no command may replace."""
+    import stat
+
+    try:
+        mode = os.stat(target).st_mode  # follows links: /dev/stdout is a link to the process's descriptor
+    except OSError:
+        return False
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return True
+    if stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise CheckpointError(f"cannot write {target}: it is a {'block device' if stat.S_ISBLK(mode) else 'socket'}")
+    return False
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically. A ``path`` that is a
+    character device or a FIFO (``/dev/null``, ``/dev/stdout``, a pipe; through links too) is written through,
+    never replaced; a block device or a socket is refused. A symbolic link to a regular file is replaced by the
+    new file (never written through)."""
     target = Path(path)
+    if _write_through(target):
+        tmp_p = _temp_beside(Path(tempfile.gettempdir()) / target.name, suffix)
+        try:
+            yield tmp_p
+            with open(tmp_p, "rb") as src, open(target, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+        except OSError as exc:
+            raise CheckpointError(f"cannot write {target}: {exc.strerror or exc}") from None
+        finally:
+            tmp_p.unlink(missing_ok=True)
+        return
     tmp_p = _temp_beside(target, suffix)
     try:
         yield tmp_p

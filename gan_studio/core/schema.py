@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from .errors import ConfigError
@@ -227,6 +229,25 @@ def read_text(path, limit: int, error: type[ConfigError], where: str, name: Any 
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise error(f"{where}: not UTF-8 text") from None
+
+
+def inside_folder(raw: str, folder: str | os.PathLike, where: str, error: type[ConfigError] = ConfigError,
+                  what: str = "shared file") -> Path:
+    """``raw``, a path a shared file names, as a path inside ``folder`` — or ``error``: an absolute path, a
+    drive, ``..``, or a symbolic link anywhere on the way that leads out of ``folder`` is refused."""
+    rel = PurePosixPath(str(raw).replace("\\", "/"))
+    if not rel.parts or rel.is_absolute() or ".." in rel.parts or ":" in str(raw) or "\x00" in str(raw):
+        raise error(f"{where}: must be a path inside the {what}'s folder (no absolute path, no ..), "
+                    f"got {_short(raw)}")
+    base = Path(folder)
+    p = base / Path(*rel.parts)
+    try:
+        real, real_base = os.path.realpath(p), os.path.realpath(base)
+    except (OSError, ValueError):
+        raise error(f"{where}: cannot resolve {_short(raw)}") from None
+    if os.path.commonpath([real, real_base]) != real_base:
+        raise error(f"{where}: {_short(raw)} is a link leading out of the {what}'s folder; not followed")
+    return p
 
 
 def loads(text: str, where: str, allow_nan: bool = False) -> Any:

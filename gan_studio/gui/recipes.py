@@ -91,7 +91,7 @@ class RecipeManager(QtCore.QObject):
                   title=self.active.title if self.active else "", notes=self.active.notes if self.active else "")
         folder = self.w.runs.record_dir
         if folder is not None and (Path(folder) / "run.json").is_file():
-            return R.from_run_folder(folder, **kw)
+            return R.from_run_folder(folder, trusted=True, **kw)  # the studio's own recording
         return R.Recipe.from_run(self.w.current_config(), [], **kw)
 
     # ------------------------------------------------------------------------------------- actions

@@ -63,6 +63,9 @@ def branch_trainer(run_dir: str | os.PathLike, at_step: int, changes: dict | Non
     requested = {k: v for k, v in changes.items() if k in LIVE_KEYS or k == "steps"}
     if dataset_args:
         requested["dataset_args"] = dict(dataset_args)
+    from .states import check_state_of_run
+
+    check_state_of_run(folder.meta, path)  # a state copied from another run is refused, naming what differs
     trainer = trainer_from_checkpoint(path, requested, device=device or changes.get("device"), data_root=data_root)
     if trainer.iteration != int(at_step):
         raise CheckpointError(f"{path} holds step {trainer.iteration}, not {at_step}: the run folder is damaged")

@@ -48,7 +48,7 @@ import numpy as np
 from ..atomic import atomic_write_bytes
 from ..columns import RunEvent
 from ..errors import CheckpointError, ConfigError
-from ..schema import FileFormatError, loads, read_text
+from ..schema import FileFormatError, inside_folder, loads, read_text
 from ..train.config import LIVE_KEYS, TrainConfig, validate_values
 from ..views.viewspec import PANEL_KEYS  # noqa: F401 (re-exported: the panels a recipe may show or hide)
 
@@ -97,19 +97,20 @@ class Recipe:
     @classmethod
     def from_run(cls, config, changes=(), *, seed: int | None = None, device: str | None = None,
                  panels: dict | None = None, controls: dict | None = None, title: str = "", notes: str = "",
-                 preset: str | None = None) -> "Recipe":
+                 preset: str | None = None, points: np.ndarray | None = None) -> "Recipe":
         """A recipe of a run: its starting ``config`` (a TrainConfig or its dict), the ``changes`` made since
-        as ``(iteration, {key: value})``, what the studio shows. A points file named by the configuration is
-        read now (the recipe carries the points, not the path)."""
+        as ``(iteration, {key: value})``, what the studio shows. ``points``: the run's points, when the caller
+        has them; else a points file named by the configuration is read now (the caller's own run: the recipe
+        carries the points, not the path). Other paths (an image folder, a data root) are not kept."""
         cfg = dict(config.to_dict() if hasattr(config, "to_dict") else config)
         if seed is not None:
             cfg["seed"] = seed
         if device is not None:
             cfg["device"] = device
-        points = None
         args = dict(cfg.get("dataset_args") or {})
-        if cfg.get("dataset") == "points" and "path" in args:
-            points = read_points(Path(args.pop("path")).expanduser(), "the run's points file")
+        path = args.pop("path", None)
+        if points is None and cfg.get("dataset") == "points" and path is not None:
+            points = read_points(Path(path).expanduser(), "the run's points file")
         cfg["dataset_args"] = {k: v for k, v in args.items() if k not in _MACHINE_KEYS}
         d = {"format": FORMAT, "version": VERSION, "config": cfg,
              "changes": [{"at": int(at), "set": dict(ch)} for at, ch in changes]}
@@ -146,12 +147,17 @@ class Recipe:
         changes = _changes(d.get("changes", []), cfg, where)
         if "points" in d and "points_file" in d:
             raise RecipeError(f"{where}: give either points or points_file, not both")
+        # a path in the settings is a place on the sender's machine: never read as it stands. For points it
+        # is read like points_file (inside the recipe's folder); an image folder is named by the receiver
+        path = cfg["dataset_args"].pop("path", None)
         if "points" in d:
             points = _points_array(d["points"], f"{where}: points")
         elif "points_file" in d:
             points = _points_file(d["points_file"], where, base_dir)
+        elif path is not None and cfg["dataset"] == "points" and points is None:
+            points = _points_file(path, where, base_dir, "config: dataset_args: path")
         if cfg["dataset"] == "points":
-            if points is None and not cfg["dataset_args"].get("path"):
+            if points is None:
                 raise RecipeError(f"{where}: config: dataset 'points' needs the points (a \"points\" list or a "
                                   "\"points_file\" beside the recipe)")
             if points is not None:
@@ -226,10 +232,10 @@ class Recipe:
         """Write the points (if any) to ``folder/points-<hash>.npy`` (atomically; kept if already there)."""
         if self.points is None:
             return None
-        buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(self.points, np.float32), allow_pickle=False)
-        data = buf.getvalue()
-        p = Path(folder) / f"points-{hashlib.sha256(data).hexdigest()[:16]}.npy"
+        from ..train.points_io import points_file_bytes
+
+        name, data = points_file_bytes(self.points)
+        p = Path(folder) / name
         if not p.is_file():
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)
@@ -374,16 +380,13 @@ def read_points(p: Path, where: str) -> np.ndarray:
     return _checked_points(read_points_array(p, RecipeError, where), f"{where} {p.name}")
 
 
-def _points_file(raw: Any, where: str, base_dir: Path | None) -> np.ndarray:
-    w = f"{where}: points_file"
+def _points_file(raw: Any, where: str, base_dir: Path | None, key: str = "points_file") -> np.ndarray:
+    w = f"{where}: {key}"
     if not isinstance(raw, str) or not raw or len(raw) > 1000:
         raise RecipeError(f"{w}: expected a file name relative to the recipe, got {_short(raw)}")
     if base_dir is None:
         raise RecipeError(f"{w}: a pasted recipe cannot refer to a file; it must carry its points inline")
-    rel = PurePosixPath(raw.replace("\\", "/"))
-    if rel.is_absolute() or ".." in rel.parts or ":" in raw:
-        raise RecipeError(f"{w}: must be a path inside the recipe's folder (no absolute path, no ..), got {_short(raw)}")
-    p = Path(base_dir) / Path(*rel.parts)
+    p = inside_folder(raw, base_dir, w, RecipeError, "recipe")
     if not p.is_file():
         raise RecipeError(f"{w}: the points file {raw!r} is missing (looked for {p})")
     return read_points(p, w)
@@ -445,7 +448,7 @@ def from_line(line: str) -> Recipe:
     parts = s.split(":", 2)
     if len(parts) != 3 or parts[0] != LINE_PREFIX:
         raise RecipeError(f"{where}: not a GAN Studio recipe (it should start with {LINE_PREFIX}:{VERSION}:)")
-    if not parts[1].isdigit():
+    if not (parts[1].isascii() and parts[1].isdigit() and len(parts[1]) <= 6):  # ASCII digits only: int() takes "٣"
         raise RecipeError(f"{where}: bad version {parts[1][:20]!r} (it should start with {LINE_PREFIX}:{VERSION}:)")
     if int(parts[1]) > VERSION:
         raise RecipeError(f"{where} was written by a newer GAN Studio (recipe format {int(parts[1])}; this one "
@@ -478,9 +481,14 @@ def from_text(text: str, base_dir: Path | None = None) -> Recipe:
                       "recipe's JSON")
 
 
-def from_run_folder(path: str | os.PathLike, **kw) -> Recipe:
+def from_run_folder(path: str | os.PathLike, trusted: bool = False, **kw) -> Recipe:
     """A recipe of a recorded run: its starting configuration (run.json) and the settings changed during
-    it (the ``set`` events of metrics.jsonl, at their iterations). ``kw`` go to :meth:`Recipe.from_run`."""
+    it (the ``set`` events of metrics.jsonl, at their iterations). ``kw`` go to :meth:`Recipe.from_run`.
+
+    A run folder may come from anyone: the recipe holds only what the run recorded itself — a points run's
+    points are read from the copy the run keeps in its folder (``points-<hash>.npy``, checked against its
+    hash), never from a path in run.json. ``trusted``: the studio's own recording of the run it shows, whose
+    points file is the user's own."""
     from .runfolder import RunFolder
 
     run = RunFolder(path)
@@ -488,10 +496,34 @@ def from_run_folder(path: str | os.PathLike, **kw) -> Recipe:
     changes = [(int(e["iteration"]), {k: v for k, v in e["changes"].items() if k in LIVE_KEYS})
                for e in run.events() if e.get("event") == RunEvent.SET and isinstance(e.get("changes"), dict)]
     changes = [(at, ch) for at, ch in changes if ch]
+    if not trusted and isinstance(cfg, dict) and cfg.get("dataset") == "points" and "points" not in kw:
+        kw["points"] = _recorded_points(run.path, cfg)
     try:
         return Recipe.from_run(cfg, changes, **kw)
     except RecipeError as exc:
         raise RecipeError(f"{run.path}: {exc}") from None
+
+
+def _recorded_points(folder: Path, cfg: dict) -> np.ndarray:
+    """A points run's points as its folder keeps them (see :meth:`Recipe.write_points`), or RecipeError."""
+    import re
+
+    args = cfg.get("dataset_args") if isinstance(cfg.get("dataset_args"), dict) else {}
+    raw = args.get("path")
+    name = PurePosixPath(str(raw).replace("\\", "/")).name if isinstance(raw, str) else ""
+    m = re.fullmatch(r"points-([0-9a-f]{16})\.npy", name)
+    where = f"{folder}: the run's points"
+    p = Path(folder) / name if m else None
+    if p is None or p.is_symlink() or not p.is_file():
+        raise RecipeError(f"{where} are not kept in its folder (run.json names {_short(raw)}); a recipe of a "
+                          "run folder holds only what the run recorded: make it where the points are, with "
+                          "gan-studio train --recipe, or from the studio")
+    if p.stat().st_size > MAX_RECIPE_BYTES * 4:
+        raise RecipeError(f"{where}: {name} is larger than {MAX_RECIPE_BYTES * 4 // 2**20} MB")
+    data = p.read_bytes()
+    if hashlib.sha256(data).hexdigest()[:16] != m.group(1):
+        raise RecipeError(f"{where}: {name} does not match its hash (changed since the run wrote it)")
+    return read_points(p, where)
 
 
 # --------------------------------------------------------------------------------------- replaying changes

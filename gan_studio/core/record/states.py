@@ -114,3 +114,19 @@ def why_no_state(run_dir: Path, iteration: int, have: list[int] | None = None) -
 
 __all__ = ["STATES_DIR", "STATE_BUDGET", "NoStateError", "available_states", "nearest", "spacing",
            "state_name", "state_path", "why_no_state", "write_state"]
+
+
+def check_state_of_run(meta: dict, path: str | os.PathLike) -> None:
+    """A state in a run folder must be that run's: its data, networks and noise (the structural settings)
+    must be those ``run.json`` records, else :class:`~gan_studio.core.errors.CheckpointError` says which differs."""
+    from ..errors import CheckpointError
+    from ..train.checkpoint import load_checkpoint, structural_differences
+
+    cfg = meta.get("config") if isinstance(meta, dict) else None
+    if not isinstance(cfg, dict):
+        return
+    diffs = structural_differences(load_checkpoint(path)["config"], cfg)
+    if diffs:
+        key, have, want = diffs[0]
+        raise CheckpointError(f"{path} is the state of another run: {key} is {have!r} there, {want!r} in the "
+                              f"run's run.json"[:300])

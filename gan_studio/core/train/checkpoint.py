@@ -299,6 +299,30 @@ def check_networks(data: dict, cfg: TrainConfig, path) -> None:
         _same_tensors(data[name], net.state_dict(), f"{path}: {name}")
         _same_optimizer(data[f"opt_{name}"], opts[name].state_dict(), [p.shape for p in net.parameters()],
                         f"{path}: opt_{name}")
+        check_finite_state(data, name, path)
+
+
+#: an optimiser's step count beyond this is not from a real run (and overflows the bias corrections)
+MAX_OPT_STEP = 2**53
+
+
+def check_finite_state(data: dict, name: str, path) -> None:
+    """Network ``name``'s weights and optimiser state are finite numbers and its optimiser steps are whole
+    numbers in [0, 2**53]: a state with NaN weights is refused, not continued as if it were a fresh start."""
+    for k, t in data[name].items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise CheckpointError(f"{path}: {name}: {_name(k)} holds NaN or infinite weights; this state cannot "
+                                  "be continued (an earlier state or checkpoint can)")
+    for pid, st in data[f"opt_{name}"]["state"].items():
+        for key, v in st.items():
+            if key == "step":
+                x = float(v.reshape(-1)[0]) if isinstance(v, torch.Tensor) and v.numel() == 1 else v
+                if x is not None and not (isinstance(x, (int, float)) and math.isfinite(x) and 0 <= x <= MAX_OPT_STEP
+                                          and float(x).is_integer()):
+                    raise CheckpointError(f"{path}: opt_{name}: state {pid}: step must be a whole number from 0 to "
+                                          f"2**53, got {_name(x)}")
+            elif isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all()):
+                raise CheckpointError(f"{path}: opt_{name}: state {pid}: {_name(key)} holds NaN or infinite values")
 
 
 def _check_state(trainer, data: dict, path) -> None:

@@ -355,7 +355,7 @@ def _download_torchvision(cls_name: str, root: Path, train: bool) -> None:
         socket.setdefaulttimeout(old)
 
 
-def mnist_like(name: str, split: str = "train", root: str | None = None, download: bool = True,
+def mnist_like(name: str, split: str = "train", root: str | None = None, download: bool = False,
                start: int = 0, stop: int | None = None) -> ImageDataset:
     """MNIST or Fashion-MNIST from the torchvision folder layout (``ROOT/MNIST/raw/*-idx*-ubyte[.gz]``).
 
@@ -378,7 +378,7 @@ def mnist_like(name: str, split: str = "train", root: str | None = None, downloa
             reason = "download did not produce the files"
         img_p, lab_p = _find(raw, img_stem), _find(raw, lab_stem)
     else:
-        reason = "download not asked for"
+        reason = "download not asked for: gan-studio train --download"
     if img_p is None or lab_p is None:
         raise DatasetError(
             f"{name} ({split}) not found: expected {img_stem}[.gz] and {lab_stem}[.gz] in {raw} "
@@ -393,7 +393,7 @@ def mnist_like(name: str, split: str = "train", root: str | None = None, downloa
                         f"{name} {split}[{start}:{stop if stop is not None else ''}] — {len(imgs)} images 28×28")
 
 
-def cifar10(split: str = "train", root: str | None = None, download: bool = True) -> ImageDataset:
+def cifar10(split: str = "train", root: str | None = None, download: bool = False) -> ImageDataset:
     root_p = Path(root).expanduser() if root else default_data_root()
     folder = root_p / "cifar-10-batches-py"
     import torchvision.datasets as tvd
@@ -404,7 +404,8 @@ def cifar10(split: str = "train", root: str | None = None, download: bool = True
         if not isinstance(exc, RuntimeError):  # present but unreadable (truncated, damaged)
             raise DatasetError(f"cifar10: cannot read the batches in {folder} ({_first_line(exc, 120)})") from None
         if not download:
-            raise DatasetError(f"cifar10 not found in {folder} (download not asked for). Copy the python "
+            raise DatasetError(f"cifar10 not found in {folder} (download not asked for: "
+                               f"gan-studio train --download). Copy the python "
                                f"batches there, or point --data-root / GAN_STUDIO_DATA at their folder.") from None
         try:
             old = __import__("socket").getdefaulttimeout()
@@ -516,7 +517,7 @@ DATASETS: dict[str, DatasetSpec] = {
                          lambda points=None: drawn(points)),
     "digits": DatasetSpec("digits", "images", "scikit-learn's 8×8 digits, bundled, no download",
                           lambda: digits()),
-    "mnist": DatasetSpec("mnist", "images", "MNIST 28×28 (torchvision; downloaded to the cache)",
+    "mnist": DatasetSpec("mnist", "images", "MNIST 28×28 (torchvision; from the data root, or --download)",
                          lambda **kw: mnist_like("mnist", **kw)),
     "fashion-mnist": DatasetSpec("fashion-mnist", "images", "Fashion-MNIST 28×28 (torchvision)",
                                  lambda **kw: mnist_like("fashion-mnist", **kw)),

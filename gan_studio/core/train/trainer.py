@@ -27,6 +27,7 @@ from ..protocol import SubStep
 from .config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
 from .datasets import build_dataset
 from .models import build_models, init_from_data
+from .sizes import check_model_size, model_args_of
 
 HISTORY_KEYS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
 #: Why :meth:`Trainer.run` ended, as passed to :meth:`Observer.on_run_end`.
@@ -107,6 +108,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.dataset = (dataset if dataset is not None else build_dataset(config.dataset, config.dataset_args))
         self.dataset.to(self.device)
+        check_model_size(config, self.dataset, self.device)  # counted on "meta" first: one line, not an OOM
         self.G, self.D = build_models(config.model, self.dataset.shape, config.z_dim, self.dataset.n_classes,
                                       self._model_args(config))
         init_from_data(self.G, self.dataset)
@@ -157,7 +159,7 @@ class Trainer:
     # ------------------------------------------------------------------ remedies for mode collapse
     @staticmethod
     def _model_args(cfg: TrainConfig) -> dict:
-        return dict(cfg.model_args, pack=cfg.pack) if cfg.pack > 1 else dict(cfg.model_args)
+        return model_args_of(cfg)
 
     def _mbstd_layers(self):
         from .models import MinibatchStd

@@ -1,0 +1,73 @@
+"""Sizes checked before memory is spent: a configuration's networks are counted on PyTorch's "meta" device
+(shapes only, no memory) and refused with one line when their training state cannot fit the machine."""
+from __future__ import annotations
+
+import os
+
+from .config import ConfigError
+
+#: bytes a parameter costs while training: float32 weights, gradients and up to two optimiser moments
+BYTES_PER_PARAM = 16
+#: the networks may use at most this share of the memory available now
+SHARE = 0.8
+
+
+class ModelSizeError(ConfigError):
+    """The networks a configuration describes need more memory than the machine has."""
+
+
+def available_bytes(device) -> int | None:
+    """Memory free for the networks on ``device``: the GPU's free memory, else the system's available RAM."""
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda" and torch.cuda.is_available():
+        try:
+            return int(torch.cuda.mem_get_info(dev)[0])
+        except (RuntimeError, AssertionError):
+            return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def model_args_of(cfg) -> dict:
+    """The arguments the model builders get: the configuration's, plus PacGAN's ``pack`` when on."""
+    return dict(cfg.model_args, pack=cfg.pack) if cfg.pack > 1 else dict(cfg.model_args)
+
+
+def parameter_count(config, shape: tuple, n_classes) -> int:
+    """How many parameters G and D of ``config`` have, counted without allocating them."""
+    import torch
+
+    from .models import build_models
+
+    with torch.device("meta"):
+        G, D = build_models(config.model, tuple(shape), config.z_dim, n_classes, model_args_of(config))
+    return sum(p.numel() for p in G.parameters()) + sum(p.numel() for p in D.parameters())
+
+
+def check_model_size(config, dataset, device, available: int | None = None) -> int:
+    """The parameter count of ``config``'s networks on ``dataset``; raises :class:`ModelSizeError` (one line,
+    naming the memory needed and the memory there is) when they cannot be trained in it."""
+    n = parameter_count(config, dataset.shape, dataset.n_classes)
+    need = n * BYTES_PER_PARAM
+    have = available_bytes(device) if available is None else available
+    if have is not None and need > SHARE * have:
+        args = ", ".join(f"{k}={v}" for k, v in (config.model_args or {}).items())
+        raise ModelSizeError(f"model {config.model}{f' ({args})' if args else ''} has {n:,} parameters and needs "
+                             f"about {_gb(need)} to train (weights, gradients, optimiser state); {device} has "
+                             f"{_gb(have)} available. Choose smaller hidden/layers")
+    return n
+
+
+def _gb(b: float) -> str:
+    return f"{b / 2**30:,.1f} GB" if b >= 2**30 else f"{b / 2**20:,.0f} MB"
