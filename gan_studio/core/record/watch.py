@@ -204,7 +204,8 @@ class Watch:
         self.last_iteration = it
         self._record_stats(it, d_loss, g_loss, d_real, d_fake, seconds, extra)
         if self._snap_due or it % self.every == 0:
-            self._snap_due = not self._snapshot(it)
+            self._snap_due = False
+            self._snapshot(it)
         self._feed_probes()
         if self._reader is not None:
             self._steer(self._reader.poll())
@@ -310,11 +311,9 @@ class Watch:
                 "config": self._run.config.to_dict()}
 
     def _snapshot(self, it: int, force_state: bool = False, wait: bool = False) -> bool:
-        """Take the snapshot of ``it``: False when the worker is still busy with the previous one (it is then
-        taken at the next log)."""
+        """Take the snapshot of ``it``. While the worker still writes the previous one, the caller waits (only
+        when a snapshot takes longer than ``every`` iterations of the loop: the record keeps its spacing)."""
         if self._worker is not None and not self._idle.is_set():
-            if not wait:
-                return False
             self._idle.wait()
         state = self._state_payload(it) if self._state_due(force_state) else None
         if self._worker is None:
