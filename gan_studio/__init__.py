@@ -5,3 +5,15 @@ try:
     __version__ = _version("gan-studio")
 except Exception:  # noqa: BLE001 - running from a source tree without installing
     __version__ = "0.0.0+source"
+
+#: what ``gan_studio`` itself offers (loaded on first use: ``import gan_studio`` stays light, and never loads Qt)
+_LAZY = {"watch": "gan_studio.core.record.watch", "Watch": "gan_studio.core.record.watch",
+         "WatchError": "gan_studio.core.record.watch"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gan_studio' has no attribute {name!r}")

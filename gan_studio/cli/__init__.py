@@ -26,7 +26,7 @@ __all__ = ["run_cli", "build_parser", "commands", "UserError", "EXIT_USAGE", "EX
 
 #: The command modules, in the order ``gan-studio --help`` lists them.
 COMMAND_MODULES = ("train", "sample", "parzen", "evaluate", "doctor", "presets", "export", "gif", "metrics",
-                   "open_run", "compare", "reproduce", "figures", "recipe")
+                   "open_run", "compare", "reproduce", "figures", "recipe", "control")
 
 
 def commands() -> list:

@@ -247,6 +247,7 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     from ..core.atomic import atomic_write_bytes, remove_stale_temps
     from ..core.doctor.observer import DoctorObserver
     from ..core.evaluate.metrics import mode_metrics
+    from ..core.record.control import TrainerSteering
     from ..core.record.gif import GifRecorder
     from ..core.record.observers import PeriodicCheckpoint
     from ..core.record.runfolder import RunFolderError, RunWriter
@@ -278,6 +279,8 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     doctor = trainer.add_observer(DoctorObserver(writer=writer, probe_every=100 if steps <= 20_000 else 250,
                                                  on_finding=None if a.quiet else _say_finding(bar)))
     trainer.add_observer(PeriodicCheckpoint(ckpt, every=a.save_every))  # and at the end, like the GIF
+    trainer.add_observer(TrainerSteering(writer, no_changes=None if dinfo is None else  # gan-studio control RUN_DIR
+                                         "a run on several ranks takes no live changes (pause and resume work)"))
     status, exit_code = "finished", 0
     try:
         trainer.run(steps)

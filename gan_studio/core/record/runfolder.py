@@ -109,7 +109,7 @@ class RunWriter:
 
     def __init__(self, path: str | os.PathLike, trainer, *, every: int = 25, max_snapshots: int = 240,
                  log_every: int = 1, snapshots: bool = True, resume: bool = False, states: bool = True,
-                 parent: dict | None = None) -> None:
+                 parent: dict | None = None, static: StaticInfo | None = None) -> None:
         from ..views import views as V
 
         if every < 1 or max_snapshots < 4 or log_every < 1:
@@ -125,7 +125,7 @@ class RunWriter:
         self.max_snapshots = int(max_snapshots)
         self.log_every = int(log_every)
         self.record_snapshots = snapshots
-        self.static = V.static_info(trainer)
+        self.static = static if static is not None else V.static_info(trainer)  # (given: a watched loop, watch.py)
         self.index: list[dict] = []
         self.last_error: str | None = None
         # training states (states.py): one every `state_every` snapshots, chosen once the first one's size is known
@@ -172,6 +172,11 @@ class RunWriter:
             meta["parent"] = self.parent
         self._meta = meta
         _atomic_write(self.path / "run.json", (json.dumps(meta, indent=2) + "\n").encode())
+
+    def update_meta(self, **entries: Any) -> None:
+        """Add entries to run.json (rewritten at once)."""
+        self._meta.update(entries)
+        _atomic_write(self.path / "run.json", (json.dumps(self._meta, indent=2) + "\n").encode())
 
     def _write_static(self) -> None:
         st = self.static
