@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import ConfigError, GanStudioError  # noqa: F401 (re-exported: the project's error types)
 from ..schema import Bool, Custom, Int, List, Num, Spec, Str
+from .plugin_spec import PLUGIN, check_record
 
 
 #: Settings that may change on a running trainer (applied at the next iteration).
@@ -28,7 +29,7 @@ DATASET_KINDS = {"ring8": "points", "grid25": "points", "bimodal1d": "points", "
 MODEL_NAMES = ("mlp", "paper-mlp", "dcgan", "cond-mlp", "cond-paper-mlp", "cond-dcgan")
 
 #: Settings that define the networks and the data: a checkpoint cannot be resumed with others.
-STRUCTURAL_KEYS = ("dataset", "dataset_args", "model", "model_args", "z_dim", "noise")
+STRUCTURAL_KEYS = ("dataset", "dataset_args", "model", "model_args", "z_dim", "noise", "plugin")
 
 
 def _drawn_points(value, where: str) -> str:
@@ -188,6 +189,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     steps: int = 2000
+    # the user's own networks and data (plugin_spec.py): where the plug-in is, its function, arguments and
+    # SHA-256; dataset and model are then "plugin". Naming it never runs it (the user's --plugin does)
+    plugin: dict | None = None
 
     def __post_init__(self) -> None:
         if self.dataset_args is None:
@@ -198,6 +202,8 @@ class TrainConfig:
         self.betas = tuple(float(b) for b in self.betas)
         self.dataset_args = check_dataset_args(self.dataset, self.dataset_args)
         self.model_args = check_model_args(self.model_args)
+        if self.plugin is not None or PLUGIN in (self.dataset, self.model):
+            self.plugin = _check_plugin_fields(self)
 
     # -- plain data -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -220,6 +226,16 @@ class TrainConfig:
         d = self.to_dict()
         d.update(changes)
         return TrainConfig.from_dict(d)
+
+
+def _check_plugin_fields(cfg: "TrainConfig") -> dict:
+    if cfg.plugin is None:
+        raise ConfigError(f"dataset/model {PLUGIN!r} needs a plug-in: name it with --plugin PATH.py[:FUNCTION]")
+    _check(cfg.dataset == PLUGIN and cfg.model == PLUGIN,
+           f"a plug-in run's dataset and model are {PLUGIN!r}, got {cfg.dataset!r} and {cfg.model!r}")
+    _check(cfg.pack == 1 and not cfg.mbstd, "packing and the minibatch-std feature need the built-in "
+           "discriminator: a plug-in's own D cannot take them")
+    return check_record(cfg.plugin)
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -248,10 +264,10 @@ def validate_values(d: dict[str, Any]) -> None:
         return v
 
     if "dataset" in d:
-        _check(text("dataset") in DATASET_KINDS,
+        _check(text("dataset") in DATASET_KINDS or d["dataset"] == PLUGIN,
                f"unknown dataset {d['dataset']!r}; choose one of {', '.join(DATASET_KINDS)}")
     if "model" in d:
-        _check(text("model") in MODEL_NAMES, f"unknown model {d['model']!r}; choose one of {', '.join(MODEL_NAMES)}")
+        _check(text("model") in MODEL_NAMES or d["model"] == PLUGIN, f"unknown model {d['model']!r}; choose one of {', '.join(MODEL_NAMES)}")
     if "dataset_args" in d:
         check_dataset_args(d.get("dataset", ""), d["dataset_args"])
     if "model_args" in d:
