@@ -135,9 +135,14 @@ def test_consent_resume_and_sample_need_the_same_plugin(tmp_path, capsys):
     assert code == 0, err
     from gan_studio.core.train import plugin_spec
 
+    code, _, err = cli(capsys, "recipe", out, "--out", tmp_path / "r.json")
+    assert code == 0, err
+    assert json.loads((tmp_path / "r.json").read_text())["config"]["plugin"]["source"] == str(RING)
     plugin_spec.forget_all()  # a new session: nothing named yet
     ckpt = out / "checkpoint.pt"
     for args in (("train", "--resume", ckpt, "--steps", "8", "--out", out, "--quiet"),
+                 ("train", "--recipe", tmp_path / "r.json", "--out", tmp_path / "rr", "--quiet"),
+                 ("train", "--branch", out, "--at", "6", "--out", tmp_path / "b", "--quiet"),
                  ("sample", ckpt, "--n", "10", "--out", tmp_path / "s.npy"),
                  ("export", ckpt, "--out", tmp_path / "g.safetensors")):
         code, _, err = cli(capsys, *args)
@@ -145,12 +150,18 @@ def test_consent_resume_and_sample_need_the_same_plugin(tmp_path, capsys):
         assert len(err.strip().splitlines()) == 1
         assert f"uses the plug-in {RING}" in err and f"add --plugin {RING}" in err
     assert not (tmp_path / "s.npy").exists() and not (tmp_path / "g.safetensors").exists()
+    assert not (tmp_path / "rr").exists() and not (tmp_path / "b").exists()
     assert json.loads((out / "run.json").read_text())["iteration"] == 6  # nothing was trained
 
     code, stdout, err = cli(capsys, "train", "--resume", ckpt, "--steps", "8", "--out", out, "--quiet",
                             "--plugin", RING)
     assert code == 0, err
     assert json.loads(stdout)["iterations"] == 8
+    for args in (("--recipe", tmp_path / "r.json", "--out", tmp_path / "rr"), ("--branch", out, "--at", "6", "--out",
+                                                                              tmp_path / "b", "--steps", "9")):
+        code, stdout, err = cli(capsys, "train", *args, "--quiet", "--plugin", RING)
+        assert code == 0, (args, err)
+        assert json.loads(stdout)["iterations"] in (6, 9)
     code, stdout, err = cli(capsys, "sample", ckpt, "--n", "10", "--out", tmp_path / "s.npy", "--plugin", RING)
     assert code == 0, err
     assert np.load(tmp_path / "s.npy").shape == (10, 2)
