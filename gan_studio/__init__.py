@@ -8,7 +8,8 @@ except Exception:  # noqa: BLE001 - running from a source tree without installin
 
 #: what ``gan_studio`` itself offers (loaded on first use: ``import gan_studio`` stays light, and never loads Qt)
 _LAZY = {"watch": "gan_studio.core.record.watch", "Watch": "gan_studio.core.record.watch",
-         "WatchError": "gan_studio.core.record.watch"}
+         "WatchError": "gan_studio.core.record.watch",
+         "Plugin": "gan_studio.core.train.plugin_spec"}  # what a plug-in's function returns (torch-free)
 
 
 def __getattr__(name: str):

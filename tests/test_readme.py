@@ -109,6 +109,7 @@ def test_readme_command_line_examples_exit_0(tmp_path, monkeypatch, capsys):
     from gan_studio.cli import run_cli
 
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "examples").symlink_to(REPO / "examples")  # the plug-in examples, named as from the repository
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     failures, ran = [], 0
     for line in readme_commands(README):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from .args import nonneg_int, positive_int
 from .errors import UserError
+from .plugin_opts import add_plugin_args, check_plugin_flags, use_plugin
 
 NAME = "sample"
 HELP = "draw samples from a checkpoint into a .npy file"
@@ -19,6 +20,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, metavar="FILE.npy")
     p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--device", default="cpu")
+    add_plugin_args(p)  # consent to run the plug-in a checkpoint names
 
 
 def run(a) -> int:
@@ -30,6 +32,7 @@ def run(a) -> int:
     out = Path(a.out).expanduser()
     if out.suffix != ".npy":
         raise UserError(f"--out must end in .npy, got {out.name}")
+    check_plugin_flags(a, use_plugin(a))
     trainer = trainer_for_sampling(a.checkpoint, device=a.device)  # the generator alone: no dataset is built
     per = int(np.prod(trainer.generate(1, seed=a.seed).shape[1:])) * 4  # bytes a sample takes, as float32
     if a.n > MAX_SAMPLES or a.n * per > MAX_SAMPLE_BYTES:

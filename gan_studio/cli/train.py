@@ -15,6 +15,7 @@ from pathlib import Path
 from ..core.settings import SETTINGS, add_flags
 from .args import kv, nonneg_int, positive_int
 from .errors import EXIT_DIVERGED, EXIT_INTERRUPTED, UserError
+from .plugin_opts import add_plugin_args
 from .progress import ProgressBar
 
 NAME = "train"
@@ -53,6 +54,7 @@ def add_arguments(t) -> None:
     t.add_argument("--log-every", type=positive_int, default=10, help="iterations between metrics.jsonl lines")
     t.add_argument("--save-every", type=nonneg_int, default=0, help="also checkpoint every N iterations (0: at end)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_plugin_args(t)
 
 
 def run(a) -> int:
@@ -143,7 +145,13 @@ def setup(a):
     from ..core.train.checkpoint import trainer_from_checkpoint
     from ..core.train.config import TrainConfig
     from ..core.train.trainer import Trainer
+    from .plugin_opts import check_plugin_flags, plugin_config, use_plugin
 
+    plugin = use_plugin(a)  # the user's consent to run the plug-in they name (and only that one)
+    if plugin is not None and (a.resume or getattr(a, "recipe", None) or getattr(a, "branch", None)):
+        check_plugin_flags(a, plugin)
+    elif plugin is not None:
+        return Trainer(TrainConfig.from_dict(plugin_config(a, plugin, explicit_settings(a))))
     if getattr(a, "recipe", None):  # the recipe's settings, data and scheduled changes (cli/recipe.py)
         from .recipe import recipe_trainer
 
@@ -254,7 +262,9 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     from ..core.schema import dumps
     from ..core.train import distributed
     from ..core.train.checkpoint import RUN_FILES
+    from ..core.train.plugin_spec import EXIT_PLUGIN_ERROR
     from ..core.train.trainer import Diverged
+    from .plugin_opts import UpdateWatch, keep_last_iteration, plugin_failure, say
 
     if dinfo is not None:
         trainer.enable_distributed(dinfo)
@@ -282,6 +292,7 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     trainer.add_observer(TrainerSteering(writer, no_changes=None if dinfo is None else  # gan-studio control RUN_DIR
                                          "a run on several ranks takes no live changes (pause and resume work)"))
     status, exit_code = "finished", 0
+    watch = trainer.add_observer(UpdateWatch()) if trainer.config.plugin is not None else None
     try:
         trainer.run(steps)
     except Diverged as exc:
@@ -289,9 +300,25 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
         print(f"gan-studio train: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         status, exit_code = "interrupted", EXIT_INTERRUPTED
+    except Exception as exc:  # the user's plug-in raised: its frames, the run folder and a checkpoint kept
+        lines = plugin_failure(exc, trainer)
+        if lines is None:
+            raise
+        status, exit_code = "plugin-error", EXIT_PLUGIN_ERROR
+        say(lines)
+        kept = keep_last_iteration(trainer, watch)
+        PeriodicCheckpoint(ckpt).save(trainer)
+        if gif.frames:
+            gif.write(gif_path, gif.duration_ms)
+        print(f"gan-studio train: kept the run folder {out} and a checkpoint of {kept}", file=sys.stderr)
     seconds = clock.seconds
     agree = distributed.ranks_agree(trainer.G, trainer.D) if dinfo is not None else None
-    writer.close(trainer)
+    try:
+        writer.close(trainer)
+    except Exception:  # noqa: BLE001 - the plug-in failed again on the last snapshot: close without it
+        if status != "plugin-error":
+            raise
+        writer.close()
     done = trainer.iteration - start
     result = {"status": status, "iterations": trainer.iteration, "trained": done, "seconds": round(seconds, 3),
               "it_per_s": round(done / seconds, 2) if seconds > 0 else 0.0, "device": str(trainer.device),
@@ -303,7 +330,7 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     h = trainer.history
     if len(h["d_loss"]):
         result.update(d_loss=_num(h["d_loss"][-1]), g_loss=_num(h["g_loss"][-1]))
-    if trainer.dataset.centers is not None:
+    if trainer.dataset.centers is not None and status != "plugin-error":
         m = mode_metrics(trainer.generate(2500, seed=0), trainer.dataset.centers, trainer.dataset.sigma)
         result.update(modes_covered=m["modes_covered"], n_modes=m["n_modes"],
                       high_quality=round(m["high_quality"], 4))

@@ -66,6 +66,9 @@ DATASET_KINDS = {"ring8": "points", "grid25": "points", "bimodal1d": "points", "
                  "moons": "points", "points": "points", "drawn": "points", "digits": "images", "mnist": "images",
                  "fashion-mnist": "images", "cifar10": "images", "image-folder": "images"}
 MODEL_NAMES = ("mlp", "paper-mlp", "dcgan", "cond-mlp", "cond-paper-mlp", "cond-dcgan")
+#: The dataset and model name of a run on the user's own networks and data (core/train/plugin_spec.py):
+#: valid in a configuration, never offered by a picker (a plug-in is named with --plugin).
+PLUGIN = "plugin"
 
 MAX_WHOLE = 2**53  # counts beyond this are not from a real run
 SEED_MAX = 2**31 - 1  # what a Qt spin box holds; numpy and torch take it
@@ -190,11 +193,13 @@ _LOSS_LABELS = {"minimax": "minimax (saturating)", "nonsaturating": "non-saturat
 
 #: The table, in TrainConfig's field order.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("dataset", "choice", "ring8", "structural", "data", choices=tuple(DATASET_KINDS),
+    Setting("dataset", "choice", "ring8", "structural", "data", choices=tuple(DATASET_KINDS) + (PLUGIN,),
+            hidden=(PLUGIN,),
             labels={k: f"{k}  ({v})" for k, v in DATASET_KINDS.items()}, flag="--dataset",
             flag_help="dataset name ({choices})"),
     Setting("dataset_args", "mapping", {}, "structural", "dataset arguments", nullable=True),
-    Setting("model", "choice", "mlp", "structural", "model", choices=MODEL_NAMES, flag="--model",
+    Setting("model", "choice", "mlp", "structural", "model", choices=MODEL_NAMES + (PLUGIN,), hidden=(PLUGIN,),
+            flag="--model",
             flag_help="model pair ({choices})"),
     Setting("model_args", "mapping", {}, "structural", "model arguments"),
     Setting("loss", "choice", "nonsaturating", "live", "loss", "the game's value function", choices=LOSS_NAMES,
@@ -251,6 +256,9 @@ SETTINGS: tuple[Setting, ...] = (
             choices=DEVICE_KINDS, labels={"auto": "auto (cuda, mps, cpu)"}, flag="--device"),
     Setting("steps", "int", 2000, "run", "iterations", "train until this many iterations in total", lo=0,
             hi=MAX_WHOLE, flag="--steps"),
+    Setting("plugin", "mapping", None, "structural", "plug-in",
+            "the user's own networks and data: where the plug-in is, its function, arguments and SHA-256 "
+            "(naming it never runs it: the user's --plugin does)", nullable=True),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -8,6 +8,7 @@ leaves a half-written checkpoint where a good one was.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pickle
@@ -198,7 +199,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 def _check_data_info(data: dict, cfg: TrainConfig, p) -> None:
     info = data["data_info"]
     kind, shape = info["kind"], info["shape"]
-    if kind != DATASET_KINDS[cfg.dataset]:
+    if cfg.plugin is None and kind != DATASET_KINDS[cfg.dataset]:  # a plug-in's kind is its data's
         raise CheckpointError(f"{p}: data_info says {kind}, but dataset {cfg.dataset!r} gives "
                               f"{DATASET_KINDS[cfg.dataset]}")
     if (kind == "points" and len(shape) != 1) or (kind == "images" and (len(shape) != 3 or shape[0] > 4)):
@@ -284,15 +285,18 @@ def check_networks(data: dict, cfg: TrainConfig, path) -> None:
     names enormous networks costs nothing unless the file really holds their weights."""
     from . import optim as optim_mod
     from .models import build_models
+    from .plugins import PluginError, plugin_networks
     from .trainer import Trainer
 
     info = data["data_info"]
     try:
-        with torch.device("meta"):
+        with torch.device("meta") if cfg.plugin is None else contextlib.nullcontext():  # a plug-in: real, with consent
             G, D = build_models(cfg.model, tuple(info["shape"]), cfg.z_dim, info["n_classes"] or None,
-                                Trainer._model_args(cfg))
+                                Trainer._model_args(cfg)) if cfg.plugin is None else plugin_networks(cfg, path)
             opts = {"G": optim_mod.build_optimizer(cfg.optimizer, G.parameters(), cfg.lr_g, cfg),
                     "D": optim_mod.build_optimizer(cfg.optimizer, D.parameters(), cfg.lr_d, cfg)}
+    except PluginError:
+        raise
     except ConfigError as exc:
         raise CheckpointError(f"{path}: its configuration cannot be built ({exc})") from None
     for name, net in (("G", G), ("D", D)):

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ConfigError, GanStudioError  # noqa: F401 (re-exported: the project's error types)
 from ..schema import Bool, Custom, Int, List, Num, Spec, Str
+from .plugin_spec import PLUGIN, check_record
 
 
 # The settings table is the one home of every setting's type, range, choices and role; these names are
@@ -177,6 +178,9 @@ class TrainConfig:
     seed: int = _D["seed"]
     device: str = _D["device"]
     steps: int = _D["steps"]
+    # the user's own networks and data (plugin_spec.py): where the plug-in is, its function, arguments and
+    # SHA-256; dataset and model are then "plugin". Naming it never runs it (the user's --plugin does)
+    plugin: dict | None = _D["plugin"]
 
     def __post_init__(self) -> None:
         if self.dataset_args is None:
@@ -187,6 +191,8 @@ class TrainConfig:
         self.betas = tuple(float(b) for b in self.betas)
         self.dataset_args = check_dataset_args(self.dataset, self.dataset_args)
         self.model_args = check_model_args(self.model_args)
+        if self.plugin is not None or PLUGIN in (self.dataset, self.model):
+            self.plugin = _check_plugin_fields(self)
 
     # -- plain data -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -209,6 +215,21 @@ class TrainConfig:
         d = self.to_dict()
         d.update(changes)
         return TrainConfig.from_dict(d)
+
+
+def _check_plugin_fields(cfg: "TrainConfig") -> dict:
+    if cfg.plugin is None:
+        raise ConfigError(f"dataset/model {PLUGIN!r} needs a plug-in: name it with --plugin PATH.py[:FUNCTION]")
+    _check(cfg.dataset == PLUGIN and cfg.model == PLUGIN,
+           f"a plug-in run's dataset and model are {PLUGIN!r}, got {cfg.dataset!r} and {cfg.model!r}")
+    _check(cfg.pack == 1 and not cfg.mbstd, "packing and the minibatch-std feature need the built-in "
+           "discriminator: a plug-in's own D cannot take them")
+    return check_record(cfg.plugin)
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
 
 
 def validate_values(d: dict[str, Any]) -> None:

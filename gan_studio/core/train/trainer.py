@@ -106,11 +106,17 @@ class Trainer:
         self.config = config
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
-        self.dataset = (dataset if dataset is not None else build_dataset(config.dataset, config.dataset_args))
+        if config.plugin is not None:  # the user's own networks and data, with their consent (plugins.py)
+            from .plugins import plugin_parts
+
+            parts = plugin_parts(config)
+            self.dataset, self.G, self.D = dataset if dataset is not None else parts.dataset, parts.G, parts.D
+        else:
+            self.dataset = (dataset if dataset is not None else build_dataset(config.dataset, config.dataset_args))
+            check_model_size(config, self.dataset, self.device)  # counted on "meta" first: one line, not an OOM
+            self.G, self.D = build_models(config.model, self.dataset.shape, config.z_dim, self.dataset.n_classes,
+                                          self._model_args(config))
         self.dataset.to(self.device)
-        check_model_size(config, self.dataset, self.device)  # counted on "meta" first: one line, not an OOM
-        self.G, self.D = build_models(config.model, self.dataset.shape, config.z_dim, self.dataset.n_classes,
-                                      self._model_args(config))
         init_from_data(self.G, self.dataset)
         self.G.to(self.device)
         self.D.to(self.device)

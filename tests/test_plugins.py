@@ -1,0 +1,242 @@
+"""Plug-ins: the user's own generator, discriminator and data trained by `gan-studio train --plugin`, the run
+folder feeding the other commands, the consent rule, and every bad plug-in refused in one line."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO, run_cli
+
+RING = REPO / "examples" / "plugins" / "ring_plugin.py"
+DIGITS = REPO / "examples" / "plugins" / "digits_plugin.py"
+
+
+@pytest.fixture(autouse=True)
+def _no_consent_left_over():
+    from gan_studio.core.train import plugin_spec
+
+    plugin_spec.forget_all()
+    yield
+    plugin_spec.forget_all()
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    """``gan-studio ARGS`` in this process (torch is imported once for all the cases)."""
+    from gan_studio.cli import run_cli as run
+
+    code = run([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+GOOD_NETS = """
+import torch
+from torch import nn
+from gan_studio import Plugin
+
+def nets(d=2, z=2):
+    return nn.Sequential(nn.Linear(z, 16), nn.ReLU(), nn.Linear(16, d)), nn.Sequential(nn.Linear(d, 16), nn.ReLU(), nn.Linear(16, 1))
+"""
+
+BAD = {
+    "syntax": ("def build(:\n    pass\n", "bad.py:1: syntax error"),
+    "missing import": ("import not_a_module_anyone_has\n", "bad.py:1: the plug-in imports the module "
+                                                             "'not_a_module_anyone_has', which is not installed"),
+    "no function": ("def make():\n    return 1\n", "bad.py: has no function 'build' (it defines: make)"),
+    "raises": ("def build():\n    x = 1\n    raise ValueError('no data here')\n",
+               "bad.py:3: build() raised ValueError: no data here"),
+    "wrong type": ("def build():\n    return [1, 2]\n", "must return a gan_studio.Plugin or a dict"),
+    "missing field": (GOOD_NETS + "def build():\n    G, D = nets()\n    return {'generator': G, 'discriminator': D, "
+                                  "'z_dim': 2}\n", "the returned dict is missing data"),
+    "G shape": (GOOD_NETS + "def build():\n    G, D = nets(d=3)\n    D = nn.Linear(2, 1)\n    return Plugin(G, D, 2, "
+                            "torch.randn(100, 2))\n", "the generator's output has shape [4, 3]"),
+    "D shape": (GOOD_NETS + "def build():\n    G, D = nets()\n    return Plugin(G, nn.Linear(2, 3), 2, torch.randn(100, 2))\n",
+                "the discriminator must give one score per example"),
+    "z_dim": (GOOD_NETS + "def build():\n    G, D = nets(z=3)\n    return Plugin(G, D, 2, torch.randn(100, 2))\n",
+              "does z_dim = 2 match its input?"),
+    "empty data": (GOOD_NETS + "def build():\n    G, D = nets()\n    return Plugin(G, D, 2, torch.zeros(0, 2))\n",
+                   "data is empty"),
+    "non-finite data": (GOOD_NETS + "def build():\n    G, D = nets()\n    x = torch.randn(100, 2)\n    x[5, 0] = float('nan')\n"
+                                    "    return Plugin(G, D, 2, x)\n", "data holds NaN or infinite values"),
+    "data shape": (GOOD_NETS + "def build():\n    G, D = nets()\n    return Plugin(G, D, 2, torch.rand(10, 2, 8, 8))\n",
+                   "data of shape (10, 2, 8, 8) is not supported"),
+    "hangs": ("import time\ndef build():\n    time.sleep(5)\n", "build() did not return within 0.5 s"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_plugin_gets_one_line_naming_its_file_and_writes_nothing(tmp_path, capsys, monkeypatch, case):
+    source, needle = BAD[case]
+    bad = tmp_path / "bad.py"
+    bad.write_text(textwrap.dedent(source))
+    monkeypatch.setenv("GAN_STUDIO_PLUGIN_TIMEOUT", "0.5")
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "train", "--plugin", bad, "--steps", "3", "--out", out, "--quiet")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(bad) in lines[0] and needle in lines[0], lines[0]
+    assert "Traceback" not in err and stdout == ""
+    assert not out.exists()
+
+
+def test_a_missing_plugin_file_and_a_bad_name(tmp_path, capsys):
+    code, _, err = cli(capsys, "train", "--plugin", tmp_path / "nope.py", "--out", tmp_path / "r")
+    assert code == 2 and f"plug-in file {tmp_path / 'nope.py'} not found" in err
+    code, _, err = cli(capsys, "train", "--plugin", "no_such_package_xyz.mod:build", "--out", tmp_path / "r")
+    assert code == 2 and "plug-in module 'no_such_package_xyz.mod' not found" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_plugin_contract_is_importable_lightly():
+    import subprocess
+    import sys
+
+    code = ("import sys, gan_studio; P = gan_studio.Plugin; "
+            "assert 'torch' not in sys.modules and 'PySide6' not in sys.modules; print(P.__name__)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0 and r.stdout.strip() == "Plugin", r.stderr
+
+
+def test_ring_plugin_trains_and_its_run_folder_needs_no_plugin_code(tmp_path, capsys):
+    out = tmp_path / "ring"
+    code, stdout, err = cli(capsys, "train", "--plugin", RING, "--plugin-arg", "modes=6", "--steps", "40",
+                            "--batch-size", "64", "--out", out, "--quiet")
+    assert code == 0, err
+    rep = json.loads(stdout)
+    assert rep["iterations"] == 40 and rep["n_modes"] == 6  # the plug-in's modes drive the mode metrics
+    cfg = json.loads((out / "config.json").read_text())
+    rec = cfg["plugin"]
+    import hashlib
+
+    assert rec["source"] == str(RING) and rec["function"] == "build" and rec["args"] == {"modes": 6}
+    assert rec["sha256"] == hashlib.sha256(RING.read_bytes()).hexdigest() and rec["name"] == "ring of 6"
+    assert cfg["batch_size"] == 64 and cfg["dataset"] == cfg["model"] == "plugin"
+    run_json = json.loads((out / "run.json").read_text())
+    assert run_json["config"]["plugin"]["sha256"] == rec["sha256"]
+    assert (out / "checkpoint.pt").is_file() and (out / "samples.gif").stat().st_size > 0
+    assert any((out / "states").iterdir())
+
+    # a fresh process, no --plugin: doctor, metrics and gif read the run folder without the plug-in's code
+    for args in (("doctor", out), ("metrics", out, "--out", tmp_path / "m.csv"), ("gif", out, "--out", tmp_path / "f.gif")):
+        p = run_cli(*args)
+        assert p.returncode == 0, (args, p.stderr)
+        assert "plug-in" not in p.stderr
+    assert (tmp_path / "f.gif").stat().st_size > 0 and (tmp_path / "m.csv").read_text().count("\n") > 3
+
+
+def test_consent_resume_and_sample_need_the_same_plugin(tmp_path, capsys):
+    out = tmp_path / "ring"
+    code, _, err = cli(capsys, "train", "--plugin", RING, "--steps", "6", "--batch-size", "32", "--out", out, "--quiet")
+    assert code == 0, err
+    from gan_studio.core.train import plugin_spec
+
+    code, _, err = cli(capsys, "recipe", out, "--out", tmp_path / "r.json")
+    assert code == 0, err
+    assert json.loads((tmp_path / "r.json").read_text())["config"]["plugin"]["source"] == str(RING)
+    plugin_spec.forget_all()  # a new session: nothing named yet
+    ckpt = out / "checkpoint.pt"
+    for args in (("train", "--resume", ckpt, "--steps", "8", "--out", out, "--quiet"),
+                 ("train", "--recipe", tmp_path / "r.json", "--out", tmp_path / "rr", "--quiet"),
+                 ("train", "--branch", out, "--at", "6", "--out", tmp_path / "b", "--quiet"),
+                 ("sample", ckpt, "--n", "10", "--out", tmp_path / "s.npy"),
+                 ("export", ckpt, "--out", tmp_path / "g.safetensors")):
+        code, _, err = cli(capsys, *args)
+        assert code == 2, (args, err)
+        assert len(err.strip().splitlines()) == 1
+        assert f"uses the plug-in {RING}" in err and f"add --plugin {RING}" in err
+    assert not (tmp_path / "s.npy").exists() and not (tmp_path / "g.safetensors").exists()
+    assert not (tmp_path / "rr").exists() and not (tmp_path / "b").exists()
+    assert json.loads((out / "run.json").read_text())["iteration"] == 6  # nothing was trained
+
+    code, stdout, err = cli(capsys, "train", "--resume", ckpt, "--steps", "8", "--out", out, "--quiet",
+                            "--plugin", RING)
+    assert code == 0, err
+    assert json.loads(stdout)["iterations"] == 8
+    for args in (("--recipe", tmp_path / "r.json", "--out", tmp_path / "rr"), ("--branch", out, "--at", "6", "--out",
+                                                                              tmp_path / "b", "--steps", "9")):
+        code, stdout, err = cli(capsys, "train", *args, "--quiet", "--plugin", RING)
+        assert code == 0, (args, err)
+        assert json.loads(stdout)["iterations"] in (6, 9)
+    code, stdout, err = cli(capsys, "sample", ckpt, "--n", "10", "--out", tmp_path / "s.npy", "--plugin", RING)
+    assert code == 0, err
+    assert np.load(tmp_path / "s.npy").shape == (10, 2)
+
+    # the same plug-in's file changed: one warning line, and it runs
+    changed = tmp_path / "ring_copy.py"
+    changed.write_text(RING.read_text())
+    out2 = tmp_path / "copy"
+    assert cli(capsys, "train", "--plugin", changed, "--steps", "4", "--batch-size", "32", "--out", out2,
+               "--quiet")[0] == 0
+    changed.write_text(RING.read_text() + "\n# edited\n")
+    code, _, err = cli(capsys, "train", "--resume", out2 / "checkpoint.pt", "--steps", "5", "--out", out2, "--quiet",
+                       "--plugin", changed)
+    assert code == 0, err
+    warnings = [ln for ln in err.splitlines() if "warning" in ln]
+    assert len(warnings) == 1 and "has changed since the run was recorded" in warnings[0]
+
+
+def test_digits_plugin_trains_images(tmp_path, capsys):
+    out = tmp_path / "digits"
+    code, stdout, err = cli(capsys, "train", "--plugin", DIGITS, "--plugin-arg", "width=8", "--steps", "8",
+                            "--out", out, "--quiet")
+    assert code == 0, err
+    assert json.loads(stdout)["iterations"] == 8
+    run_json = json.loads((out / "run.json").read_text())
+    assert run_json["data"]["kind"] == "images" and run_json["data"]["shape"] == [1, 8, 8]
+    code, _, err = cli(capsys, "sample", out / "checkpoint.pt", "--n", "5", "--out", tmp_path / "d.npy",
+                       "--plugin", DIGITS)
+    assert code == 0, err
+    x = np.load(tmp_path / "d.npy")
+    assert x.shape == (5, 1, 8, 8) and x.min() >= 0 and x.max() <= 1  # tanh output mapped back to [0, 1]
+
+
+FAILS_LATER = """
+import torch
+from torch import nn
+from gan_studio import Plugin
+
+class Fragile(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += self.training  # views (eval mode) are not counted
+        if self.calls > 30:
+            raise RuntimeError("my discriminator gave up")
+        return self.net(x)
+
+def build():
+    G = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    return Plugin(G, Fragile(), 2, torch.randn(500, 2))
+"""
+
+
+def test_an_exception_in_the_plugin_during_training_shows_its_own_frames(tmp_path, capsys):
+    plug = tmp_path / "fragile.py"
+    plug.write_text(FAILS_LATER)
+    out = tmp_path / "run"
+    # each iteration calls D 3 times in training mode (real, fake, G's step): call 31 opens iteration 11
+    code, stdout, err = cli(capsys, "train", "--plugin", plug, "--steps", "50", "--batch-size", "16", "--out", out,
+                            "--quiet")
+    from gan_studio.core.train.plugin_spec import EXIT_PLUGIN_ERROR
+
+    assert code == EXIT_PLUGIN_ERROR == 4
+    assert "the plug-in's code raised at iteration 11: RuntimeError: my discriminator gave up" in err
+    line = FAILS_LATER.splitlines().index('            raise RuntimeError("my discriminator gave up")') + 1
+    assert f'File "{plug}", line {line}, in forward' in err
+    assert "gan_studio" not in err.replace(str(out), "")  # GAN Studio's own frames are not shown
+    rep = json.loads(stdout)
+    assert rep["status"] == "plugin-error" and rep["iterations"] == 10
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.core.train.checkpoint import load_checkpoint
+
+    plugin_spec.forget_all()
+    assert load_checkpoint(out / "checkpoint.pt")["iteration"] == 10  # reading it runs nothing
+    assert json.loads((out / "run.json").read_text())["iteration"] == 10
