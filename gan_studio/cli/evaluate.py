@@ -10,12 +10,16 @@ from .parzen import load_array
 
 NAME = "eval"
 HELP = "every metric that applies to a checkpoint or to samples"
-DESCRIPTION = ("Mode metrics for Gaussian mixtures, classifier metrics for labelled images (class coverage, "
-               "classifier score, Fréchet distance), Parzen on request.")
+DESCRIPTION = ("Mode metrics for Gaussian mixtures; for labelled images class coverage, the classifier score and "
+               "FID, KID and precision–recall (torch-fidelity) on the dataset's own classifier's features, or on "
+               "Inception-v3's with --features inception and its weights file; Parzen on request.")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("source", metavar="CKPT|SAMPLES.npy")
+    from ..core.evaluate.fidelity import FEATURES, INCEPTION_ENV
+
+    p.add_argument("source", metavar="CKPT|RUN|SAMPLES.npy",
+                   help="a checkpoint, a run folder holding checkpoint.pt, or samples in a .npy file")
     p.add_argument("--dataset", help=f"the samples' dataset (needed for .npy samples): {dataset_names()}")
     p.add_argument("--dataset-arg", action="append", type=kv, default=[], metavar="KEY=VALUE")
     p.add_argument("--data-root", help="folder holding downloaded datasets (default: the data cache); a "
@@ -25,6 +29,14 @@ def add_arguments(p) -> None:
     p.add_argument("--n", type=positive_int, help="samples to draw from a checkpoint "
                                                    "(default 2,500 for points, 10,000 for images or --parzen)")
     p.add_argument("--parzen", action="store_true", help="also the Parzen-window log-likelihood")
+    p.add_argument("--fid", action="store_true",
+                   help="FID, KID and precision–recall (always computed for labelled images; with --fid, data "
+                        "they do not apply to are an error)")
+    p.add_argument("--features", choices=tuple(FEATURES), default="classifier",
+                   help="features for FID/KID/precision–recall: " + "; ".join(f"{k}: {v}" for k, v in FEATURES.items()))
+    p.add_argument("--inception-weights", metavar="FILE",
+                   help=f"the Inception-v3 weights file (default: ${INCEPTION_ENV}, else torch-fidelity's cache); "
+                        f"never downloaded")
     p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--json", action="store_true", help="one JSON object instead of readable lines")
 
@@ -45,7 +57,12 @@ def print_report(r: dict) -> None:
         m, c = r["images"], r["images_ceiling"]
         lines.append(f"  classes covered    {m['classes_covered']} of {m['n_classes']}   (real: {c['classes_covered']})")
         lines.append(f"  classifier score   {m['classifier_score']:.2f}   (real: {c['classifier_score']:.2f})")
-        lines.append(f"  Fréchet distance   {m['frechet']:.2f}   (real: {c['frechet']:.2f}; lower is better)")
+        lines.append(f"  FID                {m['fid']:.2f}   (real: {c['fid']:.2f}; lower is better)")
+        lines.append(f"  KID                {m['kid']:.4f} ± {m['kid_std']:.4f}   (real: {c['kid']:.4f})")
+        lines.append(f"  precision, recall  {m['precision']:.3f}, {m['recall']:.3f}   "
+                     f"(real: {c['precision']:.3f}, {c['recall']:.3f})")
+        lines.append(f"                     on {m['features']} features ({m['feature_dim']}-d), {m['n']:,} samples "
+                     f"vs {m['n_real']:,} training images; {m['library']}")
     if "parzen" in r:
         p = r["parzen"]
         lines.append(f"  Parzen             {p['mean']:.2f} ± {p['stderr']:.2f} nats  (σ {p['sigma']:.3g} chosen on "
@@ -61,6 +78,11 @@ def run(a) -> int:
     from ..core.train.config import DATASET_ARGS
 
     src = Path(a.source).expanduser()
+    fid = dict(features=a.features, inception_path=a.inception_weights)
+    if src.is_dir():  # a run folder
+        if not (src / "checkpoint.pt").is_file():
+            raise UserError(f"{src}: a run folder without checkpoint.pt (gan-studio train writes one)")
+        src = src / "checkpoint.pt"
     args = dict(a.dataset_arg)
     log = (lambda s: print(s, file=sys.stderr)) if not a.json else None
     if src.suffix == ".npy":
@@ -73,14 +95,16 @@ def run(a) -> int:
         x = load_array(str(src), "samples")
         if a.n:
             x = x[: a.n]
-        r = evaluate_samples(x, a.dataset, args or None, parzen=a.parzen, log=log)
+        r = evaluate_samples(x, a.dataset, args or None, parzen=a.parzen, log=log, **fid)
     else:
         if not src.is_file():
             raise UserError(f"no such file: {src}")
         if a.dataset:
             raise UserError("--dataset is for .npy samples; a checkpoint knows its dataset")
         r = evaluate_checkpoint(src, n=a.n, parzen=a.parzen, seed=a.seed, log=log, data_root=a.data_root,
-                                dataset_args=args, download=a.download)
+                                dataset_args=args, download=a.download, **fid)
+    if (a.fid or a.features != "classifier") and "images" not in r:
+        raise UserError(f"FID, KID and precision–recall need labelled images; {r['dataset']} has none")
     if a.json:
         print(dumps(r))
     else:

@@ -3,7 +3,8 @@
 1. the training process saves a checkpoint to a temporary file (between two iterations, so the weights are
    a consistent snapshot);
 2. a separate process (spawned, one torch thread) loads it, draws 10,000 samples and runs
-   ``gan_studio.core.evaluate.scores.eval_job``: Parzen (the paper's protocol) plus the metrics that apply;
+   ``gan_studio.core.evaluate.scores.eval_job``: Parzen (the paper's protocol) plus the metrics that apply
+   (for labelled images FID, KID and precision–recall by torch-fidelity on the classifier's features);
 3. progress and the result come back through a queue, read by a :class:`~.workers.Worker` (the studio's one
    worker pattern) that turns them into signals; Cancel sets an event the job checks between blocks (and
    the process is terminated if it does not stop within 2 s).
@@ -24,6 +25,7 @@ from .workers import Aborted, Worker
 
 class EvalWorker(QtCore.QObject):
     progress = QtCore.Signal(int, int)
+    stage = QtCore.Signal(str)  # what the job is doing now ("classifier features: generated", "Parzen", ...)
     finished = QtCore.Signal(object)  # the result dict
     failed = QtCore.Signal(str)
     cancelled = QtCore.Signal()
@@ -98,6 +100,8 @@ class EvalWorker(QtCore.QObject):
     def _on_message(self, msg) -> None:
         if msg[0] == "progress":
             self.progress.emit(int(msg[1]), int(msg[2]))
+        elif msg[0] == "stage":
+            self.stage.emit(str(msg[1]))
         elif msg[0] == "log":
             self.message.emit(str(msg[1]))
 
@@ -140,7 +144,7 @@ def _watch(proc, q, cancel_event, worker):
         except (OSError, ValueError, EOFError):
             raise EvaluationFailed("lost the connection to the evaluation process") from None
         kind = msg[0]
-        if kind in ("progress", "log"):
+        if kind in ("progress", "stage", "log"):
             yield msg
         elif kind == "done":
             proc.join(1.0)

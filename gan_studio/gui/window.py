@@ -112,6 +112,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.evaluation.evaluateRequested.connect(self.evaluate)
         self.evaluation.cancelRequested.connect(self.evaluator.cancel)
         self.evaluator.progress.connect(self.evaluation.set_progress)
+        self.evaluator.stage.connect(self.evaluation.set_stage)
         self.evaluator.finished.connect(self.evaluation.add_result)
         self.evaluator.failed.connect(self._eval_failed)
         self.evaluator.cancelled.connect(lambda: self.evaluation.set_busy(False, "cancelled"))

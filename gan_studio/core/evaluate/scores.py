@@ -105,7 +105,7 @@ class _Classifier:
     def __init__(self, net, dim: int, n_classes: int) -> None:
         self.net, self.dim, self.n_classes = net, dim, n_classes
 
-    def _run(self, x: np.ndarray, batch: int = 2048):
+    def _run(self, x: np.ndarray, batch: int = 2048, logits: bool = False):
         import torch
 
         self.net.eval()
@@ -115,7 +115,8 @@ class _Classifier:
                 xb = torch.as_tensor(np.asarray(x[i:i + batch], np.float32).reshape(-1, self.dim))
                 h = self.net[:-1](xb)
                 feats.append(h.numpy())
-                probs.append(torch.softmax(self.net[-1](h), 1).numpy())
+                out = self.net[-1](h)
+                probs.append((out if logits else torch.softmax(out, 1)).numpy())
         return np.concatenate(feats).astype(np.float64), np.concatenate(probs).astype(np.float64)
 
 
@@ -191,48 +192,30 @@ def classifier_for(dataset_name: str, dataset_args: dict | None = None, epochs: 
     return clf, ref
 
 
-def frechet_distance(mu1, cov1, mu2, cov2) -> float:
-    from scipy import linalg
-
-    import warnings
-
-    diff = np.asarray(mu1) - np.asarray(mu2)
-    eps = 1e-6 * np.eye(len(cov1))  # dead ReLU units make covariances singular
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        covmean = linalg.sqrtm((np.asarray(cov1) + eps) @ (np.asarray(cov2) + eps))
-    covmean = np.real(np.nan_to_num(covmean))
-    return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(covmean))
-
-
 def image_scores(clf: _Classifier, ref: dict, x: np.ndarray) -> dict:
-    """Class coverage, classifier score and Fréchet distance of images x (N×d in [0, 1])."""
-    feats, probs = clf._run(x)
-    nc = clf.n_classes
-    pred = probs.argmax(1)
-    counts = np.bincount(pred, minlength=nc)
-    # a class is covered when it receives at least a tenth of its uniform share of the samples
-    covered = int((counts >= max(1.0, 0.1 * len(x) / nc)).sum())
-    py = probs.mean(0)
-    kl = (probs * (np.log(np.maximum(probs, 1e-12)) - np.log(np.maximum(py, 1e-12)))).sum(1)
-    share = counts / max(1, counts.sum())
-    nz = share > 0
-    return {"classes_covered": covered, "n_classes": nc, "classifier_score": float(np.exp(kl.mean())),
-            "frechet": frechet_distance(feats.mean(0), np.cov(feats, rowvar=False), ref["mu"], ref["cov"]),
-            "confident": float((probs.max(1) >= 0.9).mean()),
-            "kl_classes_uniform": float((share[nz] * np.log(share[nz] * nc)).sum()),
-            "class_counts": counts.tolist(), "n": int(len(x))}
+    """Class coverage and classifier score of images x (N×d in [0, 1]) from the classifier alone (the
+    Inception-score formula is torch-fidelity's; FID, KID and precision–recall: :mod:`.fidelity`)."""
+    import torch
+
+    from .fidelity import class_coverage, classifier_score
+
+    _, logits = clf._run(x, logits=True)
+    logits = torch.as_tensor(logits)
+    return {**class_coverage(logits, clf.n_classes), "classifier_score": classifier_score(logits), "n": int(len(x))}
 
 
 # ----------------------------------------------------------------------------------- everything
 def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict | None = None, *,
                      parzen: bool = False, sigmas=None, n_valid: int = 1000, n_test: int = 10000,
                      progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None,
-                     log: Callable[[str], None] | None = None, device: str = "cpu") -> dict:
+                     log: Callable[[str], None] | None = None, device: str = "cpu",
+                     features: str = "classifier", inception_path=None,
+                     stage: Callable[[str], None] | None = None) -> dict:
     """Every metric that applies to `samples` (in the data's space) of `dataset_name`.
 
-    The data are read only where a metric needs them: labelled image sets for the classifier metrics,
-    point mixtures for the mode metrics, anything for Parzen (the user's own files only then)."""
+    The data are read only where a metric needs them: labelled image sets for the classifier metrics and
+    FID/KID/precision–recall (on ``features``: see :mod:`.fidelity`), point mixtures for the mode metrics,
+    anything for Parzen (the user's own files only then)."""
     from ..train.datasets import build_dataset
     from .parzen import CAVEAT, DEFAULT_SIGMAS, parzen_evaluate
 
@@ -269,13 +252,21 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
     if kind == "images":
         labelled = dataset_name in SPLIT_DATASETS or (ds is not None and ds.labels is not None)
         if labelled:
-            clf, ref = classifier_for(dataset_name, dataset_args, log=log)
+            from .fidelity import image_fidelity
+
+            clf, _ = classifier_for(dataset_name, dataset_args, log=log)
             ho = held_out(dataset_name, dataset_args, n_valid=n_valid, n_test=n_test, dataset=ds)
-            out["images"] = image_scores(clf, ref, np.clip(flat, 0, 1))
-            out["images_ceiling"] = {k: v for k, v in image_scores(clf, ref, ho.test).items()
-                                     if k in ("classes_covered", "classifier_score", "frechet", "confident")}
+            out["images"], ceiling = image_fidelity(
+                clf, dataset_name, dataset_args, np.clip(flat, 0, 1), ho.test, features=features,
+                inception_path=inception_path, progress=progress, stage=stage, cancel=cancel)
+            out["images_ceiling"] = {k: v for k, v in ceiling.items() if k not in ("class_counts",)}
             out["images_ceiling"]["note"] = "the real held-out images' own scores"
+    elif features != "classifier":
+        raise EvaluationError(f"--features {features}: FID and its features are for image data, "
+                              f"not {dataset_name} ({kind})")
     if parzen:
+        if stage:
+            stage("Parzen")
         ho = held_out(dataset_name, dataset_args, n_valid=n_valid, n_test=n_test, dataset=ds)
         if sigmas is None:  # toy data live at a smaller scale than pixels: widen the paper's grid downwards
             sigmas = POINT_SIGMAS if kind == "points" else DEFAULT_SIGMAS
@@ -318,8 +309,8 @@ def evaluate_checkpoint(path, n: int | None = None, parzen: bool = False, seed: 
 # -------------------------------------------------------------------------- the studio's eval job
 def eval_job(ckpt_path: str, options: dict, reply, cancel_event) -> None:
     """Runs in its own process (the studio's Evaluate action): evaluate a snapshot of G from a
-    checkpoint and send ("progress", done, total) / ("log", text) / ("done", result) / ("error", text) /
-    ("cancelled",) through `reply` (a multiprocessing queue)."""
+    checkpoint and send ("progress", done, total) / ("stage", text) / ("log", text) / ("done", result) /
+    ("error", text) / ("cancelled",) through `reply` (a multiprocessing queue)."""
     import torch
 
     torch.set_num_threads(int(options.get("threads", 1)))
@@ -327,7 +318,8 @@ def eval_job(ckpt_path: str, options: dict, reply, cancel_event) -> None:
         result = evaluate_checkpoint(  # the studio's own snapshot of the run it shows: its paths are the user's
             ckpt_path, n=options.get("n"), parzen=True, seed=int(options.get("seed", 0)), trusted=True,
             progress=lambda d, t: reply.put(("progress", d, t)), cancel=cancel_event.is_set,
-            log=lambda s: reply.put(("log", s)))
+            log=lambda s: reply.put(("log", s)), stage=lambda s: reply.put(("stage", s)),
+            features=options.get("features", "classifier"), inception_path=options.get("inception_weights"))
         reply.put(("done", result))
     except Exception as exc:  # noqa: BLE001 - every failure becomes one message for the window
         from .parzen import Cancelled

@@ -1,5 +1,6 @@
 """Evaluation: mode coverage live (with an alarm when it drops), the paper's theory on toy data
-(JS, KL, C(G) = −log 4 + 2·JSD beside V(D, G)), and Parzen-window results from the Evaluate action.
+(JS, KL, C(G) = −log 4 + 2·JSD beside V(D, G)), and the Evaluate action's results: Parzen window for all
+data, FID/KID/precision–recall (torch-fidelity, on the evaluation classifier's features) for labelled images.
 
 The big headline line is what a lecturer points at: modes covered and the latest Parzen number.
 """
@@ -85,7 +86,8 @@ class EvaluationPanel(Panel):
         row = QtWidgets.QHBoxLayout()
         self.eval_btn = QtWidgets.QPushButton("Evaluate now")
         self.eval_btn.setToolTip("Parzen-window log-likelihood (the paper's Table 1 protocol) of 10,000 samples "
-                                 "from a snapshot of G, in its own process; training goes on (Ctrl+E)")
+                                 "from a snapshot of G, and for labelled images FID, KID and precision–recall, "
+                                 "in its own process; training goes on (Ctrl+E)")
         self.cancel_btn = QtWidgets.QPushButton("Cancel")
         self.cancel_btn.setEnabled(False)
         self.progress = QtWidgets.QProgressBar()
@@ -107,8 +109,16 @@ class EvaluationPanel(Panel):
         pl.addWidget(self.table, 1)
         self.pz_glw = pg.GraphicsLayoutWidget()
         self.pz_glw.setMinimumHeight(90)
-        self.p_pz = self.pz_glw.addPlot()
+        self.p_pz = self.pz_glw.addPlot(row=0, col=0)
         theme.style_plot(self.p_pz, left="nats", bottom="iteration")
+        self.p_fid = self.pz_glw.addPlot(row=1, col=0)  # images only: FID over iterations, the real set's line
+        theme.style_plot(self.p_fid, left="FID", bottom="iteration")
+        self.p_fid.setMouseEnabled(x=False, y=False)
+        self.s_fid = self.p_fid.plot(pen=theme.pen(theme.FAKE, 2), symbol="o", symbolSize=7,
+                                     symbolBrush=theme.brush(theme.FAKE), symbolPen=None)
+        self.fid_real = pg.InfiniteLine(angle=0, pen=theme.pen(theme.REF, 1.2, "dash"))
+        self.p_fid.addItem(self.fid_real, ignoreBounds=True)
+        self.p_fid.setVisible(False)
         self.p_pz.setMouseEnabled(x=False, y=False)
         self.c_pz = pg.ErrorBarItem(pen=theme.pen(theme.REAL, 1.5), beam=0)
         self.s_pz = pg.ScatterPlotItem(size=9, brush=theme.brush(theme.REAL), pen=None)
@@ -124,7 +134,8 @@ class EvaluationPanel(Panel):
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555;")
         pl.addWidget(self.note)
-        self.tabs.addTab(pz, "Parzen")
+        self.tabs.addTab(pz, "Evaluate now")
+        self._stage = "Parzen"
         self.eval_btn.clicked.connect(self.evaluateRequested)
         self.cancel_btn.clicked.connect(self.cancelRequested)
         self.history: dict[str, DecimatingSeries] = {}
@@ -152,6 +163,8 @@ class EvaluationPanel(Panel):
         self.table.setRowCount(0)
         self.s_pz.setData([], [])
         self.c_pz.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
+        self.s_fid.setData([], [])
+        self.p_fid.setVisible(False)
         self.note.setText("")
         self.pz_glw.setVisible(False)
         self.set_busy(False)
@@ -166,7 +179,7 @@ class EvaluationPanel(Panel):
             self.subtitle.setText(f"{n} modes; a mode is covered when a sample lands within 3σ of it")
         else:
             self.subtitle.setText("toy data: divergences between p_data and p_g" if live
-                                  else "Parzen window and classifier scores on a snapshot of G")
+                                  else "Parzen window; FID, KID, precision–recall on a snapshot of G")
         self._update_headline()
 
     def add_metrics(self, m: dict) -> None:
@@ -225,6 +238,7 @@ class EvaluationPanel(Panel):
         self.eval_btn.setEnabled(not busy)
         self.cancel_btn.setEnabled(busy)
         if busy:
+            self._stage = "Parzen"
             self.progress.setValue(0)
             self.progress.setFormat(text or "starting…")
         elif text:
@@ -232,7 +246,13 @@ class EvaluationPanel(Panel):
 
     def set_progress(self, done: int, total: int) -> None:
         self.progress.setValue(int(1000 * done / max(1, total)))
-        self.progress.setFormat(f"Parzen: {done:,} / {total:,} points")
+        unit = "points" if self._stage == "Parzen" else "images"
+        self.progress.setFormat(f"{self._stage}: {done:,} / {total:,} {unit}")
+
+    def set_stage(self, text: str) -> None:
+        """What the evaluation process is doing now (classifier features, FID, Parzen)."""
+        self._stage = text
+        self.progress.setFormat(f"{text}…")
 
     def add_result(self, r: dict) -> None:
         """A finished evaluation (gan_studio.core.evaluate.scores.evaluate_checkpoint's dict)."""
@@ -245,8 +265,9 @@ class EvaluationPanel(Panel):
             other.append(f"modes {r['modes']['modes_covered']}/{r['modes']['n_modes']}")
         if "images" in r:
             im, c = r["images"], r["images_ceiling"]
-            other.append(f"classes {im['classes_covered']}/{im['n_classes']} · score {im['classifier_score']:.2f} "
-                         f"(real {c['classifier_score']:.2f}) · FD {im['frechet']:.1f} (real {c['frechet']:.1f})")
+            other.append(f"FID {im['fid']:.2f} (real {c['fid']:.2f}) · KID {im['kid']:.3f} · precision "
+                         f"{im['precision']:.2f} · recall {im['recall']:.2f} · classes {im['classes_covered']}/"
+                         f"{im['n_classes']} · score {im['classifier_score']:.2f} (real {c['classifier_score']:.2f})")
         cells = [f"{r.get('iteration', 0):,}", f"{p.get('sigma', float('nan')):.3g}",
                  nats(p.get("mean", float("nan")), p.get("stderr", float("nan"))), " · ".join(other)]
         for j, text in enumerate(cells):
@@ -267,10 +288,28 @@ class EvaluationPanel(Panel):
         self.p_pz.setXRange(0, max(10.0, float(its.max()) * 1.08), padding=0)
         self.p_pz.setYRange(lo - pad, hi + pad, padding=0)
         edge = " σ is at the edge of the grid." if p.get("at_edge") else ""
-        self.note.setText(f"{p.get('note', '')}; {p.get('n_samples', 0):,} samples, "
-                          f"{p.get('seconds', 0):.1f} s.{edge}")
+        note = (f"Parzen: {p.get('note', '')}; {p.get('n_samples', 0):,} samples, "
+                f"{p.get('seconds', 0):.1f} s.{edge}")
+        if "images" in r:
+            im = r["images"]
+            note += (f"\nFID, KID, precision–recall: {im['features']} features ({im['feature_dim']}-d), "
+                     f"{im['n']:,} samples against {im['n_real']:,} training images ({im['library']}, "
+                     f"{im.get('seconds', 0):.1f} s); real: the held-out images' own scores.")
+            self._show_fid()
+        self.note.setText(note)
         self.set_busy(False, f"done: iteration {r.get('iteration', 0):,}")
         self._update_headline()
+
+    def _show_fid(self) -> None:
+        rs = [x for x in self.results if "images" in x]
+        its = np.array([x.get("iteration", 0) for x in rs], float)
+        fid = np.array([x["images"]["fid"] for x in rs], float)
+        real = float(rs[-1]["images_ceiling"]["fid"])
+        self.p_fid.setVisible(True)
+        self.s_fid.setData(its, fid)
+        self.fid_real.setPos(real)
+        self.p_fid.setXRange(0, max(10.0, float(its.max()) * 1.08), padding=0)
+        self.p_fid.setYRange(0, max(float(np.nanmax(fid)), real) * 1.1 + 1e-6, padding=0)
 
     def _update_headline(self) -> None:
         parts = []
@@ -284,6 +323,12 @@ class EvaluationPanel(Panel):
                          f"{100 * m['high_quality']:.0f}%</span>")
         elif "js" in m:
             parts.append(f"JS {m['js']:.3f} nats")
+        if self.results and "images" in self.results[-1]:
+            r = self.results[-1]
+            im, c = r["images"], r["images_ceiling"]
+            parts.append(f"FID {im['fid']:.2f} <span style='font-size:11pt; font-weight:400'>(real "
+                         f"{c['fid']:.2f}) · precision {im['precision']:.2f} · recall {im['recall']:.2f} @ it "
+                         f"{r.get('iteration', 0):,}</span>")
         if self.results:
             r = self.results[-1]
             p = r.get("parzen", {})
@@ -292,4 +337,4 @@ class EvaluationPanel(Panel):
                          f"(σ {p.get('sigma', float('nan')):.2g})</span>")
         self.headline.setText("<br>".join(parts) if parts else
                               "<span style='font-weight:400; font-size:11pt'>Evaluate: Parzen window "
-                              "on a snapshot of G (Ctrl+E)</span>")
+                              "(and FID for images) on a snapshot of G (Ctrl+E)</span>")
