@@ -15,6 +15,7 @@ from ..core.views.viewspec import ViewRequest
 from . import theme
 from .panels import FieldPanel, LossesPanel, SamplesPanel
 from .run_controller import RunController
+from .screens import clamp_to_screen
 
 #: what a user can set apart, and how to read a typed value
 COMPARE_KEYS = ("loss", "k", "g_steps", "lr_d", "lr_g", "unroll", "pack", "mbstd", "batch_size", "optimizer")
@@ -292,6 +293,7 @@ def open_compare(window, changes: dict | None = None, autoplay: bool = True):
         return None
     window.compare_windows = [c for c in window.compare_windows if c.isVisible()] + [w]
     w.resize(window.size())
+    clamp_to_screen(w)  # (the studio's own size, but never past its screen's edge)
     w.show()
     w.start()
     return w

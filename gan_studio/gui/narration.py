@@ -14,6 +14,8 @@ import math
 from PySide6 import QtCore, QtWidgets
 
 from ..core.protocol import EventKind
+from . import screens
+from .layout import COLUMN_MIN
 from .narration_diagram import HILITE, FlowDiagram
 from .narration_overlay import DBeforeAfter, FieldOverlay
 
@@ -36,6 +38,8 @@ LINES = (
                     "(<i>z</i><sup>(<i>i</i>)</sup>)))"),
     ("loop_end", 0, "<b>end for</b>"),
 )
+#: on a screen narrower than this, the Algorithm 1 panel becomes a tab beside the controls (no third column)
+NARROW_SCREEN = 1600
 LINE_OF = {"d_noise": "d_noise", "d_data": "d_data", "d_update": "d_update", "g_noise": "g_noise",
            "g_update": "g_update", "joint": "g_update"}
 LOSS_NOTES = {
@@ -202,7 +206,7 @@ class Narrator(QtCore.QObject):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # lines wrap instead
-        scroll.setMinimumWidth(440)
+        scroll.setMinimumWidth(340)  # a narrow screen's dock (the lines wrap; the diagram stacks below)
         self.dock.setWidget(scroll)
         window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
@@ -230,14 +234,29 @@ class Narrator(QtCore.QObject):
             self.dock.hide()
             return
         w = self.w
+        Area = QtCore.Qt.DockWidgetArea
         if not self.dock.isVisible():
-            others = [d for d in w.findChildren(QtWidgets.QDockWidget) if d is not self.dock and d.isVisible()
-                      and w.dockWidgetArea(d) == QtCore.Qt.DockWidgetArea.RightDockWidgetArea]
-            if others:
-                w.tabifyDockWidget(others[0], self.dock)
+            room = screens.screen_of(w).availableGeometry().width()
+            if room < NARROW_SCREEN and not w.controls_dock.isHidden() and not w.controls_dock.isFloating():
+                # no room for a third column: the panel takes the controls' place, as a tab beside them
+                if w.dockWidgetArea(self.dock) != w.dockWidgetArea(w.controls_dock):
+                    w.addDockWidget(w.dockWidgetArea(w.controls_dock), self.dock)
+                w.tabifyDockWidget(w.controls_dock, self.dock)
+            else:
+                if w.dockWidgetArea(self.dock) != Area.RightDockWidgetArea or self.dock.isFloating():
+                    self.dock.setFloating(False)
+                    w.addDockWidget(Area.RightDockWidgetArea, self.dock)
+                others = [d for d in w.findChildren(QtWidgets.QDockWidget) if d is not self.dock and d.isVisible()
+                          and w.dockWidgetArea(d) == Area.RightDockWidgetArea]
+                if others:
+                    w.tabifyDockWidget(others[0], self.dock)
             self.dock.show()
-        QtCore.QTimer.singleShot(0, lambda: w.resizeDocks([self.dock], [max(500, int(w.width() * share))],
-                                                           QtCore.Qt.Orientation.Horizontal))
+
+        def size_it() -> None:  # its share of the width, leaving the panels two readable columns
+            most = w.width() - 2 * COLUMN_MIN - 40
+            w.resizeDocks([self.dock], [max(self.dock.minimumSizeHint().width(), min(int(w.width() * share), most))],
+                          QtCore.Qt.Orientation.Horizontal)
+        QtCore.QTimer.singleShot(0, size_it)
         self.dock.raise_()
 
     def toggle(self) -> None:
@@ -269,7 +288,8 @@ class Narrator(QtCore.QObject):
     def presenting(self, on: bool) -> None:
         if on:
             self._shown_before_presenting = self.dock.isVisible()
-            self.show_panel(share=0.5)  # large type: a wider panel, fewer wrapped lines
+            if self.on or self._shown_before_presenting:  # else the screen is the preset's panels'
+                self.show_panel(share=0.5)  # large type: a wider panel, fewer wrapped lines
         elif self._shown_before_presenting is not None:
             self.dock.setVisible(self._shown_before_presenting or self.on)
             self._shown_before_presenting = None

@@ -20,7 +20,7 @@ class FlowDiagram(QtWidgets.QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(360, 200)
+        self.setMinimumSize(300, 170)
         self.setMaximumHeight(320)
         self.kind: str | None = None
         self.notes: dict[str, str] = {}

@@ -16,6 +16,13 @@ WARN = "#b45309"
 ERROR = "#b91c1c"
 OK = "#15803d"
 
+#: the smallest plot a panel is given (device-independent pixels, like every size here: Qt scales them on
+#: high-DPI screens, and pens are cosmetic, so lines keep their width at 1×, 1.5× and 2×); a shown panel
+#: with a smaller plot is unreadable (tests/test_screens.py fails it)
+PLOT_MIN = (150, 120)
+#: ... and a panel whose view holds two plots one above the other (losses and mean D; modes and nats)
+PLOT2_MIN = (150, 210)
+
 _configured = False
 
 
@@ -80,17 +87,38 @@ def diverging_lut(n: int = 256):
 
 
 # ------------------------------------------------------------------------------------------ presentation mode
-PRESENT_FONT_SCALE = 1.6
+PRESENT_FONT_SCALE = 1.6  # on a 1080-line screen; present_scales() sizes it from the screen itself
 PRESENT_LINE_SCALE = 2.0
+#: presentation type is sized from the screen: its height over this (device-independent pixels) is the
+#: factor, kept between the bounds: 1080 lines → 1.6×; 720 → 1.5× (the floor: still readable from the back
+#: of a hall, and the layout shows fewer panels instead); a 4K screen at 1× scaling (2160 lines) → 3×
+PRESENT_LINES_PER_SCALE = 675
+PRESENT_SCALE_BOUNDS = (1.5, 3.0)
 
 
-def set_presentation(root, on: bool) -> None:
+def present_scales(screen=None) -> tuple[float, float]:
+    """(type, lines) factors for presentation mode on ``screen`` (the primary one when None).
+
+    From the screen's height in device-independent pixels — how big the projected picture is in type
+    lines — not from its reported physical size: projectors report none or a made-up one."""
+    from PySide6 import QtWidgets
+
+    screen = screen or QtWidgets.QApplication.primaryScreen()
+    if screen is None:
+        return PRESENT_FONT_SCALE, PRESENT_LINE_SCALE
+    lo, hi = PRESENT_SCALE_BOUNDS
+    font = min(hi, max(lo, screen.geometry().height() / PRESENT_LINES_PER_SCALE))
+    return round(font, 2), round(max(PRESENT_LINE_SCALE, font * 1.25), 2)
+
+
+def set_presentation(root, on: bool, scales: tuple[float, float] | None = None) -> None:
     """Large type, thick lines and full-contrast text for a projector; ``on=False`` restores everything.
 
     Works on what is already built (fonts of widgets and axes, pens of curves), remembering the originals
     on each object, so toggling is lossless and new panels need no special code."""
     from PySide6 import QtWidgets
 
+    font_scale, line_scale = scales or (PRESENT_FONT_SCALE, PRESENT_LINE_SCALE)
     widgets = [w for w in [root, *root.findChildren(QtWidgets.QWidget)] if not isinstance(w, pg.GraphicsView)]
     for w in widgets:  # remember every original size first: children inherit the parent's font
         if w.property("gs_font_pt") is None and w.font().pointSizeF() > 0:
@@ -100,17 +128,18 @@ def set_presentation(root, on: bool) -> None:
         if f0 is None:
             continue
         f = w.font()
-        f.setPointSizeF(float(f0) * (PRESENT_FONT_SCALE if on else 1.0))
+        f.setPointSizeF(float(f0) * (font_scale if on else 1.0))
         w.setFont(f)
     for gv in root.findChildren(pg.GraphicsView):
         scene = gv.scene()
         if scene is None:
             continue
         for item in scene.items():
-            _present_item(item, on)
+            _present_item(item, on, font_scale, line_scale)
 
 
-def _present_item(item, on: bool) -> None:
+def _present_item(item, on: bool, font_scale: float = PRESENT_FONT_SCALE,
+                  line_scale: float = PRESENT_LINE_SCALE) -> None:
     if isinstance(item, pg.AxisItem):
         if not hasattr(item, "_gs_font"):
             item._gs_font = QtGui.QFont(item.style.get("tickFont") or QtGui.QFont())
@@ -118,7 +147,7 @@ def _present_item(item, on: bool) -> None:
                 item._gs_font.setPointSizeF(11)
         f = QtGui.QFont(item._gs_font)
         if on:
-            f.setPointSizeF(item._gs_font.pointSizeF() * PRESENT_FONT_SCALE)
+            f.setPointSizeF(item._gs_font.pointSizeF() * font_scale)
             f.setBold(True)
         item.setTickFont(f)
         item.setPen(pg.mkPen((0, 0, 0), width=2 if on else 1))
@@ -129,7 +158,7 @@ def _present_item(item, on: bool) -> None:
                 item._gs_label_font = QtGui.QFont(lab.font())
             lf = QtGui.QFont(item._gs_label_font)
             if on:
-                lf.setPointSizeF(max(lf.pointSizeF(), 11) * PRESENT_FONT_SCALE)
+                lf.setPointSizeF(max(lf.pointSizeF(), 11) * font_scale)
             lab.setFont(lf)
     elif isinstance(item, (pg.PlotCurveItem, pg.PlotDataItem, pg.InfiniteLine)):
         if isinstance(item, pg.PlotCurveItem) and isinstance(item.parentItem(), pg.PlotDataItem):
@@ -142,16 +171,16 @@ def _present_item(item, on: bool) -> None:
             item._gs_pen = QtGui.QPen(pg.mkPen(get))
         p = QtGui.QPen(item._gs_pen)
         if on:
-            p.setWidthF(max(1.0, p.widthF()) * PRESENT_LINE_SCALE)
+            p.setWidthF(max(1.0, p.widthF()) * line_scale)
         item.setPen(p)
     elif isinstance(item, pg.ScatterPlotItem):
         if not hasattr(item, "_gs_size"):
             item._gs_size = item.opts.get("size", 5)
-        item.setSize(item._gs_size * (1.5 if on else 1.0))
+        item.setSize(item._gs_size * (0.75 * line_scale if on else 1.0))
     elif isinstance(item, pg.LabelItem) and hasattr(item, "item"):
         if not hasattr(item, "_gs_font"):
             item._gs_font = QtGui.QFont(item.item.font())
         f = QtGui.QFont(item._gs_font)
         if on and f.pointSizeF() > 0:
-            f.setPointSizeF(f.pointSizeF() * PRESENT_FONT_SCALE)
+            f.setPointSizeF(f.pointSizeF() * font_scale)
         item.item.setFont(f)

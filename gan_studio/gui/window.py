@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ..core.views.viewspec import D_HIST, EVALUATION, LOSSES
 
 from . import actions as A
-from . import theme
+from . import screens, theme
 from .controls import ControlsPanel
 from .branching import Brancher
 from .display import Display
@@ -42,7 +42,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.autoplay = autoplay
         self.compare_windows: list = []
         self.setWindowTitle("GAN Studio")
-        self.resize(1440, 900)
+        screens.fit_window(self)  # 1440×900 where it fits, else the whole screen (screens.py)
 
         self.controller = RunController(self)
         self.runs = RunManager(self, preset, overrides)
@@ -232,16 +232,19 @@ class StudioWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------------------------------ settings
     def _restore_settings(self) -> None:
         s = self.settings
-        self.layout_.restore_state(s)
+        screen = screens.screen_key(self)  # the panels shown, dock sizes and geometry are kept per screen size
+        self.layout_.restore_state(s, screen)
         speed = s.get("run/speed", -1.0)
         self.controls.speed.blockSignals(True)
         self.controls.set_speed(None if speed <= 0 else speed)
         self.controls._speed(self.controls.speed.value())
         self.controls.speed.blockSignals(False)
         self.acts["smooth"].setChecked(s.get("view/smooth", True))
-        geo, state = s.bytes("window/geometry"), s.bytes("window/state")
+        geo = s.bytes(f"screens/{screen}/geometry") or s.bytes("window/geometry")
+        state = s.bytes(f"screens/{screen}/state") or s.bytes("window/state")
         if geo is not None:
             self.restoreGeometry(geo)
+            screens.clamp_to_screen(self)  # saved on a bigger screen: cut down to this one
         if state is not None:
             self.restoreState(state)
 
@@ -249,9 +252,11 @@ class StudioWindow(QtWidgets.QMainWindow):
         if not self.persist:
             return
         s = self.settings
-        s.set("window/geometry", self.saveGeometry())
-        s.set("window/state", self.saveState())
-        self.layout_.save_state(s)
+        screen = screens.screen_key(self)
+        for prefix in ("window", f"screens/{screen}"):
+            s.set(f"{prefix}/geometry", self.saveGeometry())
+            s.set(f"{prefix}/state", self.saveState())
+        self.layout_.save_state(s, screen)
         self.runs.save()
         s.sync()
 

@@ -1,7 +1,35 @@
 """The panel protocol: created once, fed snapshots at display rate, hidden when it does not apply."""
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ..flow import FlowLayout
+
+
+class ElidedLabel(QtWidgets.QLabel):
+    """A one-line label that never widens its panel: plain text is cut short with "…" where the room
+    ends (the whole text is its tooltip); rich text (a colour key) is cut at the edge."""
+
+    def __init__(self, text: str = "", parent=None) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.setToolTip(text)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(20, super().minimumSizeHint().height())
+
+    def paintEvent(self, ev) -> None:
+        if QtGui.Qt.mightBeRichText(self.text()):
+            return super().paintEvent(ev)
+        p = QtGui.QPainter(self)
+        r = self.contentsRect()
+        p.setPen(self.palette().color(QtGui.QPalette.ColorRole.WindowText))
+        p.drawText(r, int(self.alignment()), self.fontMetrics().elidedText(self.text(), QtCore.Qt.TextElideMode.ElideRight,
+                                                                           r.width()))
 
 
 class Panel(QtWidgets.QFrame):
@@ -26,13 +54,12 @@ class Panel(QtWidgets.QFrame):
         f.setBold(True)
         self.heading.setFont(f)
         head.addWidget(self.heading)
-        self.subtitle = QtWidgets.QLabel("")
+        self.subtitle = ElidedLabel("")  # one line: cut short with "…" (whole in its tooltip) when narrow
         self.subtitle.setStyleSheet("color: #555;")
-        self.subtitle.setWordWrap(True)  # a long subtitle wraps instead of widening the window
         head.addWidget(self.subtitle, 1)
-        self.tools = QtWidgets.QHBoxLayout()
-        self.tools.setSpacing(8)
-        head.addLayout(self.tools)
+        tools = QtWidgets.QWidget()  # the panel's options wrap onto more rows when it is narrow
+        self.tools = FlowLayout(tools)
+        head.addWidget(tools, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         self.export_button = QtWidgets.QToolButton()
         self.export_button.setText("⤓")
         self.export_button.setAutoRaise(True)

@@ -22,7 +22,7 @@ class DHistPanel(Panel):
         super().__init__(parent)
         self.bins = bins
         self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setMinimumSize(200, 160)
+        self.glw.setMinimumSize(*theme.PLOT_MIN)
         self.body.addWidget(self.glw, 1)
         self.plot = self.glw.addPlot()
         theme.style_plot(self.plot, left="share of examples", bottom="D output")

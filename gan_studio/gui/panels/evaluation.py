@@ -59,7 +59,7 @@ class EvaluationPanel(Panel):
         ll = QtWidgets.QVBoxLayout(live)
         ll.setContentsMargins(0, 0, 0, 0)
         self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setMinimumSize(220, 150)
+        self.glw.setMinimumSize(*theme.PLOT2_MIN)
         ll.addWidget(self.glw, 1)
         self.p_modes = self.glw.addPlot(row=0, col=0)
         self.p_div = self.glw.addPlot(row=1, col=0)
@@ -95,6 +95,7 @@ class EvaluationPanel(Panel):
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
         self.progress.setFormat("idle")
+        self.progress.setMinimumWidth(40)  # the panel may be narrow: the bar shrinks, the buttons stay
         row.addWidget(self.eval_btn)
         row.addWidget(self.cancel_btn)
         row.addWidget(self.progress, 1)

@@ -29,7 +29,7 @@ class FieldPanel(Panel):
                                    "D* = p_data / (p_data + p_g) (Prop. 1), with p_g estimated from samples")
         self.dstar_cb.toggled.connect(lambda _=None: self._heat_mode_changed())
         self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setMinimumSize(240, 200)
+        self.glw.setMinimumSize(*theme.PLOT_MIN)
         self.body.addWidget(self.glw, 1)
         self.plot = self.glw.addPlot()
         theme.style_plot(self.plot)

@@ -66,8 +66,8 @@ class LatentPanel(Panel):
         self.plot.addItem(self.cols)
         self.curve = self.plot.plot(pen=theme.pen(theme.PG, 3))
         self.stack.addWidget(self.glw_pts)
-        self.glw_img.setMinimumSize(200, 160)
-        self.glw_pts.setMinimumSize(200, 160)
+        self.glw_img.setMinimumSize(*theme.PLOT_MIN)
+        self.glw_pts.setMinimumSize(*theme.PLOT_MIN)
 
     def _new_dirs(self) -> None:
         self.seed += 1

@@ -39,7 +39,7 @@ class LossesPanel(Panel):
     def __init__(self, parent=None, capacity: int = 1024) -> None:
         super().__init__(parent)
         self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setMinimumSize(220, 180)
+        self.glw.setMinimumSize(*theme.PLOT2_MIN)
         self.body.addWidget(self.glw, 1)
         self.p_loss = self.glw.addPlot(row=0, col=0)
         self.p_d = self.glw.addPlot(row=1, col=0)

@@ -29,7 +29,7 @@ class SamplesPanel(Panel):
         self.nn = self.check("nearest neighbours", True,
                              "show each row's last sample beside its nearest training example (memorisation check)")
         self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setMinimumSize(200, 160)
+        self.glw.setMinimumSize(*theme.PLOT_MIN)
         self.vb = self.glw.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.img = pg.ImageItem()
         self.nn_img = pg.ImageItem()
