@@ -105,6 +105,12 @@ class RunEvent(str, enum.Enum):
     DIVERGED = "diverged"  # training produced NaN/Inf; "message": why
     REWIND = "rewind"  # the run went back to a recorded state; "from": the iteration it came from
     FINDING = "finding"  # the GAN doctor's finding (Finding.to_dict())
+    # answers to a steering request from the run folder's control file (core/record/control.py); each carries
+    # the request's id in "request"
+    SET_OWN = "set_own"  # a watched loop's own setting, taken by one of its on_change callbacks; "changes"
+    PAUSED = "paused"  # the run paused on request
+    RESUMED = "resumed"  # the run resumed on request
+    REFUSED = "refused"  # the request was not applied; "message": why, "asked": what it asked for
 
     def __str__(self) -> str:
         return self.value

@@ -71,6 +71,7 @@ MODEL_NAMES = ("mlp", "paper-mlp", "dcgan", "cond-mlp", "cond-paper-mlp", "cond-
 PLUGIN = "plugin"
 
 MAX_WHOLE = 2**53  # counts beyond this are not from a real run
+MAX_STEPS = 2**40  # a run's length: ~35 years at 1,000 iterations a second
 SEED_MAX = 2**31 - 1  # what a Qt spin box holds; numpy and torch take it
 
 
@@ -255,7 +256,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("device", "device", "auto", "run", "device", "auto (cuda, then mps, then cpu), cpu, cuda or mps",
             choices=DEVICE_KINDS, labels={"auto": "auto (cuda, mps, cpu)"}, flag="--device"),
     Setting("steps", "int", 2000, "run", "iterations", "train until this many iterations in total", lo=0,
-            hi=MAX_WHOLE, flag="--steps"),
+            hi=MAX_STEPS, flag="--steps"),
     Setting("plugin", "mapping", None, "structural", "plug-in",
             "the user's own networks and data: where the plug-in is, its function, arguments and SHA-256 "
             "(naming it never runs it: the user's --plugin does)", nullable=True),
@@ -309,6 +310,8 @@ def _arg_type(s: Setting):
     message argparse prints), everything else is checked by :func:`validate` with the rest of the run."""
     def whole(text: str) -> int:
         try:
+            if not (text.isascii() and text.strip().lstrip("+-").isdigit()) or len(text) > 40:
+                raise ValueError  # ASCII digits only (int() takes "٣" and "1_000"), and no 5,000-digit numbers
             v = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
