@@ -99,6 +99,7 @@ class Setting:
     scale: str = "linear"
     soft: tuple | None = None
     unit: str = ""
+    decimals: int = 4  # digits a number field shows (floats)
 
     @property
     def live(self) -> bool:
@@ -208,28 +209,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lr_g", "float", 1e-3, "live", "lr G", "generator learning rate", lo=0, hi=10, lo_open=True,
             what="a learning rate in (0, 10]", flag="--lr-g", scale="log", soft=(1e-6, 1.0)),
     Setting("betas", "betas", (0.5, 0.999), "live", "Adam betas", "Adam's two decay rates", lo=0, hi=1,
-            hi_open=True),
+            hi_open=True, decimals=3),
     Setting("momentum", "float", 0.5, "live", "momentum", "SGD momentum", lo=0, hi=1, hi_open=True,
-            flag="--momentum"),
+            flag="--momentum", decimals=3),
     Setting("momentum_final", "float", None, "live", "final momentum",
-            "the momentum the ramp rises to (none: no ramp)", lo=0, hi=1, hi_open=True, nullable=True),
+            "the momentum the ramp rises to (none: no ramp)", lo=0, hi=1, hi_open=True, nullable=True,
+            decimals=3),
     Setting("momentum_ramp", "int", 0, "live", "momentum ramp",
             "iterations over which the momentum rises to its final value", lo=0, hi=10**9,
             what="between 0 and 1e9 iterations", unit="iterations"),
     Setting("lr_decay", "float", 1.0, "live", "lr decay", "the learning rate is divided by this after each update",
-            lo=1, hi=10, what="in [1, 10] (it divides the rate after each update)"),
-    Setting("lr_min", "float", 0.0, "live", "lr floor", "the decaying learning rate stops here", lo=0, hi=10),
+            lo=1, hi=10, what="in [1, 10] (it divides the rate after each update)", decimals=7),
+    Setting("lr_min", "float", 0.0, "live", "lr floor", "the decaying learning rate stops here", lo=0, hi=10, decimals=8),
     Setting("k", "int", 1, "live", "k (D steps)",
             "k: discriminator steps per iteration (the paper uses k = 1)", lo=1, hi=10_000, flag="--k",
             flag_help="discriminator steps per iteration (the paper's k)"),
-    Setting("g_steps", "int", 1, "live", "G steps per iteration",
+    Setting("g_steps", "int", 1, "live", "G steps",
             "generator steps per iteration (G-steps ≫ k starves D: the 'Helvetica scenario')", lo=1, hi=10_000,
             flag="--g-steps", flag_help="generator steps per iteration"),
     Setting("batch_size", "int", 256, "live", "batch size", "minibatch size m (examples and noise vectors per step)",
             lo=1, hi=65536, flag="--batch-size", flag_help="minibatch size m"),
     Setting("z_dim", "int", 2, "structural", "noise dimension", lo=1, hi=4096, flag="--z-dim"),
     Setting("noise", "choice", "normal", "structural", "noise", choices=NOISE_NAMES, flag="--noise"),
-    Setting("gp_weight", "float", 10.0, "live", "gradient penalty weight", "WGAN-GP's λ", lo=0, hi=1e6),
+    Setting("gp_weight", "float", 10.0, "live", "GP weight λ", "WGAN-GP's gradient penalty weight λ", lo=0, hi=1e6, decimals=2),
     Setting("unroll", "int", 0, "live", "unroll D steps",
             "Unrolled GAN (Metz et al. 2016): G is updated against D after this many extra D steps, so it cannot "
             "win by hopping to the mode D forgot. 0 = off; 5 is typical.", lo=0, hi=50,
@@ -289,6 +291,26 @@ def validate(d: dict) -> None:
             why = rule(d)
             if why:
                 raise ConfigError(why)
+
+
+def check_rules(d: dict) -> None:
+    """The :data:`RULES` that tie settings together, on a whole configuration ``d`` (e.g. the settings in force
+    with a change applied)."""
+    for _names, rule in RULES:
+        why = rule(d)
+        if why:
+            raise ConfigError(why)
+
+
+def check_live_change(changes: dict, in_force: dict | None = None) -> None:
+    """A change to a running run: only live settings, each valid, and (given the settings ``in_force``) the
+    rules that tie settings together hold afterwards, so a change the trainer would refuse is refused at once."""
+    unknown = [k for k in changes if k not in LIVE_KEYS]
+    if unknown:
+        raise ConfigError(f"{', '.join(map(str, unknown))} cannot change during a run; start a new run instead")
+    validate(changes)
+    if in_force:
+        check_rules({**in_force, **changes})
 
 
 def defaults() -> dict[str, Any]:
