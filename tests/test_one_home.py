@@ -134,6 +134,9 @@ def test_the_studios_limits_are_the_cores(qtbot):
             elif s.kind in ("float", "betas"):
                 lo, hi = number_range(key)
                 assert part.maximum() == pytest.approx(hi) and part.minimum() <= lo + 1e-12, key
+    from gan_studio.gui.compare import COMPARE_KEYS
+
+    assert set(COMPARE_KEYS) <= set(LIVE_KEYS), "compare mode sets apart live settings only"
     for combo, key in ((c.loss, "loss"), (c.optimizer, "optimizer"), (c.model, "model"), (c.device, "device")):
         assert [combo.itemData(i) for i in range(combo.count())] == list(settings.setting(key).offered), key
 

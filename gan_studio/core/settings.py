@@ -118,11 +118,16 @@ class Setting:
         return (self.labels or {}).get(c, c)
 
     def range_text(self) -> str:
+        """The range as a refusal says it ("k must be ..."): ``what``, or generated."""
         if self.what:
             return self.what
+        return f"between {_n(self.lo)} and {_n(self.hi)}" if self.kind == "int" else f"in {self.interval()}"
+
+    def interval(self) -> str:
+        """The range in brief: 1–10000, (0, 10]."""
         if self.kind == "int":
-            return f"between {_n(self.lo)} and {_n(self.hi)}"
-        return f"in {'(' if self.lo_open else '['}{_n(self.lo)}, {_n(self.hi)}{')' if self.hi_open else ']'}"
+            return f"{_n(self.lo)}–{_n(self.hi)}"
+        return f"{'(' if self.lo_open else '['}{_n(self.lo)}, {_n(self.hi)}{')' if self.hi_open else ']'}"
 
     def check(self, v: Any) -> Any:
         """``v`` if it is a valid value of this setting, else a :class:`ConfigError` naming it."""
@@ -200,10 +205,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("model_args", "mapping", {}, "structural", "model arguments"),
     Setting("loss", "choice", "nonsaturating", "live", "loss", "the game's value function", choices=LOSS_NAMES,
             hidden=tuple(LOSS_ALIASES), labels=_LOSS_LABELS, flag="--loss",
-            flag_help="minimax, nonsaturating, lsgan, hinge or wgan-gp"),
+            flag_help="the loss ({choices})"),
     Setting("optimizer", "choice", "adam", "live", "optimiser",
             "changing the optimiser starts it with fresh state; the weights are kept", choices=OPTIMIZER_NAMES,
-            labels={"adam": "Adam", "sgd": "SGD + momentum"}, flag="--optimizer"),
+            labels={"adam": "Adam", "sgd": "SGD + momentum"}, flag="--optimizer", flag_help="the optimiser ({choices})"),
     Setting("lr_d", "float", 1e-3, "live", "lr D", "discriminator learning rate", lo=0, hi=10, lo_open=True,
             what="a learning rate in (0, 10]", flag="--lr-d", scale="log", soft=(1e-6, 1.0)),
     Setting("lr_g", "float", 1e-3, "live", "lr G", "generator learning rate", lo=0, hi=10, lo_open=True,
@@ -230,7 +235,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", "int", 256, "live", "batch size", "minibatch size m (examples and noise vectors per step)",
             lo=1, hi=65536, flag="--batch-size", flag_help="minibatch size m"),
     Setting("z_dim", "int", 2, "structural", "noise dimension", lo=1, hi=4096, flag="--z-dim"),
-    Setting("noise", "choice", "normal", "structural", "noise", choices=NOISE_NAMES, flag="--noise"),
+    Setting("noise", "choice", "normal", "structural", "noise", choices=NOISE_NAMES, flag="--noise",
+            flag_help="the noise distribution ({choices})"),
     Setting("gp_weight", "float", 10.0, "live", "GP weight λ", "WGAN-GP's gradient penalty weight λ", lo=0, hi=1e6, decimals=2),
     Setting("unroll", "int", 0, "live", "unroll D steps",
             "Unrolled GAN (Metz et al. 2016): G is updated against D after this many extra D steps, so it cannot "
@@ -359,6 +365,8 @@ def add_flags(parser, names=None) -> dict[str, str]:
         if not s.flag or (names is not None and s.name not in names):
             continue
         help_ = (s.flag_help or s.tooltip or s.label).replace("{choices}", ", ".join(s.offered))
+        if s.kind in ("int", "float") and s.hi is not None and s.hi < MAX_WHOLE:
+            help_ += f"; range {s.interval()}"
         if s.kind == "bool":
             parser.add_argument(s.flag, action=argparse.BooleanOptionalAction, default=None, help=help_)
         elif s.kind == "choice":
