@@ -125,6 +125,23 @@ def test_invalid_learning_rate_is_refused_at_the_widget_with_the_reason(studio, 
     assert stats_rows(w)[-1, COL["lr_g"]] == pytest.approx(1e-3), "a refused value reached the optimiser"
 
 
+def test_a_change_the_run_refuses_is_undone_in_the_controls(studio, qtbot):
+    """k = 3 with the simultaneous update (which needs k = 1) is refused by the run handle: the spin box goes
+    back to 1, the reason is shown, and the next iteration still runs one D step."""
+    from gan_studio.core.train.presets import get_preset
+
+    w = studio()
+    w.runs.start_run(get_preset("ring8").config.replace(update="simultaneous"), autoplay=False)
+    qtbot.waitUntil(lambda: w.run.latest() is not None and w.run.latest().config.get("update") == "simultaneous"
+                    and w.controls._config.get("update") == "simultaneous", timeout=LOAD_MS)
+    w.controls.k.setValue(3)
+    assert w.controls.k.value() == 1, "a refused value still shows as accepted"
+    assert w.controls.error_label.isVisible() and "simultaneous" in w.controls.error_label.text()
+    w.run.step()
+    qtbot.waitUntil(lambda: w.run.latest().iteration > 0 and len(stats_rows(w)) > 0, timeout=30_000)
+    assert (stats_rows(w)[:, COL["d_steps"]] == 1).all() and w.run.latest().config["k"] == 1
+
+
 @pytest.mark.parametrize("preset, shown, hidden", [
     ("ring8", {"field", "latent", "losses", "d_hist", "evaluation"}, {"samples"}),
     ("figure1", {"field", "latent", "losses", "d_hist", "evaluation"}, {"samples"}),

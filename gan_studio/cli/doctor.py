@@ -12,6 +12,7 @@ import json
 import sys
 import time
 
+from ..core import columns
 from ..core.columns import RunEvent
 from .args import positive_float
 from .errors import UserError
@@ -23,9 +24,6 @@ DESCRIPTION = ("Diagnose a run folder written by `gan-studio train` or the studi
                "that address it) and a one-paragraph verdict. Exit status: 0 healthy, 1 findings, 2 bad input.")
 
 #: metrics.jsonl keys → the doctor's statistics columns
-ROW_KEYS = (("iteration", "iteration"), ("d_loss", "d_loss"), ("g_loss", "g_loss"), ("d_real", "d_real"),
-            ("d_fake", "d_fake"), ("lr_d", "lr_d"), ("lr_g", "lr_g"), ("d_steps", "k"), ("g_grad_norm", "g_grad_norm"),
-            ("d_grad_norm", "d_grad_norm"))
 
 
 def add_arguments(p) -> None:
@@ -52,8 +50,6 @@ class FolderFeed:
 
     def update(self) -> bool:
         """Read what is new; True if anything was."""
-        import math
-
         import numpy as np
 
         from ..core.doctor import Finding
@@ -80,22 +76,19 @@ class FolderFeed:
 
         def flush():
             if rows:
-                doc.feed(np.asarray(rows, np.float64), [c for c, _ in ROW_KEYS])
+                doc.feed(np.asarray(rows, np.float64), columns.NAMES)
                 rows.clear()
-
-        def num(v):
-            return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
 
         for rec in f.metrics[self._pos:]:
             new = True
             ev = rec.get("event")
             if ev is None:
-                rows.append([num(rec.get(key)) for _, key in ROW_KEYS])
+                rows.append(columns.from_line(rec))  # the statistics columns, read by their on-disk names
                 continue
             flush()
             if ev == RunEvent.SET and isinstance(rec.get("changes"), dict):
                 doc.configure(**rec["changes"])
-            elif ev == "diverged":
+            elif ev == RunEvent.DIVERGED:
                 doc.note_diverged(int(rec["iteration"]) + 1, str(rec.get("message", "")))
             elif ev == RunEvent.FINDING:
                 try:

@@ -24,15 +24,14 @@ DESCRIPTION = ("Train headless. Settings come from --preset, then explicit flags
                "the checkpoint's settings continue (flags may change what a running run can change); a "
                "--preset given with --resume must describe the same data, model and seed.")
 
-#: the settings ``train`` takes as flags (their flags, types, ranges and choices come from the settings table)
-_FLAGGED = ("dataset", "model", "loss", "optimizer", "lr_d", "lr_g", "momentum", "k", "g_steps", "batch_size",
-            "unroll", "pack", "mbstd", "z_dim", "noise", "steps", "seed", "device")
-TRAIN_SETTINGS = {s.dest: s.name for s in SETTINGS if s.name in _FLAGGED and s.name != "device"}  # dest -> field
+#: argparse dest -> TrainConfig field: every setting with a flag in the settings table (its flag, type, range
+#: and choices come from there); --device is read on its own (it also picks the rank's device under torchrun)
+TRAIN_SETTINGS = {s.dest: s.name for s in SETTINGS if s.flag and s.name != "device"}
 
 
 def add_arguments(t) -> None:
     t.add_argument("--preset", help="start from a named preset (see `gan-studio presets`)")
-    add_flags(t, _FLAGGED)  # --dataset, --model, --loss, --optimizer, --lr-d, ..., --seed, --device
+    add_flags(t)  # the settings table's flags: --dataset, --model, --loss, --optimizer, --lr-d, ..., --device
     t.add_argument("--dataset-arg", action="append", type=kv, default=[], metavar="KEY=VALUE",
                    help="dataset parameter, e.g. sigma=0.02 or path=pts.npy (repeatable)")
     t.add_argument("--data-root", help="folder holding downloaded datasets (e.g. ROOT/MNIST/raw)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ class Column:
     stored: str = ""  # "" = the same as name
     digits: int | None = None  # rounded to this many decimals when written
     null_if_not_finite: bool = False  # NaN/Inf written as null (a diverged loss)
+    history: bool = False  # also kept for the whole run in the trainer's ``history`` (and its checkpoints)
 
     @property
     def disk(self) -> str:
@@ -51,12 +53,12 @@ _COUNT = Int(min=0, optional=True)
 
 #: The columns, in the order of the statistics arrays.
 COLUMNS: tuple[Column, ...] = (
-    Column("iteration", "iteration", Int(min=0)),
-    Column("d_loss", "D loss", _LOSS, null_if_not_finite=True),
-    Column("g_loss", "G loss", _LOSS, null_if_not_finite=True),
-    Column("d_real", "mean D(x)", _LOSS, null_if_not_finite=True),
-    Column("d_fake", "mean D(G(z))", _LOSS, null_if_not_finite=True),
-    Column("seconds", "time of the iteration", Num(min=0, optional=True), unit="s", digits=6),
+    Column("iteration", "iteration", Int(min=0), history=True),
+    Column("d_loss", "D loss", _LOSS, null_if_not_finite=True, history=True),
+    Column("g_loss", "G loss", _LOSS, null_if_not_finite=True, history=True),
+    Column("d_real", "mean D(x)", _LOSS, null_if_not_finite=True, history=True),
+    Column("d_fake", "mean D(G(z))", _LOSS, null_if_not_finite=True, history=True),
+    Column("seconds", "time of the iteration", Num(min=0, optional=True), unit="s", digits=6, history=True),
     Column("d_steps", "D steps (k)", _COUNT, stored="k"),
     Column("g_steps", "G steps", _COUNT),
     Column("lr_d", "learning rate D", _RATE),
@@ -68,6 +70,8 @@ COLUMNS: tuple[Column, ...] = (
 
 #: The column names, in order (``protocol.STAT_COLUMNS``).
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+#: The columns the trainer keeps for the whole run (``Trainer.history``, saved in checkpoints).
+HISTORY_KEYS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.history)
 #: Each column's position in a statistics row: ``rows[:, COL["d_loss"]]``.
 COL: dict[str, int] = {c.name: i for i, c in enumerate(COLUMNS)}
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
@@ -79,9 +83,8 @@ V1_NAMES: dict[str, str] = {c.stored: c.name for c in COLUMNS if c.stored}
 LINE_SPECS: dict[str, Spec] = {c.disk: c.spec for c in COLUMNS}
 
 
-def row(stats) -> tuple:
-    """One statistics row from an object with the columns as attributes (an ``IterationStats``)."""
-    return tuple(getattr(stats, n) for n in NAMES)
+#: One statistics row from an object with the columns as attributes (an ``IterationStats``), as a tuple.
+row = operator.attrgetter(*NAMES)
 
 
 def to_line(stats) -> dict:

@@ -103,6 +103,7 @@ class Setting:
     scale: str = "linear"
     soft: tuple | None = None
     unit: str = ""
+    decimals: int = 4  # digits a number field shows (floats)
 
     @property
     def live(self) -> bool:
@@ -121,11 +122,16 @@ class Setting:
         return (self.labels or {}).get(c, c)
 
     def range_text(self) -> str:
+        """The range as a refusal says it ("k must be ..."): ``what``, or generated."""
         if self.what:
             return self.what
+        return f"between {_n(self.lo)} and {_n(self.hi)}" if self.kind == "int" else f"in {self.interval()}"
+
+    def interval(self) -> str:
+        """The range in brief: 1–10000, (0, 10]."""
         if self.kind == "int":
-            return f"between {_n(self.lo)} and {_n(self.hi)}"
-        return f"in {'(' if self.lo_open else '['}{_n(self.lo)}, {_n(self.hi)}{')' if self.hi_open else ']'}"
+            return f"{_n(self.lo)}–{_n(self.hi)}"
+        return f"{'(' if self.lo_open else '['}{_n(self.lo)}, {_n(self.hi)}{')' if self.hi_open else ']'}"
 
     def check(self, v: Any) -> Any:
         """``v`` if it is a valid value of this setting, else a :class:`ConfigError` naming it."""
@@ -205,37 +211,39 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("model_args", "mapping", {}, "structural", "model arguments"),
     Setting("loss", "choice", "nonsaturating", "live", "loss", "the game's value function", choices=LOSS_NAMES,
             hidden=tuple(LOSS_ALIASES), labels=_LOSS_LABELS, flag="--loss",
-            flag_help="minimax, nonsaturating, lsgan, hinge or wgan-gp"),
+            flag_help="the loss ({choices})"),
     Setting("optimizer", "choice", "adam", "live", "optimiser",
             "changing the optimiser starts it with fresh state; the weights are kept", choices=OPTIMIZER_NAMES,
-            labels={"adam": "Adam", "sgd": "SGD + momentum"}, flag="--optimizer"),
+            labels={"adam": "Adam", "sgd": "SGD + momentum"}, flag="--optimizer", flag_help="the optimiser ({choices})"),
     Setting("lr_d", "float", 1e-3, "live", "lr D", "discriminator learning rate", lo=0, hi=10, lo_open=True,
             what="a learning rate in (0, 10]", flag="--lr-d", scale="log", soft=(1e-6, 1.0)),
     Setting("lr_g", "float", 1e-3, "live", "lr G", "generator learning rate", lo=0, hi=10, lo_open=True,
             what="a learning rate in (0, 10]", flag="--lr-g", scale="log", soft=(1e-6, 1.0)),
     Setting("betas", "betas", (0.5, 0.999), "live", "Adam betas", "Adam's two decay rates", lo=0, hi=1,
-            hi_open=True),
+            hi_open=True, decimals=3),
     Setting("momentum", "float", 0.5, "live", "momentum", "SGD momentum", lo=0, hi=1, hi_open=True,
-            flag="--momentum"),
+            flag="--momentum", decimals=3),
     Setting("momentum_final", "float", None, "live", "final momentum",
-            "the momentum the ramp rises to (none: no ramp)", lo=0, hi=1, hi_open=True, nullable=True),
+            "the momentum the ramp rises to (none: no ramp)", lo=0, hi=1, hi_open=True, nullable=True,
+            decimals=3),
     Setting("momentum_ramp", "int", 0, "live", "momentum ramp",
             "iterations over which the momentum rises to its final value", lo=0, hi=10**9,
             what="between 0 and 1e9 iterations", unit="iterations"),
     Setting("lr_decay", "float", 1.0, "live", "lr decay", "the learning rate is divided by this after each update",
-            lo=1, hi=10, what="in [1, 10] (it divides the rate after each update)"),
-    Setting("lr_min", "float", 0.0, "live", "lr floor", "the decaying learning rate stops here", lo=0, hi=10),
+            lo=1, hi=10, what="in [1, 10] (it divides the rate after each update)", decimals=7),
+    Setting("lr_min", "float", 0.0, "live", "lr floor", "the decaying learning rate stops here", lo=0, hi=10, decimals=8),
     Setting("k", "int", 1, "live", "k (D steps)",
             "k: discriminator steps per iteration (the paper uses k = 1)", lo=1, hi=10_000, flag="--k",
             flag_help="discriminator steps per iteration (the paper's k)"),
-    Setting("g_steps", "int", 1, "live", "G steps per iteration",
+    Setting("g_steps", "int", 1, "live", "G steps",
             "generator steps per iteration (G-steps ≫ k starves D: the 'Helvetica scenario')", lo=1, hi=10_000,
             flag="--g-steps", flag_help="generator steps per iteration"),
     Setting("batch_size", "int", 256, "live", "batch size", "minibatch size m (examples and noise vectors per step)",
             lo=1, hi=65536, flag="--batch-size", flag_help="minibatch size m"),
     Setting("z_dim", "int", 2, "structural", "noise dimension", lo=1, hi=4096, flag="--z-dim"),
-    Setting("noise", "choice", "normal", "structural", "noise", choices=NOISE_NAMES, flag="--noise"),
-    Setting("gp_weight", "float", 10.0, "live", "gradient penalty weight", "WGAN-GP's λ", lo=0, hi=1e6),
+    Setting("noise", "choice", "normal", "structural", "noise", choices=NOISE_NAMES, flag="--noise",
+            flag_help="the noise distribution ({choices})"),
+    Setting("gp_weight", "float", 10.0, "live", "GP weight λ", "WGAN-GP's gradient penalty weight λ", lo=0, hi=1e6, decimals=2),
     Setting("unroll", "int", 0, "live", "unroll D steps",
             "Unrolled GAN (Metz et al. 2016): G is updated against D after this many extra D steps, so it cannot "
             "win by hopping to the mode D forgot. 0 = off; 5 is typical.", lo=0, hi=50,
@@ -300,6 +308,26 @@ def validate(d: dict) -> None:
                 raise ConfigError(why)
 
 
+def check_rules(d: dict) -> None:
+    """The :data:`RULES` that tie settings together, on a whole configuration ``d`` (e.g. the settings in force
+    with a change applied)."""
+    for _names, rule in RULES:
+        why = rule(d)
+        if why:
+            raise ConfigError(why)
+
+
+def check_live_change(changes: dict, in_force: dict | None = None) -> None:
+    """A change to a running run: only live settings, each valid, and (given the settings ``in_force``) the
+    rules that tie settings together hold afterwards, so a change the trainer would refuse is refused at once."""
+    unknown = [k for k in changes if k not in LIVE_KEYS]
+    if unknown:
+        raise ConfigError(f"{', '.join(map(str, unknown))} cannot change during a run; start a new run instead")
+    validate(changes)
+    if in_force:
+        check_rules({**in_force, **changes})
+
+
 def defaults() -> dict[str, Any]:
     return {s.name: (dict(s.default) if isinstance(s.default, dict) else s.default) for s in SETTINGS}
 
@@ -348,6 +376,8 @@ def add_flags(parser, names=None) -> dict[str, str]:
         if not s.flag or (names is not None and s.name not in names):
             continue
         help_ = (s.flag_help or s.tooltip or s.label).replace("{choices}", ", ".join(s.offered))
+        if s.kind in ("int", "float") and s.hi is not None and s.hi < MAX_WHOLE:
+            help_ += f"; range {s.interval()}"
         if s.kind == "bool":
             parser.add_argument(s.flag, action=argparse.BooleanOptionalAction, default=None, help=help_)
         elif s.kind == "choice":

@@ -11,11 +11,13 @@ import math
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.errors import ConfigError
-from ..core.settings import setting
+from ..core.settings import LIVE_KEYS, setting
 from . import theme
-from .setting_widgets import canonical, check_box, combo, label, spin
+from .setting_widgets import SettingField, canonical, check_box, combo, label, spin
 
 LOSS_LABELS = setting("loss").labels  # (the settings table's; kept for modules that import it here)
+#: the live settings with a widget of their own in the groups above (the others are under "More settings")
+MAIN_KEYS = ("k", "g_steps", "batch_size", "loss", "optimizer", "lr_d", "lr_g", "unroll", "pack", "mbstd")
 SPEED_STEPS = 60  # slider positions for 1 … 1000 it/s; the last one means "no limit"
 
 
@@ -147,6 +149,26 @@ class ControlsPanel(QtWidgets.QWidget):
         fm.addRow("", self.mbstd)
         outer.addWidget(rem)
 
+        # every other live setting of the table (momentum, Adam's betas, the schedules, the gradient penalty),
+        # in a group that opens on demand: a setting added to the table gets its field here
+        more = QtWidgets.QGroupBox("More settings")
+        more.setCheckable(True)
+        more.setChecked(False)
+        inner = QtWidgets.QWidget()
+        QtWidgets.QVBoxLayout(more).addWidget(inner)
+        fx = QtWidgets.QFormLayout(inner)
+        fx.setContentsMargins(0, 0, 0, 0)
+        self.more = more
+        self.fields: dict[str, SettingField] = {}
+        for key in LIVE_KEYS:
+            if key not in MAIN_KEYS:
+                self.fields[key] = f = SettingField(key)
+                fx.addRow(label(key), f)
+                f.edited.connect(lambda v, key=key: self._live(key, v))
+        inner.setVisible(False)
+        more.toggled.connect(inner.setVisible)
+        outer.addWidget(more)
+
         speed = QtWidgets.QGroupBox("Speed")
         fs = QtWidgets.QHBoxLayout(speed)
         self.speed = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -188,6 +210,10 @@ class ControlsPanel(QtWidgets.QWidget):
         self.lr_d.committed.connect(lambda v: self._live("lr_d", v))
         self.lr_g.committed.connect(lambda v: self._live("lr_g", v))
         self.speed.valueChanged.connect(self._speed)
+        #: the widget of each live setting (a test checks that every one of the table's has one)
+        self.widgets = {"k": self.k, "g_steps": self.g_steps, "batch_size": self.batch, "loss": self.loss,
+                        "optimizer": self.optimizer, "lr_d": self.lr_d, "lr_g": self.lr_g, "unroll": self.unroll,
+                        "pack": self.pack, "mbstd": self.mbstd, **self.fields}
         self.dataset.activated.connect(lambda _: self._run("dataset", self.dataset.currentData()))
         self.model.activated.connect(lambda _: self._run("model", self.model.currentData()))
         self.seed.setKeyboardTracking(False)
@@ -214,6 +240,9 @@ class ControlsPanel(QtWidgets.QWidget):
             if not self.pack.hasFocus():
                 self.pack.setValue(int(cfg.get("pack", 1)))
             self.mbstd.setChecked(bool(cfg.get("mbstd", False)))
+            for key, f in self.fields.items():
+                if key in cfg and not any(p.hasFocus() for p in f.parts):
+                    f.set_value(cfg[key])
             conv = cfg.get("model") == "mlp"
             self.pack.setEnabled(conv)
             self.mbstd.setEnabled(conv)

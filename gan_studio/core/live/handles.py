@@ -26,7 +26,8 @@ import numpy as np
 
 from ..columns import RunEvent, row as stats_row
 from ..protocol import STAT_COLUMNS, Capability, Event, EventKind, Snapshot  # noqa: F401 (re-exported)
-from ..train.config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
+from ..settings import check_live_change
+from ..train.config import ConfigError, TrainConfig
 from ..views.viewspec import D_HIST
 
 _run_ids = itertools.count(1)
@@ -66,12 +67,9 @@ def check_step_kind(kind: str) -> None:
         raise ValueError(f"step kind must be full, d or g, not {kind!r}")
 
 
-def check_live_changes(changes: dict) -> None:
-    """The one validator of live setting changes, used by every run handle before a change is queued."""
-    unknown = [k for k in changes if k not in LIVE_KEYS]
-    if unknown:
-        raise ConfigError(f"{', '.join(unknown)} cannot change during a run; start a new run instead")
-    validate_values(changes)
+def check_live_changes(changes: dict, in_force: dict | None = None) -> None:
+    """The one validator of live setting changes (the settings table's), used by every run handle before a change is queued."""
+    check_live_change(changes, in_force)
 
 
 def check_speed(it_per_s: float | None) -> None:
@@ -101,7 +99,7 @@ class _Commands:
 
     def set(self, **changes: Any) -> None:
         """Change live settings; validated now (raises :class:`ConfigError`), applied at the next iteration."""
-        check_live_changes(changes)
+        check_live_changes(changes, getattr(self.latest(), "config", None))  # with the settings in force
         self._put("set", dict(changes))
 
     def set_speed(self, it_per_s: float | None) -> None:
@@ -127,8 +125,7 @@ class _Commands:
 
     def call(self, fn: Callable[[Any], Any], label: str = "call") -> None:
         """Run ``fn(trainer)`` in the training loop between iterations; its result comes back as an event
-        of kind ``label`` (an :class:`EventKind`). For a :class:`ProcessRun`, ``fn`` must be picklable (a
-        module-level function)."""
+        of kind ``label`` (an EventKind). For a :class:`ProcessRun`, ``fn`` must be picklable (a module-level function)."""
         self._put("call", fn, EventKind(label).value)
 
     def close(self, timeout: float | None = 2.0) -> bool:
@@ -501,13 +498,13 @@ class ThreadRun(_Commands):
         elif kind == "set":
             try:
                 tr.submit(**cmd[1])
+                if self._recorder is not None:  # (a refused change is not recorded as made)
+                    self._recorder.note(tr, RunEvent.SET, changes=cmd[1])
             except ConfigError as exc:
                 self._event("error", str(exc))
             if not self._running:
                 tr.apply_changes()  # paused: apply now, so what the window shows is what the next step uses
                 self._dirty = True
-            if self._recorder is not None:
-                self._recorder.note(tr, RunEvent.SET, changes=cmd[1])
         elif kind == "speed":
             self._speed = cmd[1]
             self._next_step = 0.0
@@ -746,8 +743,7 @@ class ThreadRun(_Commands):
         gap = tr.iteration - self._last_recorded()
         if gap < rec.every:
             return
-        st = self._static
-        keeps = ("samples", D_HIST, "field") if st.kind == "points" and st.dim <= 2 else ("samples", D_HIST)
+        keeps = self._record_keeps()
         c0 = time.thread_time()
         if views is not None and all(k in views for k in keeps):
             rec.snapshot(tr, views)

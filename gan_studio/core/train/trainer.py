@@ -23,13 +23,13 @@ import torch
 
 from . import losses as losses_mod
 from . import optim as optim_mod
+from ..columns import HISTORY_KEYS  # the columns kept in Trainer.history
 from ..protocol import SubStep
 from .config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
 from .datasets import build_dataset
 from .models import build_models, init_from_data
 from .sizes import check_model_size, model_args_of
 
-HISTORY_KEYS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
 #: Why :meth:`Trainer.run` ended, as passed to :meth:`Observer.on_run_end`.
 RUN_END_REASONS = ("finished", "stopped", "diverged", "interrupted", "error")
 
