@@ -84,8 +84,7 @@ class Presenter(QtCore.QObject):
         w.narrator.presenting(on)  # the Algorithm 1 panel, when narrating, is part of the lecture
         if on:
             w.controls_dock.setVisible(False)
-            w.showFullScreen()
-            w.setGeometry(w.screen().geometry())  # exactly the screen it is on
+            w.showFullScreen()  # exactly the screen it is on (its minimum never exceeds it: tests/test_screens.py)
         else:
             w.controls_dock.setVisible(True)
             if not self._was_full:

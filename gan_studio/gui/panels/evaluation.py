@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from .. import theme
 from ..series import DecimatingSeries
-from .base import Panel
+from .base import Panel, WrapLabel
 
 CAVEAT_SHORT = ("Parzen numbers are a rough, comparative signal: in high dimensions they can rank a k-means "
                 "model above the real data (Theis et al. 2016).")
@@ -36,7 +36,7 @@ class EvaluationPanel(Panel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.headline = QtWidgets.QLabel("—")
+        self.headline = WrapLabel("—")
         f = self.headline.font()
         f.setPointSize(15)
         f.setBold(True)
@@ -44,7 +44,7 @@ class EvaluationPanel(Panel):
         self.headline.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.headline.setWordWrap(True)  # never widen the window for a long line
         self.body.addWidget(self.headline)
-        self.alarm = QtWidgets.QLabel("")
+        self.alarm = WrapLabel("")
         self.alarm.setStyleSheet("background: #b3261e; color: white; font-weight: 600; padding: 3px 6px;"
                                  "border-radius: 3px;")
         self.alarm.setVisible(False)
@@ -72,8 +72,7 @@ class EvaluationPanel(Panel):
         self.c_js_hist = self.p_div.plot(pen=theme.pen(theme.FAKE, 1.5, "dot"))
         self.ln2 = pg.InfiniteLine(pos=math.log(2), angle=0, pen=theme.pen(theme.REF, 1.2, "dash"))
         self.p_div.addItem(self.ln2, ignoreBounds=True)
-        self.readout = QtWidgets.QLabel("")
-        self.readout.setWordWrap(True)
+        self.readout = WrapLabel("")
         self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)
         ll.addWidget(self.readout)
         self.tabs.addTab(live, "Modes && divergences")
