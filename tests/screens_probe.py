@@ -101,6 +101,7 @@ def main(argv=None) -> int:
             record(mode, cw)
             cw.close()
         elif mode == "presentation":
+            win.doctor.dock.show()  # (as after a finding's notification)
             win.set_presentation(True)
             # the lecture's point: G collapsed onto one mode, the alarm raised
             win.evaluation.add_metrics({"iteration": 1200, "modes_covered": 0, "n_modes": 8, "high_quality": 0.1})
@@ -114,6 +115,10 @@ def main(argv=None) -> int:
             win.set_presentation(False)
             settle()
             out["modes"]["after-presentation"] = layout_problems(win)
+            if os.environ.get("PROBE_DEBUG"):
+                for c in win.evaluation.findChildren(QtWidgets.QWidget):
+                    if c.isVisible() and c.minimumSizeHint().height() > 40:
+                        print(type(c).__name__, c.minimumSizeHint(), c.minimumHeight(), c.height(), c.width(), file=sys.stderr)
     print(json.dumps(out), flush=True)
     win.close()  # saves the settings (--settings) and stops the runs
     settle()

@@ -32,7 +32,8 @@ def has_display() -> bool:
 
 def offscreen_screen(size: tuple[int, int]) -> None:
     """On Qt's offscreen platform (automation), make its screen ``size`` — so ``--size 1280x720`` shows the
-    layout a 1280×720 projector gets, presentation mode included — instead of the platform's 800×800."""
+    layout a 1280×720 projector gets, presentation mode included — instead of the platform's 800×800
+    (without --size: a 1920×1080 screen, where the window has its usual 1440×900)."""
     if os.environ.get("QT_QPA_PLATFORM", "").strip() != "offscreen":
         return
     import atexit
@@ -72,8 +73,8 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
               "automation; the command line (gan-studio train, gif, open …) needs no display for its other "
               "commands.", file=sys.stderr)
         return 2
-    if size and not QtWidgets.QApplication.instance():
-        offscreen_screen(size)
+    if not QtWidgets.QApplication.instance():
+        offscreen_screen(size or (1920, 1080))
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("GAN Studio")
     app.setDesktopFileName("gan-studio")

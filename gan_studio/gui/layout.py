@@ -92,12 +92,20 @@ class PanelLayout(QtWidgets.QSplitter):
         self.visibilityChanged.emit()
 
     def set_focus(self, keys) -> None:
-        """Show only these panels (of those that apply and are not hidden by the user); None: all again."""
+        """Show only these panels (of those that apply and are not hidden by the user), the upper row's
+        (the field or the samples: what the data look like) on the left at full height and the others
+        one above the other on the right; None: all again, in the grid."""
         self.focus = None if keys is None else frozenset(keys)
+        Qt = QtCore.Qt.Orientation
+        self.setOrientation(Qt.Vertical if keys is None else Qt.Horizontal)
+        self.bottom.setOrientation(Qt.Horizontal if keys is None else Qt.Vertical)
         if self.static is not None:
             for p in self:
                 p.setVisible(self._shown(p))
         self._sync_rows()
+        if keys is not None:
+            total = sum(self.sizes()) or self.width()
+            self.setSizes([total * 3 // 5, total * 2 // 5])
         self.visibilityChanged.emit()
 
     # ---------------------------------------------------------------------------------- reflow
@@ -138,11 +146,15 @@ class PanelLayout(QtWidgets.QSplitter):
             for p in self:
                 p.setVisible(self._shown(p))
         self._sync_rows()
-        # the lower part holds one row of panels, or two (the losses above the D histogram)
-        total = sum(self.sizes()) or self.height()
-        self.setSizes([total * 2 // 5, total * 3 // 5] if n == 2 else [total * 3 // 5, total * 2 // 5])
+        self.share_rows()
         self._refit(pinned)
         return True
+
+    def share_rows(self) -> None:
+        """The upper and the lower part's heights: the lower holds one row of panels, or two (the losses
+        above the D histogram)."""
+        total = sum(self.sizes()) or self.height()
+        self.setSizes([total * 2 // 5, total * 3 // 5] if self.columns == 2 else [total * 3 // 5, total * 2 // 5])
 
     def _pinned(self) -> bool:
         """Whether the window is as narrow as its minimum lets it be (then held wider than asked)."""

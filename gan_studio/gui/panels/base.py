@@ -54,6 +54,11 @@ class WrapLabel(QtWidgets.QLabel):
         super().resizeEvent(ev)
         self._fit()
 
+    def changeEvent(self, ev) -> None:
+        super().changeEvent(ev)
+        if ev.type() == QtCore.QEvent.Type.FontChange:  # (presentation mode's type)
+            self._fit()
+
 
 class Panel(QtWidgets.QFrame):
     #: a user changed an option that needs different views (e.g. fresh z): the window re-sends its request

@@ -74,7 +74,17 @@ class EvaluationPanel(Panel):
         self.p_div.addItem(self.ln2, ignoreBounds=True)
         self.readout = WrapLabel("")
         self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        ll.addWidget(self.readout)
+        # the numbers scroll when the panel is short (a small screen with the alarm up), never push the
+        # window taller than its screen
+        self.readout_scroll = QtWidgets.QScrollArea()
+        self.readout_scroll.setWidget(self.readout)
+        self.readout_scroll.setWidgetResizable(True)
+        self.readout_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.readout_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.readout_scroll.setMinimumHeight(2 * self.readout.fontMetrics().lineSpacing() + 4)
+        self.readout_scroll.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
+                                          QtWidgets.QSizePolicy.Policy.Maximum)
+        ll.addWidget(self.readout_scroll)
         self.tabs.addTab(live, "Modes && divergences")
         # -- Parzen tab
         pz = QtWidgets.QWidget()
