@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .screens import clamp_to_screen
 from .panels import DHistPanel, EvaluationPanel, FieldPanel, LatentPanel, LossesPanel, SamplesPanel
 
 TOP = ("field", "samples", "latent")
@@ -67,7 +66,6 @@ class PanelLayout(QtWidgets.QSplitter):
     def set_static(self, static, replay: bool = False) -> None:
         """A new run's data are known (or None: no run yet): show the panels that apply, hide the others."""
         self.static, self.replay = static, replay
-        pinned = self._pinned()
         for p in self:
             applies = static is not None and self.applies(p)
             if p.key == "losses":
@@ -78,7 +76,6 @@ class PanelLayout(QtWidgets.QSplitter):
                 p.setVisible(self._shown(p))
                 self.actions[p.key].setEnabled(applies or p.key == "losses")
         self._sync_rows()
-        self._refit(pinned)
 
     def _shown(self, panel) -> bool:
         """Whether ``panel`` is to be shown now: it applies (the losses always do), the user has not hidden
@@ -131,7 +128,6 @@ class PanelLayout(QtWidgets.QSplitter):
         if n == self.columns:
             return False
         self.columns = n
-        pinned = self._pinned()
         P = self.panels
         if n == 2:
             self.bottom_row.insertWidget(0, P["losses"])
@@ -147,8 +143,7 @@ class PanelLayout(QtWidgets.QSplitter):
                 p.setVisible(self._shown(p))
         self._sync_rows()
         self.share_rows()
-        self._refit(pinned)
-        return True
+        return True  # (the window, held wider than its screen by the old arrangement, refits: window.py)
 
     def share_rows(self) -> None:
         """The upper and the lower part's heights: the lower holds one row of panels, or two (the losses
@@ -156,15 +151,7 @@ class PanelLayout(QtWidgets.QSplitter):
         total = sum(self.sizes()) or self.height()
         self.setSizes([total * 2 // 5, total * 3 // 5] if self.columns == 2 else [total * 3 // 5, total * 2 // 5])
 
-    def _pinned(self) -> bool:
-        """Whether the window is as narrow as its minimum lets it be (then held wider than asked)."""
-        win = self.window()
-        return win is not self and win.width() <= win.minimumSizeHint().width()
 
-    def _refit(self, pinned: bool) -> None:
-        """A window that its old minimum held wider than its screen fits the screen once it can."""
-        if pinned:
-            QtCore.QTimer.singleShot(0, lambda: clamp_to_screen(self.window()))
 
     def _sync_rows(self) -> None:
         """An inner row with nothing shown in it takes no room."""
@@ -189,6 +176,9 @@ class PanelLayout(QtWidgets.QSplitter):
                 settings.set(f"{prefix}/split-{name}", sp.saveState())
         if screen:
             settings.set(f"screens/{screen}/panels", shown)
+            seen = settings.get("view/screens", [])
+            if isinstance(seen, list) and screen not in seen:
+                settings.set("view/screens", [*seen, screen][-16:])
 
     def _splitters(self):
         # the lower row's state depends on its arrangement: kept for the one it was saved in
@@ -196,9 +186,17 @@ class PanelLayout(QtWidgets.QSplitter):
         return (("grid", self), ("top", self.top), (bottom, self.bottom), ("bottom-row", self.bottom_row))
 
     def restore_state(self, settings, screen: str | None = None) -> None:
-        """Put back what :meth:`save_state` saved: ``screen``'s own choices where there are, else the last."""
+        """Put back what :meth:`save_state` saved. The panels shown are ``screen``'s own choice; a screen
+        size not seen before starts with every panel (a settings file from before screens were told apart:
+        its one choice)."""
         own = settings.get(f"screens/{screen}/panels", {}) if screen else {}
-        shown = own if isinstance(own, dict) and own else settings.get("view/panels", {})
+        seen = settings.get("view/screens", []) if screen else []
+        if isinstance(own, dict) and own:
+            shown = own
+        elif seen:
+            shown = {}
+        else:
+            shown = settings.get("view/panels", {})
         for k, on in (shown.items() if isinstance(shown, dict) else ()):
             if k in self.actions and isinstance(on, bool):
                 self.actions[k].blockSignals(True)

@@ -29,16 +29,17 @@ def fit_window(window: QtWidgets.QWidget, preferred: tuple[int, int] = PREFERRED
     """Give a window that is not shown yet its first size: ``preferred`` where it fits on the screen with
     its frame, else the whole available screen."""
     s = screen_of(window)
+    resize = QtWidgets.QWidget.resize  # (not a window's own resize(), which marks a size its caller chose)
     if s is None:
-        window.resize(*preferred)
+        resize(window, *preferred)
         return
     avail = s.availableGeometry()
     frame = 40  # a title bar and borders; the real margins are known only once the window is shown
     if preferred[0] + 16 <= avail.width() and preferred[1] + frame <= avail.height():
-        window.resize(*preferred)
+        resize(window, *preferred)
         window.move(avail.center() - QtCore.QPoint(preferred[0] // 2, (preferred[1] + frame) // 2))
     else:
-        window.resize(avail.width() - 8, avail.height() - frame)  # (not maximised: a later resize() still works)
+        resize(window, avail.width() - 8, avail.height() - frame)  # (not maximised: a later resize() still works)
         window.move(avail.topLeft())
 
 
