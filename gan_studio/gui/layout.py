@@ -103,6 +103,12 @@ class PanelLayout(QtWidgets.QSplitter):
         if keys is not None:
             total = sum(self.sizes()) or self.width()
             self.setSizes([total * 3 // 5, total * 2 // 5])
+            # on the right, the curves get the height; the evaluation's big numbers and alarm need little
+            parts = [self.bottom.widget(i) for i in range(self.bottom.count())]
+            tall = sum(self.bottom.sizes()) or self.height()
+            weights = [0 if w.isHidden() else (2 if w is self.panels["evaluation"] else 3) for w in parts]
+            if sum(weights):
+                self.bottom.setSizes([tall * wt // sum(weights) for wt in weights])
         self.visibilityChanged.emit()
 
     # ---------------------------------------------------------------------------------- reflow
