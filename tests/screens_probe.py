@@ -115,10 +115,7 @@ def main(argv=None) -> int:
             win.set_presentation(False)
             settle()
             out["modes"]["after-presentation"] = layout_problems(win)
-            if os.environ.get("PROBE_DEBUG"):
-                for c in win.evaluation.findChildren(QtWidgets.QWidget):
-                    if c.isVisible() and c.minimumSizeHint().height() > 40:
-                        print(type(c).__name__, c.minimumSizeHint(), c.minimumHeight(), c.height(), c.width(), file=sys.stderr)
+
     print(json.dumps(out), flush=True)
     win.close()  # saves the settings (--settings) and stops the runs
     settle()
