@@ -27,6 +27,7 @@ def main(argv=None) -> int:
     ap.add_argument("--shots", default=None)
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--settings", default=None, help="a settings file to use (kept between calls)")
+    ap.add_argument("--hide", default=None, help="hide this panel (View menu) after the first look")
     args = ap.parse_args(argv)
     sw, sh = (int(v) for v in args.size.lower().split("x"))
     tmp = Path(tempfile.mkdtemp(prefix="gs-screens-"))
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
 
     from PySide6 import QtCore, QtWidgets
 
-    from gan_studio.gui.screens import layout_problems
+    from gan_studio.gui.screens import layout_problems, thin_pens
     from gan_studio.gui.settings import Settings
     from gan_studio.gui.window import StudioWindow
 
@@ -62,7 +63,11 @@ def main(argv=None) -> int:
         win.controller.refresh()
         app.processEvents()
 
-    out: dict = {"screen": [sw, sh], "dpr": args.dpr, "modes": {}}
+    settle()
+    out: dict = {"screen": [sw, sh], "dpr": args.dpr, "modes": {}, "thin_pens": thin_pens(win),
+                 "shown": sorted(p.key for p in win.layout_ if p.isVisible()), "columns": win.layout_.columns}
+    if args.hide:
+        win.layout_.actions[args.hide].setChecked(False)
 
     def record(mode: str, shown) -> None:
         settle()
@@ -96,14 +101,26 @@ def main(argv=None) -> int:
             record(mode, cw)
             cw.close()
         elif mode == "presentation":
+            win.doctor.dock.show()  # (as after a finding's notification)
             win.set_presentation(True)
+            # the lecture's point: G collapsed onto one mode, the alarm raised
+            win.evaluation.add_metrics({"iteration": 1200, "modes_covered": 0, "n_modes": 8, "high_quality": 0.1})
+            win.evaluation.show_snapshot(None)
             record(mode, win)
+            a = win.evaluation.alarm
+            r = QtCore.QRect(a.mapToGlobal(QtCore.QPoint(0, 0)), a.size())
+            out["modes"][mode]["alarm"] = a.isVisible() and win.screen().geometry().contains(r)
+            out["modes"][mode]["shown"] = sorted(p.key for p in win.layout_ if p.isVisible())
+            out["modes"][mode]["font_scale"] = win.presenter.scales[0]
             win.set_presentation(False)
             settle()
             out["modes"]["after-presentation"] = layout_problems(win)
+
     print(json.dumps(out), flush=True)
-    win.close()
-    return 0
+    win.close()  # saves the settings (--settings) and stops the runs
+    settle()
+    sys.stderr.flush()
+    os._exit(0)  # the geometry is checked: no need to wait for Qt and the run threads to unwind
 
 
 if __name__ == "__main__":

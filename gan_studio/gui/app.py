@@ -30,6 +30,23 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def offscreen_screen(size: tuple[int, int]) -> None:
+    """On Qt's offscreen platform (automation), make its screen ``size`` — so ``--size 1280x720`` shows the
+    layout a 1280×720 projector gets, presentation mode included — instead of the platform's 800×800
+    (without --size: a 1920×1080 screen, where the window has its usual 1440×900)."""
+    if os.environ.get("QT_QPA_PLATFORM", "").strip() != "offscreen":
+        return
+    import atexit
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="gan-studio-screen-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump({"screens": [{"name": "gan-studio", "x": 0, "y": 0, "width": int(size[0]),
+                                "height": int(size[1]), "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}, f)
+    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={path}"
+
+
 def run_studio(preset: str | None = None, exit_after: float | None = None, screenshot: str | None = None,
                seed: int | None = None, device: str | None = None, size: tuple[int, int] | None = None,
                open_run: str | None = None, follow: bool = False, position: int | None = None,
@@ -56,6 +73,8 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
               "automation; the command line (gan-studio train, gif, open …) needs no display for its other "
               "commands.", file=sys.stderr)
         return 2
+    if not QtWidgets.QApplication.instance():
+        offscreen_screen(size or (1920, 1080))
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("GAN Studio")
     app.setDesktopFileName("gan-studio")

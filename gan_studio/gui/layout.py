@@ -12,7 +12,6 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.views.viewspec import PANEL_KEYS
-from .screens import clamp_to_screen
 from .panels import DHistPanel, EvaluationPanel, FieldPanel, LatentPanel, LossesPanel, SamplesPanel
 
 TOP = PANEL_KEYS[:3]  # field, samples, latent
@@ -68,7 +67,6 @@ class PanelLayout(QtWidgets.QSplitter):
     def set_static(self, static, replay: bool = False) -> None:
         """A new run's data are known (or None: no run yet): show the panels that apply, hide the others."""
         self.static, self.replay = static, replay
-        pinned = self._pinned()
         for p in self:
             applies = static is not None and self.applies(p)
             if p.key == "losses":
@@ -79,7 +77,6 @@ class PanelLayout(QtWidgets.QSplitter):
                 p.setVisible(self._shown(p))
                 self.actions[p.key].setEnabled(applies or p.key == "losses")
         self._sync_rows()
-        self._refit(pinned)
 
     def _shown(self, panel) -> bool:
         """Whether ``panel`` is to be shown now: it applies (the losses always do), the user has not hidden
@@ -93,12 +90,26 @@ class PanelLayout(QtWidgets.QSplitter):
         self.visibilityChanged.emit()
 
     def set_focus(self, keys) -> None:
-        """Show only these panels (of those that apply and are not hidden by the user); None: all again."""
+        """Show only these panels (of those that apply and are not hidden by the user), the upper row's
+        (the field or the samples: what the data look like) on the left at full height and the others
+        one above the other on the right; None: all again, in the grid."""
         self.focus = None if keys is None else frozenset(keys)
+        Qt = QtCore.Qt.Orientation
+        self.setOrientation(Qt.Vertical if keys is None else Qt.Horizontal)
+        self.bottom.setOrientation(Qt.Horizontal if keys is None else Qt.Vertical)
         if self.static is not None:
             for p in self:
                 p.setVisible(self._shown(p))
         self._sync_rows()
+        if keys is not None:
+            total = sum(self.sizes()) or self.width()
+            self.setSizes([total * 3 // 5, total * 2 // 5])
+            # on the right, the curves get the height; the evaluation's big numbers and alarm need little
+            parts = [self.bottom.widget(i) for i in range(self.bottom.count())]
+            tall = sum(self.bottom.sizes()) or self.height()
+            weights = [0 if w.isHidden() else (2 if w is self.panels["evaluation"] else 3) for w in parts]
+            if sum(weights):
+                self.bottom.setSizes([tall * wt // sum(weights) for wt in weights])
         self.visibilityChanged.emit()
 
     # ---------------------------------------------------------------------------------- reflow
@@ -124,7 +135,6 @@ class PanelLayout(QtWidgets.QSplitter):
         if n == self.columns:
             return False
         self.columns = n
-        pinned = self._pinned()
         P = self.panels
         if n == 2:
             self.bottom_row.insertWidget(0, P["losses"])
@@ -139,21 +149,16 @@ class PanelLayout(QtWidgets.QSplitter):
             for p in self:
                 p.setVisible(self._shown(p))
         self._sync_rows()
-        # the lower part holds one row of panels, or two (the losses above the D histogram)
+        self.share_rows()
+        return True  # (the window, held wider than its screen by the old arrangement, refits: window.py)
+
+    def share_rows(self) -> None:
+        """The upper and the lower part's heights: the lower holds one row of panels, or two (the losses
+        above the D histogram)."""
         total = sum(self.sizes()) or self.height()
-        self.setSizes([total * 2 // 5, total * 3 // 5] if n == 2 else [total * 3 // 5, total * 2 // 5])
-        self._refit(pinned)
-        return True
+        self.setSizes([total * 2 // 5, total * 3 // 5] if self.columns == 2 else [total * 3 // 5, total * 2 // 5])
 
-    def _pinned(self) -> bool:
-        """Whether the window is as narrow as its minimum lets it be (then held wider than asked)."""
-        win = self.window()
-        return win is not self and win.width() <= win.minimumSizeHint().width()
 
-    def _refit(self, pinned: bool) -> None:
-        """A window that its old minimum held wider than its screen fits the screen once it can."""
-        if pinned:
-            QtCore.QTimer.singleShot(0, lambda: clamp_to_screen(self.window()))
 
     def _sync_rows(self) -> None:
         """An inner row with nothing shown in it takes no room."""
@@ -178,6 +183,9 @@ class PanelLayout(QtWidgets.QSplitter):
                 settings.set(f"{prefix}/split-{name}", sp.saveState())
         if screen:
             settings.set(f"screens/{screen}/panels", shown)
+            seen = settings.get("view/screens", [])
+            if isinstance(seen, list) and screen not in seen:
+                settings.set("view/screens", [*seen, screen][-16:])
 
     def _splitters(self):
         # the lower row's state depends on its arrangement: kept for the one it was saved in
@@ -185,9 +193,17 @@ class PanelLayout(QtWidgets.QSplitter):
         return (("grid", self), ("top", self.top), (bottom, self.bottom), ("bottom-row", self.bottom_row))
 
     def restore_state(self, settings, screen: str | None = None) -> None:
-        """Put back what :meth:`save_state` saved: ``screen``'s own choices where there are, else the last."""
+        """Put back what :meth:`save_state` saved. The panels shown are ``screen``'s own choice; a screen
+        size not seen before starts with every panel (a settings file from before screens were told apart:
+        its one choice)."""
         own = settings.get(f"screens/{screen}/panels", {}) if screen else {}
-        shown = own if isinstance(own, dict) and own else settings.get("view/panels", {})
+        seen = settings.get("view/screens", []) if screen else []
+        if isinstance(own, dict) and own:
+            shown = own
+        elif seen:
+            shown = {}
+        else:
+            shown = settings.get("view/panels", {})
         for k, on in (shown.items() if isinstance(shown, dict) else ()):
             if k in self.actions and isinstance(on, bool):
                 self.actions[k].blockSignals(True)

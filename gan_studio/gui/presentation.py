@@ -42,6 +42,7 @@ class Presenter(QtCore.QObject):
         self.scales = (theme.PRESENT_FONT_SCALE, theme.PRESENT_LINE_SCALE)
         self._splits: list = []
         self._normal = None
+        self._doctor_shown = False
         window.controller.staticChanged.connect(lambda _snap: self.on and self._focus())
 
     def toggle(self) -> None:
@@ -82,12 +83,18 @@ class Presenter(QtCore.QObject):
         w.preset_summary.setVisible(not on)
         self._focus()
         w.narrator.presenting(on)  # the Algorithm 1 panel, when narrating, is part of the lecture
+        doctor = getattr(w, "doctor", None)
         if on:
+            # the screen is the preset's panels': the controls and the doctor's dock step aside
+            self._doctor_shown = doctor is not None and not doctor.dock.isHidden()
             w.controls_dock.setVisible(False)
-            w.showFullScreen()
-            w.setGeometry(w.screen().geometry())  # exactly the screen it is on
+            if doctor is not None:
+                doctor.dock.setVisible(False)
+            w.showFullScreen()  # exactly the screen it is on (its minimum never exceeds it: tests/test_screens.py)
         else:
             w.controls_dock.setVisible(True)
+            if doctor is not None and self._doctor_shown:
+                doctor.dock.setVisible(True)
             if not self._was_full:
                 w.showNormal()
                 if self._normal is not None:
@@ -95,4 +102,5 @@ class Presenter(QtCore.QObject):
             for sp, state in self._splits:
                 sp.restoreState(state)
             self._splits = []
+            w.layout_.share_rows()
         w.acts["full_screen"].setChecked(w.isFullScreen())

@@ -27,20 +27,20 @@ def screen_key(widget: QtWidgets.QWidget) -> str:
 
 def fit_window(window: QtWidgets.QWidget, preferred: tuple[int, int] = PREFERRED) -> None:
     """Give a window that is not shown yet its first size: ``preferred`` where it fits on the screen with
-    its frame, else the whole available screen (maximised)."""
+    its frame, else the whole available screen."""
     s = screen_of(window)
+    resize = QtWidgets.QWidget.resize  # (not a window's own resize(), which marks a size its caller chose)
     if s is None:
-        window.resize(*preferred)
+        resize(window, *preferred)
         return
     avail = s.availableGeometry()
     frame = 40  # a title bar and borders; the real margins are known only once the window is shown
     if preferred[0] + 16 <= avail.width() and preferred[1] + frame <= avail.height():
-        window.resize(*preferred)
+        resize(window, *preferred)
         window.move(avail.center() - QtCore.QPoint(preferred[0] // 2, (preferred[1] + frame) // 2))
     else:
-        window.resize(avail.width() - 8, avail.height() - frame)
+        resize(window, avail.width() - 8, avail.height() - frame)  # (not maximised: a later resize() still works)
         window.move(avail.topLeft())
-        window.setWindowState(window.windowState() | QtCore.Qt.WindowState.WindowMaximized)
 
 
 def clamp_to_screen(window: QtWidgets.QWidget) -> None:
@@ -130,3 +130,23 @@ def layout_problems(window: QtWidgets.QWidget) -> dict:
 
 def _r(r: QtCore.QRect) -> str:
     return f"{r.width()}×{r.height()}+{r.x()}+{r.y()}"
+
+
+def thin_pens(window: QtWidgets.QWidget) -> list[str]:
+    """Curves and lines drawn with pens that scale with the view (not cosmetic): on a 2× screen or in an
+    exported picture their width would change. The studio draws every one cosmetic."""
+    import pyqtgraph as pg
+
+    bad = []
+    for gv in window.findChildren(pg.GraphicsView):
+        for item in gv.scene().items():
+            pen = None
+            if isinstance(item, pg.PlotCurveItem):
+                pen = item.opts.get("pen")
+            elif isinstance(item, pg.InfiniteLine):
+                pen = item.pen
+            if pen is not None:
+                pen = pg.mkPen(pen)
+                if pen.style() != QtCore.Qt.PenStyle.NoPen and not pen.isCosmetic():
+                    bad.append(f"{type(item).__name__} in {gv.parentWidget().objectName() or type(gv).__name__}")
+    return bad

@@ -21,7 +21,7 @@ OK = "#15803d"
 #: with a smaller plot is unreadable (tests/test_screens.py fails it)
 PLOT_MIN = (150, 120)
 #: ... and a panel whose view holds two plots one above the other (losses and mean D; modes and nats)
-PLOT2_MIN = (150, 210)
+PLOT2_MIN = (150, 200)
 
 _configured = False
 

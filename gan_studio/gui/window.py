@@ -43,6 +43,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.compare_windows: list = []
         self.setWindowTitle("GAN Studio")
         screens.fit_window(self)  # 1440×900 where it fits, else the whole screen (screens.py)
+        self.sized_by_caller = False  # resize() called by a user of the class: then it keeps that size
 
         self.controller = RunController(self)
         self.runs = RunManager(self, preset, overrides)
@@ -259,6 +260,24 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.layout_.save_state(s, screen)
         self.runs.save()
         s.sync()
+
+    def resize(self, *size) -> None:
+        self.sized_by_caller = True
+        super().resize(*size)
+
+    def event(self, ev) -> bool:
+        """When what the window holds changes (a reflow, panels shown or hidden, presentation left), a
+        window that its contents had held larger than its screen fits the screen again."""
+        if ev.type() == QtCore.QEvent.Type.LayoutRequest and not self.__dict__.get("sized_by_caller", True) \
+                and not self.isFullScreen():
+            QtCore.QTimer.singleShot(0, self._refit)
+        return super().event(ev)
+
+    def _refit(self) -> None:
+        avail = screens.screen_of(self).availableGeometry()
+        if not self.isFullScreen() and (self.frameGeometry().width() > avail.width()
+                                        or self.frameGeometry().height() > avail.height()):
+            screens.clamp_to_screen(self)
 
     # ------------------------------------------------------------------------------------------ misc
     def show_shortcuts(self) -> None:

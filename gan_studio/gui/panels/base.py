@@ -32,6 +32,34 @@ class ElidedLabel(QtWidgets.QLabel):
                                                                            r.width()))
 
 
+class WrapLabel(QtWidgets.QLabel):
+    """A label that wraps its lines to the panel's width and asks for the height they then need (a plain
+    wrapped label's minimum height ignores the wrapping, so a short panel would draw it over the plot)."""
+
+    def __init__(self, text: str = "", parent=None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setMinimumWidth(60)
+
+    def _fit(self) -> None:
+        h = self.heightForWidth(max(1, self.width())) if self.text() else 0
+        if h > 0 and h != self.minimumHeight():
+            self.setMinimumHeight(h)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._fit()
+
+    def changeEvent(self, ev) -> None:
+        super().changeEvent(ev)
+        if ev.type() == QtCore.QEvent.Type.FontChange:  # (presentation mode's type)
+            self._fit()
+
+
 class Panel(QtWidgets.QFrame):
     #: a user changed an option that needs different views (e.g. fresh z): the window re-sends its request
     optionsChanged = QtCore.Signal()

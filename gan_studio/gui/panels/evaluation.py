@@ -15,7 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from ...core.views.viewspec import EVALUATION
 from .. import theme
 from ..series import DecimatingSeries
-from .base import Panel
+from .base import Panel, WrapLabel
 
 CAVEAT_SHORT = ("Parzen numbers are a rough, comparative signal: in high dimensions they can rank a k-means "
                 "model above the real data (Theis et al. 2016).")
@@ -38,7 +38,7 @@ class EvaluationPanel(Panel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.headline = QtWidgets.QLabel("—")
+        self.headline = WrapLabel("—")
         f = self.headline.font()
         f.setPointSize(15)
         f.setBold(True)
@@ -46,7 +46,7 @@ class EvaluationPanel(Panel):
         self.headline.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.headline.setWordWrap(True)  # never widen the window for a long line
         self.body.addWidget(self.headline)
-        self.alarm = QtWidgets.QLabel("")
+        self.alarm = WrapLabel("")
         self.alarm.setStyleSheet("background: #b3261e; color: white; font-weight: 600; padding: 3px 6px;"
                                  "border-radius: 3px;")
         self.alarm.setVisible(False)
@@ -74,10 +74,19 @@ class EvaluationPanel(Panel):
         self.c_js_hist = self.p_div.plot(pen=theme.pen(theme.FAKE, 1.5, "dot"))
         self.ln2 = pg.InfiniteLine(pos=math.log(2), angle=0, pen=theme.pen(theme.REF, 1.2, "dash"))
         self.p_div.addItem(self.ln2, ignoreBounds=True)
-        self.readout = QtWidgets.QLabel("")
-        self.readout.setWordWrap(True)
+        self.readout = WrapLabel("")
         self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        ll.addWidget(self.readout)
+        # the numbers scroll when the panel is short (a small screen with the alarm up), never push the
+        # window taller than its screen
+        self.readout_scroll = QtWidgets.QScrollArea()
+        self.readout_scroll.setWidget(self.readout)
+        self.readout_scroll.setWidgetResizable(True)
+        self.readout_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.readout_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.readout_scroll.setMinimumHeight(2 * self.readout.fontMetrics().lineSpacing() + 4)
+        self.readout_scroll.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
+                                          QtWidgets.QSizePolicy.Policy.Maximum)
+        ll.addWidget(self.readout_scroll)
         self.tabs.addTab(live, "Modes && divergences")
         # -- Parzen tab
         pz = QtWidgets.QWidget()

@@ -17,7 +17,7 @@ from ...core.views.viewspec import LOSSES
 from .. import theme
 from ..ranges import SteppedRange, nice_ceil
 from ..series import DecimatingSeries
-from .base import Panel
+from .base import Panel, WrapLabel
 
 _EQ_NAMES = {math.log(4): "log 4", math.log(2): "log 2", -math.log(2): "−log 2"}
 
@@ -67,7 +67,7 @@ class LossesPanel(Panel):
         for ln, p in ((self.eq_d, self.p_loss), (self.eq_g, self.p_loss), (self.half, self.p_d)):
             p.addItem(ln, ignoreBounds=True)
         self.series = {k: DecimatingSeries(capacity) for k in ("d_loss", "g_loss", "d_real", "d_fake")}
-        self.readout = QtWidgets.QLabel("")
+        self.readout = WrapLabel("")
         f = self.readout.font()
         f.setPointSize(11)
         self.readout.setFont(f)
@@ -139,8 +139,9 @@ class LossesPanel(Panel):
         if last:
             # the readout doubles as the legend: each name in its curve's colour
             blue, orange = theme.hexcolor(theme.REAL), theme.hexcolor(theme.FAKE)
-            self.readout.setText("&nbsp;&nbsp;".join(
-                f"<span style='color:{col}'><b>━ {name}</b> {last[k]:.3f}</span>" for name, k, col in
+            self.readout.setText("&nbsp; ".join(  # (wraps between the entries when the panel is narrow)
+                f"<span style='color:{col}'><b>━&nbsp;{name.replace(' ', '&nbsp;')}</b>&nbsp;{last[k]:.3f}</span>"
+                for name, k, col in
                 (("D loss", "d_loss", blue), ("G loss", "g_loss", orange), ("D(x)", "d_real", blue),
                  ("D(G(z))", "d_fake", orange)) if k in last))
         self.frames += 1
