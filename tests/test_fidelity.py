@@ -193,9 +193,35 @@ def test_evaluation_panel_shows_fid_precision_recall_and_what_they_were_computed
     assert p.table.rowCount() == 2 and "FID" in p.table.item(1, 3).text() and "precision" in p.table.item(1, 3).text()
     assert "FID" in p.headline.text() and "Parzen" in p.headline.text()
     assert "classifier features (128-d)" in p.note.text() and "torch-fidelity" in p.note.text()
-    assert p.p_fid.isVisible()
-    x, y = p.s_fid.getData()
+    assert p.fid.plot.isVisible()
+    x, y = p.fid.curve.getData()
     assert list(x) == [100, 200] and y[1] < y[0]
     p.set_stage("classifier features: generated")
     p.set_progress(50, 200)
     assert p.progress.text().startswith("classifier features: generated: 50 / 200")
+
+
+def test_studio_draws_a_live_fid_curve_every_n_iterations_without_parzen(qtbot, tmp_path):
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="digits", autoplay=True)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    w.start()
+    try:
+        qtbot.waitUntil(lambda: w.static is not None and w.snapshot is not None, timeout=90_000)
+        panel = w.evaluation
+        assert panel.fid.auto_row.isVisible()
+        panel.fid.every.setValue(100)
+        panel.fid.auto.setChecked(True)
+        qtbot.waitUntil(lambda: len(panel.results) >= 2, timeout=150_000)
+        its = [r["iteration"] for r in panel.results]
+        assert its[1] >= its[0] + 100
+        assert all("parzen" not in r and r["images"]["n"] == 2000 for r in panel.results)
+        assert panel.fid.plot.isVisible() and len(panel.fid.curve.getData()[0]) >= 2
+        assert panel.table.item(0, 1).text() == "—" and "FID" in panel.table.item(0, 3).text()
+        assert "FID" in panel.headline.text() and w.run.latest().state == "running"
+    finally:
+        w.close()

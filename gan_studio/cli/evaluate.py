@@ -16,7 +16,7 @@ DESCRIPTION = ("Mode metrics for Gaussian mixtures; for labelled images class co
 
 
 def add_arguments(p) -> None:
-    from ..core.evaluate.fidelity import FEATURES, INCEPTION_ENV
+    from ..core.evaluate.features import FEATURES, INCEPTION_ENV
 
     p.add_argument("source", metavar="CKPT|RUN|SAMPLES.npy",
                    help="a checkpoint, a run folder holding checkpoint.pt, or samples in a .npy file")

@@ -301,7 +301,7 @@ class StudioWindow(QtWidgets.QMainWindow):
             return
         self.panel_actions["evaluation"].setChecked(True)
         self.evaluation.tabs.setCurrentIndex(1)
-        if self.evaluator.request(self.run, {"threads": 1}):
+        if self.evaluator.request(self.run, {"threads": 1, **self.evaluation.eval_options()}):
             self.evaluation.set_busy(True, "taking a snapshot of G…")
 
     def _eval_failed(self, text: str) -> None:

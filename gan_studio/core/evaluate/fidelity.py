@@ -23,16 +23,9 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ConfigError
+from .features import FEATURES, INCEPTION_ENV, INCEPTION_FILE  # noqa: F401 - re-exported
 from .parzen import Cancelled
 
-#: the feature extractors a user can choose (``--features``), declared once
-FEATURES = {
-    "classifier": "the dataset's own evaluation classifier (128-d penultimate layer; offline)",
-    "inception": "Inception-v3, 2048-d pool features (the field's standard; needs its weights file)",
-}
-#: where the user puts the Inception weights (a .pth state dict, as torch-fidelity publishes it)
-INCEPTION_ENV = "GAN_STUDIO_INCEPTION_WEIGHTS"
-INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 #: real images the generated ones are held against (a fixed subset of the training images)
 N_REAL = 10000
 KID_SUBSETS = 20  # torch-fidelity defaults to 100: 5× the cost on a CPU for a slightly tighter ±

@@ -316,7 +316,7 @@ def eval_job(ckpt_path: str, options: dict, reply, cancel_event) -> None:
     torch.set_num_threads(int(options.get("threads", 1)))
     try:
         result = evaluate_checkpoint(  # the studio's own snapshot of the run it shows: its paths are the user's
-            ckpt_path, n=options.get("n"), parzen=True, seed=int(options.get("seed", 0)), trusted=True,
+            ckpt_path, n=options.get("n"), parzen=bool(options.get("parzen", True)), seed=int(options.get("seed", 0)), trusted=True,
             progress=lambda d, t: reply.put(("progress", d, t)), cancel=cancel_event.is_set,
             log=lambda s: reply.put(("log", s)), stage=lambda s: reply.put(("stage", s)),
             features=options.get("features", "classifier"), inception_path=options.get("inception_weights"))

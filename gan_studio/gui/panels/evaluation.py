@@ -16,6 +16,7 @@ from ...core.views.viewspec import EVALUATION
 from .. import theme
 from ..series import DecimatingSeries
 from .base import Panel, WrapLabel
+from .fid import AUTO_N, FidSection  # noqa: F401 - AUTO_N re-exported
 
 CAVEAT_SHORT = ("Parzen numbers are a rough, comparative signal: in high dimensions they can rank a k-means "
                 "model above the real data (Theis et al. 2016).")
@@ -121,20 +122,13 @@ class EvaluationPanel(Panel):
         self.pz_glw.setMinimumHeight(90)
         self.p_pz = self.pz_glw.addPlot(row=0, col=0)
         theme.style_plot(self.p_pz, left="nats", bottom="iteration")
-        self.p_fid = self.pz_glw.addPlot(row=1, col=0)  # images only: FID over iterations, the real set's line
-        theme.style_plot(self.p_fid, left="FID", bottom="iteration")
-        self.p_fid.setMouseEnabled(x=False, y=False)
-        self.s_fid = self.p_fid.plot(pen=theme.pen(theme.FAKE, 2), symbol="o", symbolSize=7,
-                                     symbolBrush=theme.brush(theme.FAKE), symbolPen=None)
-        self.fid_real = pg.InfiniteLine(angle=0, pen=theme.pen(theme.REF, 1.2, "dash"))
-        self.p_fid.addItem(self.fid_real, ignoreBounds=True)
-        self.p_fid.setVisible(False)
         self.p_pz.setMouseEnabled(x=False, y=False)
         self.c_pz = pg.ErrorBarItem(pen=theme.pen(theme.REAL, 1.5), beam=0)
         self.s_pz = pg.ScatterPlotItem(size=9, brush=theme.brush(theme.REAL), pen=None)
         self.p_pz.addItem(self.c_pz)
         self.p_pz.addItem(self.s_pz)
         pl.addWidget(self.pz_glw, 1)
+        self.fid = FidSection(pl, self.pz_glw)  # images: the FID chart and the live curve's controls
         self.pz_glw.setVisible(False)  # shown with the first result
         caveat = QtWidgets.QLabel(f"⚠ {CAVEAT_SHORT}")
         caveat.setWordWrap(True)
@@ -173,11 +167,10 @@ class EvaluationPanel(Panel):
         self.table.setRowCount(0)
         self.s_pz.setData([], [])
         self.c_pz.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
-        self.s_fid.setData([], [])
-        self.p_fid.setVisible(False)
         self.note.setText("")
         self.pz_glw.setVisible(False)
         self.set_busy(False)
+        self.fid.set_static(static)
         live = static is not None and static.kind == "points"
         self.tabs.setTabVisible(0, live)
         self.tabs.setCurrentIndex(0 if live else 1)
@@ -213,7 +206,12 @@ class EvaluationPanel(Panel):
                 self.alarm.setVisible(False)
         self._dirty = True
 
+    def eval_options(self) -> dict:
+        """Options for the evaluation job the window is starting (a live-curve point skips Parzen)."""
+        return self.fid.options()
+
     def show_snapshot(self, snap) -> bool:
+        self.fid.maybe_request(snap, self.eval_btn.isEnabled(), self.evaluateRequested.emit)
         if not getattr(self, "_dirty", False):
             return False
         self._dirty = False
@@ -274,11 +272,8 @@ class EvaluationPanel(Panel):
         if "modes" in r:
             other.append(f"modes {r['modes']['modes_covered']}/{r['modes']['n_modes']}")
         if "images" in r:
-            im, c = r["images"], r["images_ceiling"]
-            other.append(f"FID {im['fid']:.2f} (real {c['fid']:.2f}) · KID {im['kid']:.3f} · precision "
-                         f"{im['precision']:.2f} · recall {im['recall']:.2f} · classes {im['classes_covered']}/"
-                         f"{im['n_classes']} · score {im['classifier_score']:.2f} (real {c['classifier_score']:.2f})")
-        cells = [f"{r.get('iteration', 0):,}", f"{p.get('sigma', float('nan')):.3g}",
+            other.append(self.fid.table_text(r))
+        cells = [f"{r.get('iteration', 0):,}", f"{p['sigma']:.3g}" if "sigma" in p else "—",
                  nats(p.get("mean", float("nan")), p.get("stderr", float("nan"))), " · ".join(other)]
         for j, text in enumerate(cells):
             item = QtWidgets.QTableWidgetItem(text)
@@ -287,39 +282,29 @@ class EvaluationPanel(Panel):
             self.table.setItem(row, j, item)
         self.table.resizeColumnsToContents()
         self.table.scrollToBottom()
-        its = np.array([x.get("iteration", 0) for x in self.results], float)
-        means = np.array([x.get("parzen", {}).get("mean", np.nan) for x in self.results], float)
-        ses = np.array([x.get("parzen", {}).get("stderr", 0.0) for x in self.results], float)
+        withp = [x for x in self.results if "parzen" in x]
         self.pz_glw.setVisible(True)
-        self.s_pz.setData(its, means)
-        self.c_pz.setData(x=its, y=means, height=2 * ses)
-        lo, hi = float(np.nanmin(means - 2 * ses)), float(np.nanmax(means + 2 * ses))
-        pad = max(0.1 * (hi - lo), 1e-3 * max(1.0, abs(hi)), 0.01)
-        self.p_pz.setXRange(0, max(10.0, float(its.max()) * 1.08), padding=0)
-        self.p_pz.setYRange(lo - pad, hi + pad, padding=0)
+        self.p_pz.setVisible(bool(withp))
+        if withp:
+            its = np.array([x.get("iteration", 0) for x in withp], float)
+            means = np.array([x["parzen"].get("mean", np.nan) for x in withp], float)
+            ses = np.array([x["parzen"].get("stderr", 0.0) for x in withp], float)
+            self.s_pz.setData(its, means)
+            self.c_pz.setData(x=its, y=means, height=2 * ses)
+            if np.isfinite(means).any():
+                lo, hi = float(np.nanmin(means - 2 * ses)), float(np.nanmax(means + 2 * ses))
+                pad = max(0.1 * (hi - lo), 1e-3 * max(1.0, abs(hi)), 0.01)
+                self.p_pz.setXRange(0, max(10.0, float(its.max()) * 1.08), padding=0)
+                self.p_pz.setYRange(lo - pad, hi + pad, padding=0)
         edge = " σ is at the edge of the grid." if p.get("at_edge") else ""
         note = (f"Parzen: {p.get('note', '')}; {p.get('n_samples', 0):,} samples, "
-                f"{p.get('seconds', 0):.1f} s.{edge}")
+                f"{p.get('seconds', 0):.1f} s.{edge}") if p else "Parzen: not run (a live FID point)."
         if "images" in r:
-            im = r["images"]
-            note += (f"\nFID, KID, precision–recall: {im['features']} features ({im['feature_dim']}-d), "
-                     f"{im['n']:,} samples against {im['n_real']:,} training images ({im['library']}, "
-                     f"{im.get('seconds', 0):.1f} s); real: the held-out images' own scores.")
-            self._show_fid()
+            note += "\n" + self.fid.note(r)
+            self.fid.show(self.results)
         self.note.setText(note)
         self.set_busy(False, f"done: iteration {r.get('iteration', 0):,}")
         self._update_headline()
-
-    def _show_fid(self) -> None:
-        rs = [x for x in self.results if "images" in x]
-        its = np.array([x.get("iteration", 0) for x in rs], float)
-        fid = np.array([x["images"]["fid"] for x in rs], float)
-        real = float(rs[-1]["images_ceiling"]["fid"])
-        self.p_fid.setVisible(True)
-        self.s_fid.setData(its, fid)
-        self.fid_real.setPos(real)
-        self.p_fid.setXRange(0, max(10.0, float(its.max()) * 1.08), padding=0)
-        self.p_fid.setYRange(0, max(float(np.nanmax(fid)), real) * 1.1 + 1e-6, padding=0)
 
     def _update_headline(self) -> None:
         parts = []
@@ -334,14 +319,11 @@ class EvaluationPanel(Panel):
         elif "js" in m:
             parts.append(f"JS {m['js']:.3f} nats")
         if self.results and "images" in self.results[-1]:
-            r = self.results[-1]
-            im, c = r["images"], r["images_ceiling"]
-            parts.append(f"FID {im['fid']:.2f} <span style='font-size:11pt; font-weight:400'>(real "
-                         f"{c['fid']:.2f}) · precision {im['precision']:.2f} · recall {im['recall']:.2f} @ it "
-                         f"{r.get('iteration', 0):,}</span>")
-        if self.results:
-            r = self.results[-1]
-            p = r.get("parzen", {})
+            parts.append(self.fid.headline(self.results[-1]))
+        withp = [x for x in self.results if "parzen" in x]
+        if withp:
+            r = withp[-1]
+            p = r["parzen"]
             parts.append(f"Parzen {nats(p.get('mean', float('nan')), p.get('stderr', float('nan')))}"
                          f" <span style='font-size:11pt; font-weight:400'>nats @ it {r.get('iteration', 0):,} "
                          f"(σ {p.get('sigma', float('nan')):.2g})</span>")

@@ -1,0 +1,96 @@
+"""The cost on training of the studio's live FID curve: digits trained in this process (one torch thread, as
+the studio's training process) alone and with a snapshot evaluated every N iterations in a separate spawned
+process (``eval_job`` with no Parzen and 2,000 samples, exactly what the evaluation panel's "FID every N
+iterations" starts), rounds interleaved side by side in one run.
+
+    python benchmarks/fid_live.py [--every 500] [--seconds 10] [--rounds 2] [--preset digits]
+
+Prints one JSON object: it/s alone and with the live curve (medians), their ratio, FID points computed and
+seconds per point. On a shared machine the ratio is the number to read, not the it/s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import tempfile
+import time
+
+import torch
+
+from gan_studio.core import Trainer
+from gan_studio.core.evaluate.scores import eval_job
+from gan_studio.core.train.checkpoint import save_checkpoint
+from gan_studio.core.train.presets import get_preset
+from gan_studio.gui.panels.evaluation import AUTO_N
+
+
+def train_round(trainer: Trainer, seconds: float, every: int | None, ctx) -> dict:
+    proc, q, started, points, busy = None, None, 0.0, [], 0.0
+    it0, t0 = trainer.iteration, time.perf_counter()
+    next_due = trainer.iteration
+    while time.perf_counter() - t0 < seconds:
+        trainer.run(10)
+        if every is None:
+            continue
+        if proc is not None and not proc.is_alive():
+            proc.join()
+            msgs = []
+            while not q.empty():
+                msgs.append(q.get())
+            done = [m for m in msgs if m[0] == "done"]
+            if done:
+                points.append(done[0][1]["images"]["fid"])
+            busy += time.perf_counter() - started
+            proc = None
+        if proc is None and trainer.iteration >= next_due:
+            next_due = trainer.iteration + every
+            fd, path = tempfile.mkstemp(prefix="gan-studio-bench-", suffix=".pt")
+            os.close(fd)
+            save_checkpoint(trainer, path)
+            q, ev = ctx.Queue(), ctx.Event()
+            proc = ctx.Process(target=eval_job, args=(path, {"threads": 1, "parzen": False, "n": AUTO_N}, q, ev),
+                               daemon=True)
+            started = time.perf_counter()
+            proc.start()
+    elapsed = time.perf_counter() - t0
+    if proc is not None:  # the round is over: an unfinished point does not count
+        proc.terminate()
+        proc.join()
+        busy += time.perf_counter() - started
+    return {"it_per_s": (trainer.iteration - it0) / elapsed, "points": len(points),
+            "seconds_per_point": busy / len(points) if points else None, "last_fid": points[-1] if points else None}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="digits")
+    ap.add_argument("--every", type=int, default=500)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--rounds", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    ctx = mp.get_context("spawn")
+    trainer = Trainer(get_preset(a.preset).config)
+    trainer.run(50)  # warm up
+    eval_job_warm = train_round(trainer, 3.0, a.every, ctx)  # the first job trains and caches the classifier
+    alone, live = [], []
+    for _ in range(a.rounds):
+        alone.append(train_round(trainer, a.seconds, None, ctx))
+        live.append(train_round(trainer, a.seconds, a.every, ctx))
+    ia = statistics.median(r["it_per_s"] for r in alone)
+    il = statistics.median(r["it_per_s"] for r in live)
+    spp = [r["seconds_per_point"] for r in live if r["seconds_per_point"]]
+    print(json.dumps({
+        "preset": a.preset, "every": a.every, "seconds_per_round": a.seconds, "rounds": a.rounds,
+        "cpu_count": os.cpu_count(), "it_per_s_alone": round(ia, 1), "it_per_s_live_fid": round(il, 1),
+        "ratio": round(il / ia, 3), "fid_points": sum(r["points"] for r in live),
+        "seconds_per_point": round(statistics.median(spp), 2) if spp else None,
+        "warmup_points": eval_job_warm["points"], "iteration": trainer.iteration,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The evaluation panel's image part: FID over iterations (a chart with the real held-out set's FID as a
+dashed line) and the optional live curve — FID, KID and precision–recall on a snapshot of G every N
+iterations (no Parzen, :data:`AUTO_N` samples), started through the panel's Evaluate request."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+from .. import theme
+
+#: samples drawn for the live FID curve (Evaluate now draws 10,000)
+AUTO_N = 2000
+
+
+class FidSection:
+    def __init__(self, layout: QtWidgets.QVBoxLayout, glw: pg.GraphicsLayoutWidget) -> None:
+        self.auto_row = QtWidgets.QWidget()
+        ar = QtWidgets.QHBoxLayout(self.auto_row)
+        ar.setContentsMargins(0, 0, 0, 0)
+        self.auto = QtWidgets.QCheckBox("FID every")
+        self.auto.setToolTip(f"Evaluate FID, KID and precision–recall ({AUTO_N:,} samples, no Parzen) on a "
+                             "snapshot of G every N iterations while training runs, in the evaluation process")
+        self.every = QtWidgets.QSpinBox()
+        self.every.setRange(100, 1_000_000)
+        self.every.setSingleStep(100)
+        self.every.setValue(500)
+        for wdg in (self.auto, self.every, QtWidgets.QLabel("iterations")):
+            ar.addWidget(wdg)
+        ar.addStretch(1)
+        layout.insertWidget(1, self.auto_row)  # under Evaluate now
+        self.auto_row.setVisible(False)
+        self.glw = glw
+        self.plot = glw.addPlot(row=1, col=0)
+        theme.style_plot(self.plot, left="FID", bottom="iteration")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.curve = self.plot.plot(pen=theme.pen(theme.FAKE, 2), symbol="o", symbolSize=7,
+                                    symbolBrush=theme.brush(theme.FAKE), symbolPen=None)
+        self.real = pg.InfiniteLine(angle=0, pen=theme.pen(theme.REF, 1.2, "dash"))
+        self.plot.addItem(self.real, ignoreBounds=True)
+        self.plot.setVisible(False)
+        self.next_due = 0
+        self.pending = False
+
+    def set_static(self, static) -> None:
+        self.next_due = 0
+        self.curve.setData([], [])
+        self.plot.setVisible(False)
+        self.auto_row.setVisible(static is not None and static.kind == "images"
+                                 and getattr(static, "n_classes", None) is not None)
+
+    def options(self) -> dict:
+        """The evaluation job's options: a live-curve point skips Parzen and draws fewer samples."""
+        if self.pending:
+            self.pending = False
+            return {"parzen": False, "n": AUTO_N}
+        return {}
+
+    def maybe_request(self, snap, idle: bool, request) -> None:
+        """Call ``request()`` (the panel's Evaluate signal) when the live curve is due at ``snap``."""
+        if not (self.auto.isChecked() and self.auto_row.isVisible() and idle):
+            return
+        if getattr(snap, "state", None) != "running" or snap.iteration < self.next_due:
+            return
+        self.next_due = snap.iteration + self.every.value()
+        self.pending = True
+        request()
+        self.pending = False  # not taken (e.g. nothing to evaluate yet)
+
+    def show(self, results: list[dict]) -> None:
+        rs = [x for x in results if "images" in x]
+        if not rs:
+            return
+        its = np.array([x.get("iteration", 0) for x in rs], float)
+        fid = np.array([x["images"]["fid"] for x in rs], float)
+        real = float(rs[-1]["images_ceiling"]["fid"])
+        self.plot.setVisible(True)
+        self.glw.setMinimumHeight(170)  # two charts
+        self.curve.setData(its, fid)
+        self.real.setPos(real)
+        self.plot.setXRange(0, max(10.0, float(its.max()) * 1.08), padding=0)
+        self.plot.setYRange(0, max(float(np.nanmax(fid)), real) * 1.1 + 1e-6, padding=0)
+
+    @staticmethod
+    def table_text(r: dict) -> str:
+        im, c = r["images"], r["images_ceiling"]
+        return (f"FID {im['fid']:.2f} (real {c['fid']:.2f}) · KID {im['kid']:.3f} · precision "
+                f"{im['precision']:.2f} · recall {im['recall']:.2f} · classes {im['classes_covered']}/"
+                f"{im['n_classes']} · score {im['classifier_score']:.2f} (real {c['classifier_score']:.2f})")
+
+    @staticmethod
+    def note(r: dict) -> str:
+        im = r["images"]
+        return (f"FID, KID, precision–recall: {im['features']} features ({im['feature_dim']}-d), {im['n']:,} "
+                f"samples against {im['n_real']:,} training images ({im['library']}, {im.get('seconds', 0):.1f} s); "
+                f"real: the held-out images' own scores.")
+
+    @staticmethod
+    def headline(r: dict) -> str:
+        im, c = r["images"], r["images_ceiling"]
+        return (f"FID {im['fid']:.2f} <span style='font-size:11pt; font-weight:400'>(real {c['fid']:.2f}) · "
+                f"precision {im['precision']:.2f} · recall {im['recall']:.2f} @ it {r.get('iteration', 0):,}</span>")
