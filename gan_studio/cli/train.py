@@ -66,6 +66,7 @@ def run(a) -> int:
         a.quiet = a.quiet or not main
     from ..core.record.outdir import OutDir
 
+    _branch_out(a)
     # an existing folder is refused unless --resume/--overwrite (core/record/outdir.py); only rank 0 writes
     guard = OutDir(a.out, resume=a.resume, overwrite=getattr(a, "overwrite", False)).check() if main else None
     out = guard.claim() if guard is not None else Path(a.out).expanduser()
@@ -202,6 +203,11 @@ def _keep_points(a, trainer):
     return trainer
 
 
+def _branch_out(a) -> None:
+    if getattr(a, "branch", None) and Path(a.out).expanduser().resolve() == Path(a.branch).expanduser().resolve():
+        raise UserError("--out must be a new folder: the branch must not overwrite the run it continues")
+
+
 def _branch(a, explicit: dict):
     """``--branch RUN_DIR --at STEP``: the recorded state at STEP, with the live flags as changes."""
     from ..core.record.branch import branch_trainer
@@ -215,8 +221,7 @@ def _branch(a, explicit: dict):
     if fixed:
         raise UserError(f"a branch keeps its parent's networks and data: {', '.join(fixed)} cannot change "
                         f"(live settings can: {', '.join(LIVE_KEYS)})")
-    if Path(a.out).expanduser().resolve() == Path(a.branch).expanduser().resolve():
-        raise UserError("--out must be a new folder: the branch must not overwrite the run it continues")
+    _branch_out(a)
     changes = {k: v for k, v in explicit.items() if k != "dataset_args"}
     locations = {k: v for k, v in (explicit.get("dataset_args") or {}).items() if k != "root"}
     return branch_trainer(a.branch, a.at, changes, device=a.device, data_root=a.data_root,

@@ -76,7 +76,7 @@ class OutDir:
                            f"it points to ({os.path.realpath(p)})")
         try:
             st = p.lstat()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             self._check_parents()
             return self
         except OSError as exc:
