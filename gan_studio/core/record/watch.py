@@ -40,6 +40,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..protocol import STAT_COLUMNS
+from ..train.trainer import IterationStats
 from .control import ControlReader, Request, check_live_changes
 from .runfolder import RunWriter
 from .watch_data import WatchError, SnapshotViews, real_examples, static_info, unwrap
@@ -76,6 +78,8 @@ class _Run:
 def _num(v) -> float:
     if v is None:
         return math.nan
+    if type(v) is float:
+        return v
     if isinstance(v, torch.Tensor):
         return float(v.detach().float().mean()) if v.numel() else math.nan
     return float(v)
@@ -241,30 +245,29 @@ class Watch:
 
     # -- statistics and the doctor --------------------------------------------------------------------
     def _record_stats(self, it, d_loss, g_loss, d_real, d_fake, seconds, extra) -> None:
-        from ..train.trainer import IterationStats
+        sig = self.loss.sigmoid
 
-        def prob(v):
+        def prob(v):  # a mean probability (sigmoid losses) or critic score, from D's raw outputs
             if isinstance(v, torch.Tensor):
-                with torch.no_grad():
-                    return _num(self.loss.probability(v.detach().float())) if v.numel() else math.nan
-            return _num(v)
+                v = v.detach()
+                return float((v.sigmoid() if sig else v).mean()) if v.numel() else math.nan
+            return math.nan if v is None else float(v)
 
         cfg = self._run.config
-        lr = {w: float(o.param_groups[0]["lr"]) for w, o in self.optimizers.items()}
+        od, og = self.optimizers.get("d"), self.optimizers.get("g")
         batch = extra.get("batch_size") or (len(d_real) if isinstance(d_real, torch.Tensor) and d_real.ndim else
                                             cfg.batch_size)
         s = IterationStats(iteration=it, d_loss=_num(d_loss), g_loss=_num(g_loss), d_real=prob(d_real),
                            d_fake=prob(d_fake), seconds=seconds, d_steps=int(extra.get("k", cfg.k)),
-                           g_steps=int(extra.get("g_steps", cfg.g_steps)), lr_d=lr.get("d", cfg.lr_d),
-                           lr_g=lr.get("g", cfg.lr_g), batch_size=int(batch),
+                           g_steps=int(extra.get("g_steps", cfg.g_steps)),
+                           lr_d=float(od.param_groups[0]["lr"]) if od is not None else cfg.lr_d,
+                           lr_g=float(og.param_groups[0]["lr"]) if og is not None else cfg.lr_g, batch_size=int(batch),
                            g_grad_norm=_num(extra.get("g_grad_norm")), d_grad_norm=_num(extra.get("d_grad_norm")))
         try:
             self.writer.on_iteration(self._run, s)
         except (OSError, ValueError) as exc:
             self._error(f"could not write metrics in {self.path}: {exc}")
         if self.doctor is not None:
-            from ..protocol import STAT_COLUMNS
-
             self.doctor.feed_row(tuple(getattr(s, c) for c in STAT_COLUMNS))
             self._report()
 
