@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PySide6 import QtCore
 import pytest
 import torch
 
@@ -291,3 +292,52 @@ def test_gan_studio_train_obeys_the_same_controls(tmp_path):
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=120)
     assert json.loads(out.splitlines()[-1])["status"] == "interrupted"
+
+
+def test_the_studio_steers_a_followed_live_folder(qtbot, tmp_path):
+    """The replay bar of a followed folder sends Pause / Resume / a change through the control file and shows
+    the run's answer (a watched loop here, answering at its logs)."""
+    import gan_studio
+    from gan_studio.gui.replaybar import ReplayBar
+
+    X = _ring(300)
+    G, D = _nets()
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), 0.01), torch.optim.SGD(G.parameters(), 0.01)
+    run = tmp_path / "live"
+    w = gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=50)
+    _loop(w, G, D, opt_d, opt_g, X, 1, 3)
+    bar = ReplayBar()
+    qtbot.addWidget(bar)
+    bar.set_run("Replay: live", 1, 0, True)
+    bar.steer.set_folder(run)
+    bar.resize(1400, 44)
+    assert bar.steer.isVisible()
+
+    def answer():  # the loop reads its control file at its next log (the part of log() that does not block)
+        w._steer(w._reader.poll(True))
+
+    qtbot.mouseClick(bar.steer.pause_button, QtCore.Qt.MouseButton.LeftButton)
+    answer()
+    assert w.paused
+    qtbot.waitUntil(lambda: "pause: paused at iteration 3" in bar.steer.answer.text(), timeout=5000)
+    bar.steer.edit.setText("lr_d=0.0005")
+    qtbot.mouseClick(bar.steer.set_button, QtCore.Qt.MouseButton.LeftButton)
+    answer()
+    qtbot.waitUntil(lambda: "lr_d = 0.0005: applied at iteration 3" in bar.steer.answer.text(), timeout=5000)
+    assert opt_d.param_groups[0]["lr"] == 0.0005
+    bar.steer.edit.setText("k=2")  # nobody in this loop takes k: refused, with the reason shown
+    bar.steer.edit.returnPressed.emit()
+    answer()
+    qtbot.waitUntil(lambda: "refused at iteration 3" in bar.steer.answer.text(), timeout=5000)
+    assert "nobody in this loop takes k" in bar.steer.answer.toolTip()
+    bar.grab().save(str(tmp_path / "steer.png"))
+    bar.steer.edit.setText("lr_g=50")  # checked here first: nothing is sent
+    bar.steer.send_change()
+    assert "lr_g must be a learning rate" in bar.steer.answer.toolTip() and not bar.steer.pending
+    qtbot.mouseClick(bar.steer.resume_button, QtCore.Qt.MouseButton.LeftButton)
+    answer()
+    assert not w.paused
+    qtbot.waitUntil(lambda: "resume: resumed at iteration 3" in bar.steer.answer.text(), timeout=5000)
+    w.close()
+    bar.steer.set_folder(None)
+    assert not bar.steer.isVisible()
