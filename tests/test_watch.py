@@ -128,8 +128,17 @@ def test_a_watched_loop_writes_the_run_folder_the_tools_read(tmp_path):
     assert 0 < st[-1, 3] < 1  # mean D(x): the raw outputs through the sigmoid
     states = available_states(run)
     assert states and states[-1] == 100
-    s = torch.load(run / "states" / f"s-{100:09d}.pt", weights_only=True)
-    assert set(s["optimizers"]) == {"d", "g"} and torch.equal(s["generator"]["0.weight"], G[0].weight)
+    from gan_studio.core.record.watch import load_state
+
+    s = load_state(run)  # the newest: continue the loop from it
+    assert s["iteration"] == 100 and set(s["optimizers"]) == {"d", "g"}
+    assert torch.equal(s["generator"]["0.weight"], G[0].weight)
+    opt_d.load_state_dict(s["optimizers"]["d"])  # the optimiser's own state dict, as saved
+    assert load_state(run, 20)["iteration"] == 20
+    from gan_studio.core.record.replay import ReplayRun
+
+    replay = ReplayRun(run, follow=True)  # what the studio's open --follow shows
+    assert len(replay) == 6 and replay.folder.static.kind == "points"
     meta = json.loads((run / "run.json").read_text())
     assert meta["watch"]["generator"] == "Sequential" and meta["iteration"] == 100
     # the command-line tools read it unchanged
@@ -309,7 +318,7 @@ def test_the_studio_steers_a_followed_live_folder(qtbot, tmp_path):
     bar = ReplayBar()
     qtbot.addWidget(bar)
     bar.set_run("Replay: live", 1, 0, True)
-    bar.steer.set_folder(run)
+    bar.steer.set_folder(run, bar.follow.isChecked())
     bar.resize(1400, 44)
     assert bar.steer.isVisible()
 
@@ -339,5 +348,9 @@ def test_the_studio_steers_a_followed_live_folder(qtbot, tmp_path):
     assert not w.paused
     qtbot.waitUntil(lambda: "resume: resumed at iteration 3" in bar.steer.answer.text(), timeout=5000)
     w.close()
+    bar.follow.setChecked(False)  # a recording no longer followed: nothing to steer
+    assert not bar.steer.isVisible()
+    bar.follow.setChecked(True)
+    assert bar.steer.isVisible()
     bar.steer.set_folder(None)
     assert not bar.steer.isVisible()

@@ -46,6 +46,7 @@ class ReplayBar(QtWidgets.QFrame):
             lay.addWidget(w)
         lay.addWidget(self.slider, 1)
         self.steer = SteerStrip()  # a followed live run: pause, resume and changes through its control file
+        self.follow.toggled.connect(self.steer.set_following)
         for w in (self.label, self.follow, self.steer, self.close_button):
             lay.addWidget(w)
         self.timer = QtCore.QTimer(self)

@@ -47,12 +47,17 @@ class SteerStrip(QtWidgets.QFrame):
         self.timer.timeout.connect(self.check_answers)
         self.hide()
 
-    def set_folder(self, folder: str | Path | None) -> None:
-        """Steer ``folder`` (a followed live run), or nothing (None: hidden)."""
+    def set_folder(self, folder: str | Path | None, shown: bool = True) -> None:
+        """Steer ``folder`` (a run folder being followed), or nothing (None: hidden). ``shown``: whether it is
+        followed now (see :meth:`set_following`)."""
         self.folder = Path(folder) if folder is not None else None
         self.pending.clear()
         self.answer.setText("")
-        self.setVisible(self.folder is not None)
+        self.set_following(shown)
+
+    def set_following(self, on: bool) -> None:
+        """Shown while the folder is followed (a live run), hidden for a finished recording."""
+        self.setVisible(self.folder is not None and bool(on))
 
     def _say(self, text: str, bad: bool = False) -> None:
         self.answer.setStyleSheet("color: #b91c1c;" if bad else "color: #166534;")

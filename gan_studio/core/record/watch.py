@@ -474,6 +474,25 @@ class NullWatch:
         pass
 
 
+def load_state(run_dir: str | os.PathLike, iteration: int | None = None, map_location="cpu") -> dict:
+    """A watched run's training state (the newest, or the one at ``iteration``), read safely (``weights_only``):
+    ``{"iteration", "generator", "discriminator", "optimizers": {"d", "g"}, "config"}`` — load them into your own
+    networks and optimisers with ``load_state_dict`` to continue."""
+    from .states import available_states, state_path
+
+    have = available_states(run_dir)
+    if not have:
+        raise WatchError(f"{run_dir} keeps no training states (watch() records them when given optimizers)")
+    path = state_path(run_dir, have[-1] if iteration is None else int(iteration))
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line
+        raise WatchError(f"{path} cannot be read as a training state ({str(exc).splitlines()[0][:200]})") from None
+    if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
+        raise WatchError(f"{path} is not a state written by gan_studio.watch")
+    return data
+
+
 def watch(path: str | os.PathLike, generator, discriminator, *, z_dim, real, optimizers: dict | None = None,
           loss: str = "nonsaturating", every: int = 50, log_every: int = 1, **options) -> Watch | NullWatch:
     """Watch a plain PyTorch GAN loop: write a run folder at ``path`` that ``gan-studio open --follow``,
@@ -494,4 +513,4 @@ def watch(path: str | os.PathLike, generator, discriminator, *, z_dim, real, opt
                  every=every, log_every=log_every, **options)
 
 
-__all__ = ["Watch", "NullWatch", "WatchError", "watch", "STATE_FORMAT"]
+__all__ = ["Watch", "NullWatch", "WatchError", "watch", "load_state", "STATE_FORMAT"]
