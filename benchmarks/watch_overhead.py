@@ -53,7 +53,11 @@ def setup(name: str):
         og.step()
         return ld, lg, sr, sf
 
-    real = batch() if ds.kind == "points" else tr.dataset.images[:2000].float() / 255 * (2 if tanh else 1) - (1 if tanh else 0)
+    if ds.kind == "points":
+        real = batch()
+    else:
+        real = tr.dataset.images[:2000].float() / 255
+        real = real * 2 - 1 if tanh else real
     return G, D, od, og, iteration, real, zd, getattr(ds, "centers", None), getattr(ds, "sigma", None)
 
 

@@ -273,8 +273,9 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     doctor = trainer.add_observer(DoctorObserver(writer=writer, probe_every=100 if steps <= 20_000 else 250,
                                                  on_finding=None if a.quiet else _say_finding(bar)))
     trainer.add_observer(PeriodicCheckpoint(ckpt, every=a.save_every))  # and at the end, like the GIF
-    trainer.add_observer(TrainerSteering(writer, no_changes=None if dinfo is None else  # gan-studio control RUN_DIR
-                                         "a run on several ranks takes no live changes (pause and resume work)"))
+    several = "a run on several ranks takes no live changes (pause and resume work)"
+    steering = trainer.add_observer(  # gan-studio control RUN_DIR: pause, resume, live changes
+        TrainerSteering(writer, no_changes=None if dinfo is None else several))
     status, exit_code = "finished", 0
     try:
         trainer.run(steps)
@@ -283,7 +284,7 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
         print(f"gan-studio train: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         status, exit_code = "interrupted", EXIT_INTERRUPTED
-    seconds = clock.seconds
+    seconds = clock.seconds - steering.paused_seconds  # time paused (gan-studio control) is not training time
     agree = distributed.ranks_agree(trainer.G, trainer.D) if dinfo is not None else None
     writer.close(trainer)
     done = trainer.iteration - start

@@ -135,7 +135,8 @@ class Watch:
         self._run = _Run(config, self.device)
         gen = torch.Generator().manual_seed(0)
         n = 64 if kind == "images" else 1024
-        z = torch.rand(n, *zshape, generator=gen) * 2 - 1 if noise == "uniform" else torch.randn(n, *zshape, generator=gen)
+        z = (torch.rand(n, *zshape, generator=gen) * 2 - 1 if noise == "uniform"
+             else torch.randn(n, *zshape, generator=gen))
         self.fixed_z = z.to(self.device)
         self.views = SnapshotViews(self.static, self.fixed_z, real_x.to(self.device), self.loss.probability, to_unit)
         self.real = real_x
