@@ -104,7 +104,7 @@ def test_a_watched_loop_writes_the_run_folder_the_tools_read(tmp_path):
     G, D = _nets()
     opt_d, opt_g = (torch.optim.Adam(m.parameters(), 1e-3, betas=(0.5, 0.999)) for m in (D, G))
     run = tmp_path / "mine"
-    with gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=20,
+    with gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=20, budget=None,
                           centers=[[2 * math.cos(a * math.pi / 4), 2 * math.sin(a * math.pi / 4)] for a in range(8)],
                           sigma=0.05) as w:
         _loop(w, G, D, opt_d, opt_g, X, 1, 100)
@@ -159,7 +159,7 @@ def test_an_image_loop_records_sample_grids(tmp_path):
     G = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 8, 8)))
     D = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 1))
     ds = torch.utils.data.TensorDataset(X, torch.zeros(300))  # a Dataset of (image, label)
-    with gan_studio.watch(tmp_path / "img", G, D, z_dim=16, real=ds, every=5, loss="wgan-gp") as w:
+    with gan_studio.watch(tmp_path / "img", G, D, z_dim=16, real=ds, every=5, loss="wgan-gp", budget=None) as w:
         for it in range(1, 11):
             w.log(it, d_loss=0.1 * it, g_loss=-0.1 * it, d_real=D(X[:8]), d_fake=D(G(torch.randn(8, 16))))
     f = RunFolder(tmp_path / "img")
@@ -171,6 +171,25 @@ def test_an_image_loop_records_sample_grids(tmp_path):
     assert not (tmp_path / "img" / "states").exists()  # no optimisers given: no states
     raw = D(X[:8]).detach()
     assert f.stats_array()[0, 3] == pytest.approx(float(raw.mean()), rel=1e-5)  # a critic: raw scores
+
+
+def test_snapshots_that_cost_more_than_the_budget_are_spaced_out(tmp_path):
+    """A loop much faster than its snapshots: their spacing doubles until they fit the budget, evenly spaced."""
+    import gan_studio
+    from gan_studio.core.record.runfolder import RunFolder
+
+    X = _ring(500)
+    G, D = _nets()
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), 0.01), torch.optim.SGD(G.parameters(), 0.01)
+    with gan_studio.watch(tmp_path / "b", G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=2,
+                          budget=0.02) as w:
+        _loop(w, G, D, opt_d, opt_g, X, 1, 200)
+    every = w.writer.every
+    assert every >= 8  # a snapshot (~10 ms: views, a state, files) is far more than 2% of 2 tiny iterations
+    its = RunFolder(tmp_path / "b").iterations
+    assert len(its) < 60 and its[0] == 1 and its[-1] == 200
+    assert all(i % 2 == 0 for i in its[1:])  # multiples of the spacing in force when each was taken
+    assert json.loads((tmp_path / "b" / "run.json").read_text())["snapshot_every"] == every
 
 
 def test_steering_a_watched_loop_in_process(tmp_path):

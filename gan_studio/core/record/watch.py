@@ -94,7 +94,7 @@ class Watch:
                  name: str | None = None, description: str = "", noise: str = "normal", value_range=None,
                  centers=None, sigma=None, states: bool = True, doctor: bool = True, control: bool = True,
                  background: bool = True, k: int = 1, g_steps: int = 1, batch_size: int | None = None,
-                 max_snapshots: int = 240) -> None:
+                 max_snapshots: int = 240, budget: float | None = 0.02) -> None:
         from ..train import losses as losses_mod
         from ..train.config import ConfigError, TrainConfig
 
@@ -141,7 +141,10 @@ class Watch:
         self.views = SnapshotViews(self.static, self.fixed_z, real_x.to(self.device), self.loss.probability, to_unit)
         self.real = real_x
         self._range = value_range
-        self.every = max(1, int(every))
+        self.every = max(1, int(every))  # as asked; the writer's `every` is the spacing in force (it grows)
+        #: the share of the loop's time the snapshots' work may take (None: no limit); over it, their spacing doubles
+        self.budget = None if budget is None else float(budget)
+        self._iter_s: float | None = None  # seconds per iteration of the loop (a running mean)
         self.writer = RunWriter(path, self._run, every=self.every, max_snapshots=max_snapshots,
                                 log_every=max(1, int(log_every)), snapshots=False, states=False, static=self.static)
         self.path = self.writer.path
@@ -204,11 +207,12 @@ class Watch:
         it = int(iteration)
         now = time.perf_counter()
         seconds = (now - self._last_t) / max(1, it - self._last_it)
+        self._iter_s = seconds if self._iter_s is None else 0.9 * self._iter_s + 0.1 * seconds
         self._last_t, self._last_it = now, it
         self._run.iteration = it
         self.last_iteration = it
         self._record_stats(it, d_loss, g_loss, d_real, d_fake, seconds, extra)
-        if self._snap_due or it % self.every == 0:
+        if self._snap_due or it % self.writer.every == 0:
             self._snap_due = False
             self._snapshot(it)
         self._feed_probes()
@@ -321,7 +325,9 @@ class Watch:
             self._idle.wait()
         state = self._state_payload(it) if self._state_due(force_state) else None
         if self._worker is None:
+            t0 = time.perf_counter()
             self._write_snapshot(it, self.G, self.D, state)
+            self._keep_budget(time.perf_counter() - t0)
             return True
         with torch.no_grad():
             for s, l in self._pairs:
@@ -338,11 +344,24 @@ class Watch:
             if job is None:
                 return
             try:
+                t0 = time.perf_counter()
                 self._write_snapshot(job[0], self._shadow[0], self._shadow[1], job[1])
+                self._keep_budget(time.perf_counter() - t0)
             except Exception as exc:  # noqa: BLE001 - the user's loop must go on
                 self._error(f"could not record the snapshot of iteration {job[0]}: {exc}")
             finally:
                 self._idle.set()
+
+    def _keep_budget(self, cost: float) -> None:
+        """Double the snapshots' spacing while one costs more than ``budget`` of the loop's time between two
+        (the loop's own time per iteration, measured at its logs): a big model or a slow disk then records less
+        often instead of slowing the loop. The record stays evenly spaced (multiples of the spacing)."""
+        w, per_it = self.writer, self._iter_s
+        if self.budget is None or per_it is None or per_it <= 0:
+            return
+        while cost > self.budget * w.every * per_it and w.every < 2**30:
+            w.every *= 2
+            w._meta["snapshot_every"] = w.every  # (run.json is rewritten at the next thinning, state or close)
 
     def _write_snapshot(self, it: int, G, D, state: dict | None) -> None:
         from .states import STATES_DIR, spacing, state_name
@@ -506,7 +525,9 @@ def watch(path: str | os.PathLike, generator, discriminator, *, z_dim, real, opt
     metrics lines. Options: ``steps`` (the planned total), ``name``, ``description``, ``noise`` ("normal" or
     "uniform"), ``value_range`` (images: (low, high) of the data), ``centers``/``sigma`` (a mixture's modes,
     for mode coverage), ``states``, ``doctor``, ``control``, ``background`` (False: snapshots on the caller's
-    thread), ``k``, ``g_steps``, ``batch_size`` (as recorded). On a rank other than 0 returns a
+    thread), ``k``, ``g_steps``, ``batch_size`` (as recorded), ``budget`` (the share of the loop's time the
+    snapshots may take, 0.02: beyond it their spacing doubles; None: exactly every ``every``). On a rank other
+    than 0 returns a
     :class:`NullWatch`."""
     if _rank() != 0:
         return NullWatch()
