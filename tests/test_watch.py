@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PySide6 import QtCore
 import pytest
 import torch
 
@@ -103,7 +104,7 @@ def test_a_watched_loop_writes_the_run_folder_the_tools_read(tmp_path):
     G, D = _nets()
     opt_d, opt_g = (torch.optim.Adam(m.parameters(), 1e-3, betas=(0.5, 0.999)) for m in (D, G))
     run = tmp_path / "mine"
-    with gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=20,
+    with gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=20, budget=None,
                           centers=[[2 * math.cos(a * math.pi / 4), 2 * math.sin(a * math.pi / 4)] for a in range(8)],
                           sigma=0.05) as w:
         _loop(w, G, D, opt_d, opt_g, X, 1, 100)
@@ -127,8 +128,17 @@ def test_a_watched_loop_writes_the_run_folder_the_tools_read(tmp_path):
     assert 0 < st[-1, 3] < 1  # mean D(x): the raw outputs through the sigmoid
     states = available_states(run)
     assert states and states[-1] == 100
-    s = torch.load(run / "states" / f"s-{100:09d}.pt", weights_only=True)
-    assert set(s["optimizers"]) == {"d", "g"} and torch.equal(s["generator"]["0.weight"], G[0].weight)
+    from gan_studio.core.record.watch import load_state
+
+    s = load_state(run)  # the newest: continue the loop from it
+    assert s["iteration"] == 100 and set(s["optimizers"]) == {"d", "g"}
+    assert torch.equal(s["generator"]["0.weight"], G[0].weight)
+    opt_d.load_state_dict(s["optimizers"]["d"])  # the optimiser's own state dict, as saved
+    assert load_state(run, 20)["iteration"] == 20
+    from gan_studio.core.record.replay import ReplayRun
+
+    replay = ReplayRun(run, follow=True)  # what the studio's open --follow shows
+    assert len(replay) == 6 and replay.folder.static.kind == "points"
     meta = json.loads((run / "run.json").read_text())
     assert meta["watch"]["generator"] == "Sequential" and meta["iteration"] == 100
     # the command-line tools read it unchanged
@@ -149,7 +159,7 @@ def test_an_image_loop_records_sample_grids(tmp_path):
     G = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 8, 8)))
     D = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 1))
     ds = torch.utils.data.TensorDataset(X, torch.zeros(300))  # a Dataset of (image, label)
-    with gan_studio.watch(tmp_path / "img", G, D, z_dim=16, real=ds, every=5, loss="wgan-gp") as w:
+    with gan_studio.watch(tmp_path / "img", G, D, z_dim=16, real=ds, every=5, loss="wgan-gp", budget=None) as w:
         for it in range(1, 11):
             w.log(it, d_loss=0.1 * it, g_loss=-0.1 * it, d_real=D(X[:8]), d_fake=D(G(torch.randn(8, 16))))
     f = RunFolder(tmp_path / "img")
@@ -161,6 +171,25 @@ def test_an_image_loop_records_sample_grids(tmp_path):
     assert not (tmp_path / "img" / "states").exists()  # no optimisers given: no states
     raw = D(X[:8]).detach()
     assert f.stats_array()[0, 3] == pytest.approx(float(raw.mean()), rel=1e-5)  # a critic: raw scores
+
+
+def test_snapshots_that_cost_more_than_the_budget_are_spaced_out(tmp_path):
+    """A loop much faster than its snapshots: their spacing doubles until they fit the budget, evenly spaced."""
+    import gan_studio
+    from gan_studio.core.record.runfolder import RunFolder
+
+    X = _ring(500)
+    G, D = _nets()
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), 0.01), torch.optim.SGD(G.parameters(), 0.01)
+    with gan_studio.watch(tmp_path / "b", G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=2,
+                          budget=0.02) as w:
+        _loop(w, G, D, opt_d, opt_g, X, 1, 200)
+    every = w.writer.every
+    assert every >= 8  # a snapshot (~10 ms: views, a state, files) is far more than 2% of 2 tiny iterations
+    its = RunFolder(tmp_path / "b").iterations
+    assert len(its) < 60 and its[0] == 1 and its[-1] == 200
+    assert all(i % 2 == 0 for i in its[1:])  # multiples of the spacing in force when each was taken
+    assert json.loads((tmp_path / "b" / "run.json").read_text())["snapshot_every"] == every
 
 
 def test_steering_a_watched_loop_in_process(tmp_path):
@@ -291,3 +320,56 @@ def test_gan_studio_train_obeys_the_same_controls(tmp_path):
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=120)
     assert json.loads(out.splitlines()[-1])["status"] == "interrupted"
+
+
+def test_the_studio_steers_a_followed_live_folder(qtbot, tmp_path):
+    """The replay bar of a followed folder sends Pause / Resume / a change through the control file and shows
+    the run's answer (a watched loop here, answering at its logs)."""
+    import gan_studio
+    from gan_studio.gui.replaybar import ReplayBar
+
+    X = _ring(300)
+    G, D = _nets()
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), 0.01), torch.optim.SGD(G.parameters(), 0.01)
+    run = tmp_path / "live"
+    w = gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=50)
+    _loop(w, G, D, opt_d, opt_g, X, 1, 3)
+    bar = ReplayBar()
+    qtbot.addWidget(bar)
+    bar.set_run("Replay: live", 1, 0, True)
+    bar.steer.set_folder(run, bar.follow.isChecked())
+    bar.resize(1400, 44)
+    assert bar.steer.isVisible()
+
+    def answer():  # the loop reads its control file at its next log (the part of log() that does not block)
+        w._steer(w._reader.poll(True))
+
+    qtbot.mouseClick(bar.steer.pause_button, QtCore.Qt.MouseButton.LeftButton)
+    answer()
+    assert w.paused
+    qtbot.waitUntil(lambda: "pause: paused at iteration 3" in bar.steer.answer.text(), timeout=5000)
+    bar.steer.edit.setText("lr_d=0.0005")
+    qtbot.mouseClick(bar.steer.set_button, QtCore.Qt.MouseButton.LeftButton)
+    answer()
+    qtbot.waitUntil(lambda: "lr_d = 0.0005: applied at iteration 3" in bar.steer.answer.text(), timeout=5000)
+    assert opt_d.param_groups[0]["lr"] == 0.0005
+    bar.steer.edit.setText("k=2")  # nobody in this loop takes k: refused, with the reason shown
+    bar.steer.edit.returnPressed.emit()
+    answer()
+    qtbot.waitUntil(lambda: "refused at iteration 3" in bar.steer.answer.text(), timeout=5000)
+    assert "nobody in this loop takes k" in bar.steer.answer.toolTip()
+    bar.grab().save(str(tmp_path / "steer.png"))
+    bar.steer.edit.setText("lr_g=50")  # checked here first: nothing is sent
+    bar.steer.send_change()
+    assert "lr_g must be a learning rate" in bar.steer.answer.toolTip() and not bar.steer.pending
+    qtbot.mouseClick(bar.steer.resume_button, QtCore.Qt.MouseButton.LeftButton)
+    answer()
+    assert not w.paused
+    qtbot.waitUntil(lambda: "resume: resumed at iteration 3" in bar.steer.answer.text(), timeout=5000)
+    w.close()
+    bar.follow.setChecked(False)  # a recording no longer followed: nothing to steer
+    assert not bar.steer.isVisible()
+    bar.follow.setChecked(True)
+    assert bar.steer.isVisible()
+    bar.steer.set_folder(None)
+    assert not bar.steer.isVisible()

@@ -293,8 +293,9 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     doctor = trainer.add_observer(DoctorObserver(writer=writer, probe_every=100 if steps <= 20_000 else 250,
                                                  on_finding=None if a.quiet else _say_finding(bar)))
     trainer.add_observer(PeriodicCheckpoint(ckpt, every=a.save_every))  # and at the end, like the GIF
-    trainer.add_observer(TrainerSteering(writer, no_changes=None if dinfo is None else  # gan-studio control RUN_DIR
-                                         "a run on several ranks takes no live changes (pause and resume work)"))
+    several = "a run on several ranks takes no live changes (pause and resume work)"
+    steering = trainer.add_observer(  # gan-studio control RUN_DIR: pause, resume, live changes
+        TrainerSteering(writer, no_changes=None if dinfo is None else several))
     status, exit_code = "finished", 0
     watch = trainer.add_observer(UpdateWatch()) if trainer.config.plugin is not None else None
     try:
@@ -315,7 +316,7 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
         if gif.frames:
             gif.write(gif_path, gif.duration_ms)
         print(f"gan-studio train: kept the run folder {out} and a checkpoint of {kept}", file=sys.stderr)
-    seconds = clock.seconds
+    seconds = clock.seconds - steering.paused_seconds  # time paused (gan-studio control) is not training time
     agree = distributed.ranks_agree(trainer.G, trainer.D) if dinfo is not None else None
     try:
         writer.close(trainer)

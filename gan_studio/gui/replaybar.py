@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from .run_steering import SteerStrip
+
 
 class ReplayBar(QtWidgets.QFrame):
     seek = QtCore.Signal(int)  # a snapshot position
@@ -43,7 +45,9 @@ class ReplayBar(QtWidgets.QFrame):
         for w in (self.title, self.back, self.play_button, self.fwd):
             lay.addWidget(w)
         lay.addWidget(self.slider, 1)
-        for w in (self.label, self.follow, self.close_button):
+        self.steer = SteerStrip()  # a followed live run: pause, resume and changes through its control file
+        self.follow.toggled.connect(self.steer.set_following)
+        for w in (self.label, self.follow, self.steer, self.close_button):
             lay.addWidget(w)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(100)  # 10 snapshots a second

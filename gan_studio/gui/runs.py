@@ -242,6 +242,7 @@ class RunManager:
         self.w.before_run(None, replay=True)
         self.w.controller.set_handle(replay)
         self.w.replay_bar.set_run(f"Replay: {replay.folder.path.name}", len(replay), replay.position, follow)
+        self.w.replay_bar.steer.set_folder(replay.folder.path, follow)  # shown while followed: steer a live run
         data = replay.folder.meta.get("data", {})
         self.w.preset_summary.setText(f"a recorded run: {data.get('description') or data.get('name', '')} · "
                                       f"{len(replay)} snapshots up to iteration {replay.folder.iterations[-1]:,}")

@@ -224,6 +224,7 @@ class TrainerSteering:
         self.reader = reader or ControlReader(writer.path)
         self.sleep = float(sleep)
         self.paused = False
+        self.paused_seconds = 0.0  # time spent paused (not training time)
 
     def _note(self, trainer, event: str, **data) -> None:
         try:
@@ -262,10 +263,16 @@ class TrainerSteering:
     def check(self, trainer, force: bool = False) -> None:
         for req in self.reader.poll(force):
             self.handle(trainer, req)
-        while self.paused:  # KeyboardInterrupt ends the sleep and the run
-            time.sleep(self.sleep)
-            for req in self.reader.poll(True):
-                self.handle(trainer, req)
+        if not self.paused:
+            return
+        t0 = time.perf_counter()
+        try:
+            while self.paused:  # KeyboardInterrupt ends the sleep and the run
+                time.sleep(self.sleep)
+                for req in self.reader.poll(True):
+                    self.handle(trainer, req)
+        finally:
+            self.paused_seconds += time.perf_counter() - t0
 
     def on_run_start(self, trainer) -> None:
         self.check(trainer, force=True)

@@ -40,6 +40,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..protocol import STAT_COLUMNS
+from ..train.trainer import IterationStats
 from .control import ControlReader, Request, check_live_changes
 from .runfolder import RunWriter
 from .watch_data import WatchError, SnapshotViews, real_examples, static_info, unwrap
@@ -76,6 +78,8 @@ class _Run:
 def _num(v) -> float:
     if v is None:
         return math.nan
+    if type(v) is float:
+        return v
     if isinstance(v, torch.Tensor):
         return float(v.detach().float().mean()) if v.numel() else math.nan
     return float(v)
@@ -90,7 +94,7 @@ class Watch:
                  name: str | None = None, description: str = "", noise: str = "normal", value_range=None,
                  centers=None, sigma=None, states: bool = True, doctor: bool = True, control: bool = True,
                  background: bool = True, k: int = 1, g_steps: int = 1, batch_size: int | None = None,
-                 max_snapshots: int = 240) -> None:
+                 max_snapshots: int = 240, budget: float | None = 0.02) -> None:
         from ..train import losses as losses_mod
         from ..train.config import ConfigError, TrainConfig
 
@@ -131,12 +135,16 @@ class Watch:
         self._run = _Run(config, self.device)
         gen = torch.Generator().manual_seed(0)
         n = 64 if kind == "images" else 1024
-        z = torch.rand(n, *zshape, generator=gen) * 2 - 1 if noise == "uniform" else torch.randn(n, *zshape, generator=gen)
+        z = (torch.rand(n, *zshape, generator=gen) * 2 - 1 if noise == "uniform"
+             else torch.randn(n, *zshape, generator=gen))
         self.fixed_z = z.to(self.device)
         self.views = SnapshotViews(self.static, self.fixed_z, real_x.to(self.device), self.loss.probability, to_unit)
         self.real = real_x
         self._range = value_range
-        self.every = max(1, int(every))
+        self.every = max(1, int(every))  # as asked; the writer's `every` is the spacing in force (it grows)
+        #: the share of the loop's time the snapshots' work may take (None: no limit); over it, their spacing doubles
+        self.budget = None if budget is None else float(budget)
+        self._iter_s: float | None = None  # seconds per iteration of the loop (a running mean)
         self.writer = RunWriter(path, self._run, every=self.every, max_snapshots=max_snapshots,
                                 log_every=max(1, int(log_every)), snapshots=False, states=False, static=self.static)
         self.path = self.writer.path
@@ -199,11 +207,12 @@ class Watch:
         it = int(iteration)
         now = time.perf_counter()
         seconds = (now - self._last_t) / max(1, it - self._last_it)
+        self._iter_s = seconds if self._iter_s is None else 0.9 * self._iter_s + 0.1 * seconds
         self._last_t, self._last_it = now, it
         self._run.iteration = it
         self.last_iteration = it
         self._record_stats(it, d_loss, g_loss, d_real, d_fake, seconds, extra)
-        if self._snap_due or it % self.every == 0:
+        if self._snap_due or it % self.writer.every == 0:
             self._snap_due = False
             self._snapshot(it)
         self._feed_probes()
@@ -241,30 +250,29 @@ class Watch:
 
     # -- statistics and the doctor --------------------------------------------------------------------
     def _record_stats(self, it, d_loss, g_loss, d_real, d_fake, seconds, extra) -> None:
-        from ..train.trainer import IterationStats
+        sig = self.loss.sigmoid
 
-        def prob(v):
+        def prob(v):  # a mean probability (sigmoid losses) or critic score, from D's raw outputs
             if isinstance(v, torch.Tensor):
-                with torch.no_grad():
-                    return _num(self.loss.probability(v.detach().float())) if v.numel() else math.nan
-            return _num(v)
+                v = v.detach()
+                return float((v.sigmoid() if sig else v).mean()) if v.numel() else math.nan
+            return math.nan if v is None else float(v)
 
         cfg = self._run.config
-        lr = {w: float(o.param_groups[0]["lr"]) for w, o in self.optimizers.items()}
+        od, og = self.optimizers.get("d"), self.optimizers.get("g")
         batch = extra.get("batch_size") or (len(d_real) if isinstance(d_real, torch.Tensor) and d_real.ndim else
                                             cfg.batch_size)
         s = IterationStats(iteration=it, d_loss=_num(d_loss), g_loss=_num(g_loss), d_real=prob(d_real),
                            d_fake=prob(d_fake), seconds=seconds, d_steps=int(extra.get("k", cfg.k)),
-                           g_steps=int(extra.get("g_steps", cfg.g_steps)), lr_d=lr.get("d", cfg.lr_d),
-                           lr_g=lr.get("g", cfg.lr_g), batch_size=int(batch),
+                           g_steps=int(extra.get("g_steps", cfg.g_steps)),
+                           lr_d=float(od.param_groups[0]["lr"]) if od is not None else cfg.lr_d,
+                           lr_g=float(og.param_groups[0]["lr"]) if og is not None else cfg.lr_g, batch_size=int(batch),
                            g_grad_norm=_num(extra.get("g_grad_norm")), d_grad_norm=_num(extra.get("d_grad_norm")))
         try:
             self.writer.on_iteration(self._run, s)
         except (OSError, ValueError) as exc:
             self._error(f"could not write metrics in {self.path}: {exc}")
         if self.doctor is not None:
-            from ..protocol import STAT_COLUMNS
-
             self.doctor.feed_row(tuple(getattr(s, c) for c in STAT_COLUMNS))
             self._report()
 
@@ -317,7 +325,9 @@ class Watch:
             self._idle.wait()
         state = self._state_payload(it) if self._state_due(force_state) else None
         if self._worker is None:
+            t0 = time.perf_counter()
             self._write_snapshot(it, self.G, self.D, state)
+            self._keep_budget(time.perf_counter() - t0)
             return True
         with torch.no_grad():
             for s, l in self._pairs:
@@ -334,11 +344,24 @@ class Watch:
             if job is None:
                 return
             try:
+                t0 = time.perf_counter()
                 self._write_snapshot(job[0], self._shadow[0], self._shadow[1], job[1])
+                self._keep_budget(time.perf_counter() - t0)
             except Exception as exc:  # noqa: BLE001 - the user's loop must go on
                 self._error(f"could not record the snapshot of iteration {job[0]}: {exc}")
             finally:
                 self._idle.set()
+
+    def _keep_budget(self, cost: float) -> None:
+        """Double the snapshots' spacing while one costs more than ``budget`` of the loop's time between two
+        (the loop's own time per iteration, measured at its logs): a big model or a slow disk then records less
+        often instead of slowing the loop. The record stays evenly spaced (multiples of the spacing)."""
+        w, per_it = self.writer, self._iter_s
+        if self.budget is None or per_it is None or per_it <= 0:
+            return
+        while cost > self.budget * w.every * per_it and w.every < 2**30:
+            w.every *= 2
+            w._meta["snapshot_every"] = w.every  # (run.json is rewritten at the next thinning, state or close)
 
     def _write_snapshot(self, it: int, G, D, state: dict | None) -> None:
         from .states import STATES_DIR, spacing, state_name
@@ -471,6 +494,25 @@ class NullWatch:
         pass
 
 
+def load_state(run_dir: str | os.PathLike, iteration: int | None = None, map_location="cpu") -> dict:
+    """A watched run's training state (the newest, or the one at ``iteration``), read safely (``weights_only``):
+    ``{"iteration", "generator", "discriminator", "optimizers": {"d", "g"}, "config"}`` — load them into your own
+    networks and optimisers with ``load_state_dict`` to continue."""
+    from .states import available_states, state_path
+
+    have = available_states(run_dir)
+    if not have:
+        raise WatchError(f"{run_dir} keeps no training states (watch() records them when given optimizers)")
+    path = state_path(run_dir, have[-1] if iteration is None else int(iteration))
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line
+        raise WatchError(f"{path} cannot be read as a training state ({str(exc).splitlines()[0][:200]})") from None
+    if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
+        raise WatchError(f"{path} is not a state written by gan_studio.watch")
+    return data
+
+
 def watch(path: str | os.PathLike, generator, discriminator, *, z_dim, real, optimizers: dict | None = None,
           loss: str = "nonsaturating", every: int = 50, log_every: int = 1, **options) -> Watch | NullWatch:
     """Watch a plain PyTorch GAN loop: write a run folder at ``path`` that ``gan-studio open --follow``,
@@ -483,7 +525,9 @@ def watch(path: str | os.PathLike, generator, discriminator, *, z_dim, real, opt
     metrics lines. Options: ``steps`` (the planned total), ``name``, ``description``, ``noise`` ("normal" or
     "uniform"), ``value_range`` (images: (low, high) of the data), ``centers``/``sigma`` (a mixture's modes,
     for mode coverage), ``states``, ``doctor``, ``control``, ``background`` (False: snapshots on the caller's
-    thread), ``k``, ``g_steps``, ``batch_size`` (as recorded). On a rank other than 0 returns a
+    thread), ``k``, ``g_steps``, ``batch_size`` (as recorded), ``budget`` (the share of the loop's time the
+    snapshots may take, 0.02: beyond it their spacing doubles; None: exactly every ``every``). On a rank other
+    than 0 returns a
     :class:`NullWatch`."""
     if _rank() != 0:
         return NullWatch()
@@ -491,4 +535,4 @@ def watch(path: str | os.PathLike, generator, discriminator, *, z_dim, real, opt
                  every=every, log_every=log_every, **options)
 
 
-__all__ = ["Watch", "NullWatch", "WatchError", "watch", "STATE_FORMAT"]
+__all__ = ["Watch", "NullWatch", "WatchError", "watch", "load_state", "STATE_FORMAT"]
