@@ -240,3 +240,39 @@ def test_an_exception_in_the_plugin_during_training_shows_its_own_frames(tmp_pat
     plugin_spec.forget_all()
     assert load_checkpoint(out / "checkpoint.pt")["iteration"] == 10  # reading it runs nothing
     assert json.loads((out / "run.json").read_text())["iteration"] == 10
+
+
+MARKS_ITS_PROCESS = RING.read_text() + """
+
+import os as _os
+with open(_os.environ["PLUGIN_PIDS"], "a") as _f:  # which processes ran this plug-in's code
+    _f.write(f"{_os.getpid()}\\n")
+"""
+
+
+def test_the_studio_trains_a_plugin_in_the_training_process_only(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    plug = tmp_path / "ring_marked.py"
+    plug.write_text(MARKS_ITS_PROCESS)
+    pids = tmp_path / "pids.txt"
+    env = dict(os.environ, PLUGIN_PIDS=str(pids), QT_QPA_PLATFORM="offscreen", GAN_STUDIO_RECORD="0")
+    p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "20",
+                          "--screenshot", tmp_path / "s.png"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    out, err = p.communicate(timeout=240)
+    assert p.returncode == 0, err
+    rep = json.loads(out.strip().splitlines()[-1])
+    assert rep["iterations"] > 0 and rep["state"] == "running" and not rep["message"], rep
+    ran = {int(x) for x in pids.read_text().split()}
+    assert ran and p.pid not in ran  # run in other processes (the probe, the training process), never the window's
+    assert (tmp_path / "s.png").stat().st_size > 10_000
+
+    bad = tmp_path / "bad.py"
+    bad.write_text("def build():\n    return {'generator': 1}\n")
+    p = subprocess.run([sys.executable, "-m", "gan_studio", "--plugin", bad, "--exit-after", "5"],
+                       capture_output=True, text=True, env=env, timeout=240)
+    assert p.returncode == 2 and p.stderr.strip().count("\n") == 0
+    assert f"{bad}: the returned dict is missing discriminator, z_dim, data" in p.stderr

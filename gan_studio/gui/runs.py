@@ -93,7 +93,7 @@ class RunManager:
         return cfg.replace(**run_over) if run_over else cfg
 
     def save(self) -> None:
-        if self.w.persist:
+        if self.w.persist and "plugin" not in self.overrides:  # a plug-in runs only when named (--plugin)
             self.w.settings.set("run/preset", self.preset_name)
             self.w.settings.set("run/overrides", dict(self.overrides))
 
