@@ -250,8 +250,10 @@ class ControlsPanel(QtWidgets.QWidget):
             conv = cfg.get("model") == "mlp"
             self.pack.setEnabled(conv)
             self.mbstd.setEnabled(conv)
-            self.pack.setToolTip(self.pack.toolTip().split("\n")[0] + ("" if conv else
-                                 "\n(packing is available for the mlp model only)"))
+            why = ("\n(a plug-in's own discriminator cannot take packing or the minibatch-std feature: they need "
+                   "the built-in D)" if cfg.get("model") == "plugin" else "\n(packing is available for the mlp model only)")
+            self.pack.setToolTip(self.pack.toolTip().split("\n")[0] + ("" if conv else why))
+            self.mbstd.setToolTip(self.mbstd.toolTip().split("\n")[0] + ("" if conv else why))
             loss = "nonsaturating" if cfg["loss"] == "ns" else cfg["loss"]
             self.loss.setCurrentIndex(max(0, self.loss.findData(loss)))
             self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(cfg["optimizer"])))

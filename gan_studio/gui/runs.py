@@ -13,6 +13,7 @@ from ..core.live.process_run import ProcessRun
 from ..core.record.runfolder import RunFolderError, new_recording
 from ..core.train.config import (DATASET_KINDS, STRUCTURAL_KEYS, ConfigError, TrainConfig, defaults_for_dataset,
                                  validate_values)
+from ..core.train.plugin_spec import PluginConsentError
 from ..core.train.presets import all_presets
 
 
@@ -133,10 +134,18 @@ class RunManager:
             except OSError as exc:
                 w.banner.show_message(f"This run is not being recorded (GIF export and replay need a "
                                       f"recording): {exc}", "warn")
-        run = self.run_class(cfg, start_paused=not autoplay, **kw)
+        try:
+            run = self.run_class(cfg, start_paused=not autoplay, **kw)
+        except PluginConsentError as exc:  # a recipe or file names a plug-in the user did not name: not run
+            w.fail(str(exc).replace("add --plugin", "start the studio with --plugin"))
+            return
         run.set_speed(w.controls.speed_value())
         w.before_run(cfg.to_dict(), replay=False)
         w.controller.set_handle(run)
+        if cfg.plugin is not None:  # the preset only gave the defaults the plug-in did not set
+            text = f"your plug-in “{cfg.plugin.get('name') or ''}”: {cfg.plugin['source']}"
+            w.preset_summary.setText(text)
+            w.preset_summary.setToolTip(f"{text}\nSHA-256 {cfg.plugin.get('sha256') or '?'}")
 
     def reset(self) -> None:
         rec = getattr(getattr(self.w, "recipes", None), "active", None)
