@@ -144,7 +144,8 @@ def test_consent_resume_and_sample_need_the_same_plugin(tmp_path, capsys):
                  ("train", "--recipe", tmp_path / "r.json", "--out", tmp_path / "rr", "--quiet"),
                  ("train", "--branch", out, "--at", "6", "--out", tmp_path / "b", "--quiet"),
                  ("sample", ckpt, "--n", "10", "--out", tmp_path / "s.npy"),
-                 ("export", ckpt, "--out", tmp_path / "g.safetensors")):
+                 ("export", ckpt, "--out", tmp_path / "g.safetensors"),
+                 ("eval", ckpt, "--n", "200", "--json")):
         code, _, err = cli(capsys, *args)
         assert code == 2, (args, err)
         assert len(err.strip().splitlines()) == 1
@@ -165,6 +166,10 @@ def test_consent_resume_and_sample_need_the_same_plugin(tmp_path, capsys):
     code, stdout, err = cli(capsys, "sample", ckpt, "--n", "10", "--out", tmp_path / "s.npy", "--plugin", RING)
     assert code == 0, err
     assert np.load(tmp_path / "s.npy").shape == (10, 2)
+    code, stdout, err = cli(capsys, "eval", ckpt, "--n", "300", "--parzen", "--json", "--plugin", RING)
+    assert code == 0, err
+    r = json.loads(stdout.strip().splitlines()[-1])  # the plug-in's data are the reference: its modes, Parzen
+    assert r["modes"]["n_modes"] == 8 and np.isfinite(r["parzen"]["mean"])
 
     # the same plug-in's file changed: one warning line, and it runs
     changed = tmp_path / "ring_copy.py"
@@ -276,3 +281,29 @@ def test_the_studio_trains_a_plugin_in_the_training_process_only(tmp_path):
                        capture_output=True, text=True, env=env, timeout=240)
     assert p.returncode == 2 and p.stderr.strip().count("\n") == 0
     assert f"{bad}: the returned dict is missing discriminator, z_dim, data" in p.stderr
+
+
+def test_the_studios_evaluation_process_runs_the_plugin_only_with_the_windows_consent(tmp_path, capsys):
+    import queue
+    import shutil
+    import threading
+
+    from gan_studio.core.evaluate.scores import eval_job
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.core.train.checkpoint import load_checkpoint
+
+    out = tmp_path / "ring"
+    assert cli(capsys, "train", "--plugin", RING, "--steps", "5", "--batch-size", "32", "--out", out, "--quiet")[0] == 0
+    plugin_spec.forget_all()
+    rec = load_checkpoint(out / "checkpoint.pt")["config"]["plugin"]
+    q: queue.Queue = queue.Queue()
+    snap = tmp_path / "snap.pt"
+    shutil.copy(out / "checkpoint.pt", snap)
+    eval_job(str(snap), {"n": 200}, q, threading.Event())  # as the window sends it when the user named no plug-in
+    kind, text = q.get()
+    assert kind == "error" and f"uses the plug-in {RING}" in text
+    shutil.copy(out / "checkpoint.pt", snap)
+    eval_job(str(snap), {"n": 200, "plugin_consent": rec}, q, threading.Event())
+    msgs = [q.get() for _ in range(q.qsize())]
+    done = [m for m in msgs if m[0] == "done"]
+    assert done and done[0][1]["modes"]["n_modes"] == 8 and "parzen" in done[0][1]
