@@ -142,17 +142,19 @@ def say(lines: list[str], prog: str = "gan-studio train") -> None:
         print(ln, file=sys.stderr)
 
 
-def studio_plugin(a) -> dict:
+def studio_plugin(a, name: str | None = None, args: list | None = None, seed: int = 0) -> dict:
     """``gan-studio --plugin ...``: the run's settings for the studio, learned by running the plug-in in a
     separate process (every bad plug-in gets its one line here, before a window opens); the consent to run
     it in the training process is given."""
     from ..core.train.plugin_spec import PLUGIN, allow, check_args, parse_ref, probe
 
-    if a.studio_preset:
-        raise UserError("--plugin gives the networks and the data: leave out --preset")
-    ref = parse_ref(a.studio_plugin)
-    args = check_args(dict(a.studio_plugin_arg or []), "--plugin-arg")
-    info = probe(ref, args, seed=a.studio_seed or 0)
+    if name is None:  # gan-studio --plugin ... (the top level's flags)
+        if a.studio_preset:
+            raise UserError("--plugin gives the networks and the data: leave out --preset")
+        name, args, seed = a.studio_plugin, a.studio_plugin_arg, a.studio_seed or 0
+    ref = parse_ref(name)
+    args = check_args(dict(args or []), "--plugin-arg")
+    info = probe(ref, args, seed=seed)
     allow(ref)
     over = dict(info["settings"])
     over.update(dataset=PLUGIN, model=PLUGIN, dataset_args={}, model_args={}, z_dim=info["z_dim"],

@@ -460,3 +460,14 @@ def plugin_networks(config, path) -> tuple:
     """A checkpoint's plug-in networks (to check its weights against): refused without consent."""
     parts = plugin_parts(config, str(path))
     return parts.G, parts.D
+
+
+def describe_failure(exc: BaseException, rec: dict) -> tuple[str, str] | None:
+    """An exception raised in the plug-in's own code during training, as (one line naming the plug-in's file
+    and line, the traceback of its own frames only); None when no frame is the plug-in's."""
+    frames = user_frames(exc, user_dirs(rec))
+    if not frames:
+        return None
+    last = frames[-1]
+    line = f"the plug-in's code raised at {last.filename}:{last.lineno} (in {last.name}): {_first_line(exc)}"
+    return line, "Traceback (the plug-in's own frames):\n" + "".join(traceback.format_list(frames))
