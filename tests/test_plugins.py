@@ -198,6 +198,15 @@ def test_digits_plugin_trains_images(tmp_path, capsys):
     assert code == 0, err
     x = np.load(tmp_path / "d.npy")
     assert x.shape == (5, 1, 8, 8) and x.min() >= 0 and x.max() <= 1  # tanh output mapped back to [0, 1]
+    from gan_studio.core.train import plugin_spec
+
+    plugin_spec.forget_all()
+    code, _, err = cli(capsys, "figure3", out / "checkpoint.pt", "--out", tmp_path / "f3.png")
+    assert code == 2 and f"add --plugin {DIGITS}" in err and not (tmp_path / "f3.png").exists()
+    for fig in ("figure2", "figure3"):  # the paper's figures, from the plug-in's G (and its data's neighbours)
+        code, _, err = cli(capsys, fig, out / "checkpoint.pt", "--out", tmp_path / f"{fig}.png", "--plugin", DIGITS)
+        assert code == 0, err
+        assert (tmp_path / f"{fig}.png").read_bytes()[:4] == b"\x89PNG"
 
 
 FAILS_LATER = """

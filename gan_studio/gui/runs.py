@@ -181,6 +181,10 @@ class RunManager:
         key, value = next(iter(change.items()))
         new = dict(self.overrides)
         new[key] = value
+        if key in ("dataset", "model") and new.get("plugin") is not None:  # leaving the plug-in for built-ins
+            for k in ("plugin", "dataset", "model", "dataset_args", "model_args", "z_dim", "noise"):
+                if k != key:
+                    new.pop(k, None)
         if key == "dataset":
             cur = self.current_config()
             new["dataset_args"] = {}
