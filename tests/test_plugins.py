@@ -316,3 +316,43 @@ def test_the_studios_evaluation_process_runs_the_plugin_only_with_the_windows_co
     msgs = [q.get() for _ in range(q.qsize())]
     done = [m for m in msgs if m[0] == "done"]
     assert done and done[0][1]["modes"]["n_modes"] == 8 and "parzen" in done[0][1]
+
+
+def test_an_installed_package_registers_a_plugin_by_name(tmp_path, capsys, monkeypatch):
+    import importlib
+    import sys
+
+    site = tmp_path / "site"
+    (site / "myganpkg").mkdir(parents=True)
+    (site / "myganpkg" / "__init__.py").write_text("")
+    (site / "myganpkg" / "rings.py").write_text(RING.read_text())
+    dist = site / "myganpkg-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myganpkg\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[gan_studio.plugins]\nmyring = myganpkg.rings:build\n")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    from gan_studio.core.train.plugin_spec import entry_points, parse_ref
+
+    assert entry_points()["myring"] == "myganpkg.rings:build"
+    ref = parse_ref("myring")
+    assert (ref.kind, ref.source, ref.function) == ("module", "myganpkg.rings", "build")
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "train", "--plugin", "myring", "--steps", "4", "--batch-size", "32", "--out", out,
+                            "--quiet")
+    assert code == 0, err
+    rec = json.loads((out / "config.json").read_text())["plugin"]
+    assert rec["kind"] == "module" and rec["source"] == "myganpkg.rings" and len(rec["sha256"]) == 64
+    sys.modules.pop("myganpkg.rings", None)
+    sys.modules.pop("myganpkg", None)
+
+
+def test_frames_of_the_plugins_folder_count_as_its_code_but_not_a_venv_inside_it(tmp_path):
+    from gan_studio.core.train.plugins import is_user_frame
+
+    d = str(tmp_path)
+    assert is_user_frame(f"{d}/plug.py", [d]) and is_user_frame(f"{d}/helpers/nets.py", [d])
+    assert not is_user_frame(f"{d}/.venv/lib/python3.12/site-packages/torch/nn/modules/module.py", [d])
+    site = f"{d}/lib/site-packages/myganpkg"  # an installed plug-in package: its own files are its code
+    assert is_user_frame(f"{site}/rings.py", [site])
+    assert not is_user_frame("/elsewhere/x.py", [d])

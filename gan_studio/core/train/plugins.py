@@ -55,6 +55,8 @@ _PKG_DIR = str(Path(__file__).resolve().parents[2])  # gan_studio/
 def user_dirs(rec: dict) -> list[str]:
     """The folders whose files count as the plug-in's own code: the plug-in file's folder (or the module's)."""
     src = rec.get("file") or (rec["source"] if rec["kind"] == "file" else None)
+    if src is None:  # a module: imported by now (its code raised), so its file is known
+        src = getattr(sys.modules.get(rec["source"]), "__file__", None)
     return [str(Path(src).resolve().parent)] if src else []
 
 
@@ -63,9 +65,12 @@ def is_user_frame(filename: str, dirs: list[str]) -> bool:
         f = str(Path(filename).resolve())
     except (OSError, ValueError):
         return False
-    if f.startswith(_PKG_DIR + os.sep) or "site-packages" in f or "dist-packages" in f:
+    if f.startswith(_PKG_DIR + os.sep):
         return False
-    return any(f == d or f.startswith(d + os.sep) for d in dirs)
+    for d in dirs:  # a library installed inside the plug-in's folder (a venv) is not the plug-in's code
+        if f.startswith(d + os.sep) and not any(sp in f[len(d):] for sp in ("site-packages", "dist-packages")):
+            return True
+    return False
 
 
 def user_frames(exc: BaseException, dirs: list[str]) -> list[traceback.FrameSummary]:
