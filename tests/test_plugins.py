@@ -356,3 +356,48 @@ def test_frames_of_the_plugins_folder_count_as_its_code_but_not_a_venv_inside_it
     site = f"{d}/lib/site-packages/myganpkg"  # an installed plug-in package: its own files are its code
     assert is_user_frame(f"{site}/rings.py", [site])
     assert not is_user_frame("/elsewhere/x.py", [d])
+
+
+def _install_myring(site: Path) -> None:
+    (site / "myganpkg").mkdir(parents=True)
+    (site / "myganpkg" / "__init__.py").write_text("")
+    (site / "myganpkg" / "rings.py").write_text(RING.read_text())
+    dist = site / "myganpkg-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myganpkg\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[gan_studio.plugins]\nmyring = myganpkg.rings:build\n")
+
+
+def test_the_studios_model_picker_lists_installed_plugins_and_trains_one(qtbot, tmp_path, monkeypatch):
+    import importlib
+    import os
+
+    from PySide6 import QtWidgets
+
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    site = tmp_path / "site"
+    _install_myring(site)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(REPO), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
+    importlib.invalidate_caches()
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Yes)
+    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="ring8", autoplay=True, persist=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.start()
+    box = w.controls.model
+    i = box.findData("plugin:myring")
+    assert i >= 0 and box.itemText(i) == "myring  (plug-in)"
+    box.setCurrentIndex(i)
+    box.activated.emit(i)
+    cfg = w.runs.current_config()
+    assert cfg.plugin is not None and cfg.plugin["source"] == "myganpkg.rings" and cfg.plugin["name"] == "ring of 8"
+    qtbot.waitUntil(lambda: w.static is not None and w.static.name == "ring of 8", timeout=120_000)
+    if w.controller.state != "running":  # picked while the first run was still loading: it starts paused
+        w.runs.toggle_play()
+    qtbot.waitUntil(lambda: w.run.latest() is not None and w.run.latest().iteration > 3, timeout=60_000)
+    assert "myganpkg" in w.preset_summary.text() or "ring of 8" in w.preset_summary.text()
+    w.close()

@@ -146,7 +146,7 @@ def studio_plugin(a, name: str | None = None, args: list | None = None, seed: in
     """``gan-studio --plugin ...``: the run's settings for the studio, learned by running the plug-in in a
     separate process (every bad plug-in gets its one line here, before a window opens); the consent to run
     it in the training process is given."""
-    from ..core.train.plugin_spec import PLUGIN, allow, check_args, parse_ref, probe
+    from ..core.train.plugin_spec import allow, check_args, parse_ref, plugin_settings, probe
 
     if name is None:  # gan-studio --plugin ... (the top level's flags)
         if a.studio_preset:
@@ -156,7 +156,4 @@ def studio_plugin(a, name: str | None = None, args: list | None = None, seed: in
     args = check_args(dict(args or []), "--plugin-arg")
     info = probe(ref, args, seed=seed)
     allow(ref)
-    over = dict(info["settings"])
-    over.update(dataset=PLUGIN, model=PLUGIN, dataset_args={}, model_args={}, z_dim=info["z_dim"],
-                noise=info["noise"], plugin=info["record"])
-    return over
+    return plugin_settings(info)

@@ -11,6 +11,7 @@ import math
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.train.config import DATASET_KINDS, LOSS_NAMES, MODEL_NAMES, OPTIMIZER_NAMES, ConfigError, validate_values
+from ..core.train.plugin_spec import entry_points as plugin_names
 from . import theme
 
 LOSS_LABELS = {"minimax": "minimax (saturating)", "nonsaturating": "non-saturating", "lsgan": "least squares",
@@ -189,6 +190,8 @@ class ControlsPanel(QtWidgets.QWidget):
         self.model = QtWidgets.QComboBox()
         for name in MODEL_NAMES:
             self.model.addItem(name, name)
+        for name in sorted(plugin_names()):  # installed plug-ins (entry points): their own networks and data
+            self.model.addItem(f"{name}  (plug-in)", f"plugin:{name}")
         self.seed = QtWidgets.QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("the seed of a new run (seeded runs are reproducible)")

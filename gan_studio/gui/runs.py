@@ -179,6 +179,9 @@ class RunManager:
         """Data, model, seed or device changed: these need new networks, so ask, then start a new run."""
         w = self.w
         key, value = next(iter(change.items()))
+        if key == "model" and isinstance(value, str) and value.startswith("plugin:"):  # an installed plug-in
+            self.start_plugin(value[len("plugin:"):])
+            return
         new = dict(self.overrides)
         new[key] = value
         if key in ("dataset", "model") and new.get("plugin") is not None:  # leaving the plug-in for built-ins
@@ -217,6 +220,29 @@ class RunManager:
         self.overrides = new
         self.save()
         self.start_run(cfg, autoplay=w.controller.state == "running")
+
+    def start_plugin(self, name: str) -> None:
+        """The user picked an installed plug-in: learn its settings in a separate process (this one never runs
+        its code), then train it; picking it is the consent to run it in the training process."""
+        from ..core.train.plugin_spec import PluginError, allow, parse_ref, plugin_settings, probe
+
+        w = self.w
+        if not w.ask("Start a new run?", f"The plug-in “{name}” brings its own networks and data (its code runs in "
+                                         "the training process); the current run's progress will be discarded."):
+            w.controls.load_config(self.current_config().to_dict())
+            return
+        w.status.showMessage(f"loading the plug-in {name}…")
+        QtWidgets.QApplication.processEvents()
+        try:
+            ref = parse_ref(name)
+            over = plugin_settings(probe(ref, {}, seed=self.current_config().seed))
+        except PluginError as exc:
+            w.fail(str(exc))
+            w.controls.load_config(self.current_config().to_dict())
+            return
+        allow(ref)
+        self.overrides = over
+        self.start_run(self.current_config(), autoplay=w.controller.state == "running")
 
     def change_live(self, change: dict) -> None:
         h = self.w.controller.handle

@@ -238,3 +238,11 @@ def probe(ref: PluginRef, args: dict, seed: int = 0) -> dict:
     if "error" in out:
         raise PluginError(out["error"])
     return out
+
+
+def plugin_settings(info: dict) -> dict:
+    """A new run's settings from what :func:`probe` learned: the plug-in's defaults, its networks and data."""
+    over = dict(info["settings"])
+    over.update(dataset=PLUGIN, model=PLUGIN, dataset_args={}, model_args={}, z_dim=info["z_dim"],
+                noise=info["noise"], plugin=info["record"])
+    return over
