@@ -401,3 +401,38 @@ def test_the_studios_model_picker_lists_installed_plugins_and_trains_one(qtbot, 
     qtbot.waitUntil(lambda: w.run.latest() is not None and w.run.latest().iteration > 3, timeout=60_000)
     assert "myganpkg" in w.preset_summary.text() or "ring of 8" in w.preset_summary.text()
     w.close()
+
+
+def test_the_studio_asks_before_running_the_plugin_a_recipe_names(qtbot, tmp_path, capsys, monkeypatch):
+    from PySide6 import QtWidgets
+
+    from gan_studio.core.record.recipe import load
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    out = tmp_path / "ring"
+    assert cli(capsys, "train", "--plugin", RING, "--steps", "3", "--batch-size", "32", "--out", out, "--quiet")[0] == 0
+    assert cli(capsys, "recipe", out, "--out", tmp_path / "r.json")[0] == 0
+    plugin_spec.forget_all()
+    monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
+    asked = []
+
+    def answer(yes):
+        def question(parent, title, text, *a, **k):
+            asked.append(text)
+            return QtWidgets.QMessageBox.StandardButton.Yes if yes else QtWidgets.QMessageBox.StandardButton.No
+        return question
+
+    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="ring8", autoplay=False, persist=False)
+    qtbot.addWidget(w)
+    w.show()
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", answer(False))
+    w.recipes.start(load(tmp_path / "r.json"), autoplay=False, ask=False)
+    sha = json.loads((tmp_path / "r.json").read_text())["config"]["plugin"]["sha256"]
+    assert asked and str(RING) in asked[-1] and sha in asked[-1]
+    assert w.banner.isVisible() and "start the studio with --plugin" in w.banner.label.text()
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", answer(True))
+    w.recipes.start(load(tmp_path / "r.json"), autoplay=False, ask=False)
+    qtbot.waitUntil(lambda: w.static is not None and w.static.name == "ring of 8", timeout=120_000)
+    w.close()

@@ -94,7 +94,7 @@ class RunManager:
         return cfg.replace(**run_over) if run_over else cfg
 
     def save(self) -> None:
-        if self.w.persist and "plugin" not in self.overrides:  # a plug-in runs only when named (--plugin)
+        if self.w.persist and self.overrides.get("plugin") is None:  # a plug-in runs only when named (--plugin)
             self.w.settings.set("run/preset", self.preset_name)
             self.w.settings.set("run/overrides", dict(self.overrides))
 
@@ -136,9 +136,11 @@ class RunManager:
                                       f"recording): {exc}", "warn")
         try:
             run = self.run_class(cfg, start_paused=not autoplay, **kw)
-        except PluginConsentError as exc:  # a recipe or file names a plug-in the user did not name: not run
-            w.fail(str(exc).replace("add --plugin", "start the studio with --plugin"))
-            return
+        except PluginConsentError as exc:  # a recipe or file names a plug-in the user did not name: ask
+            if not self.ask_plugin_consent(cfg.plugin):
+                w.fail(str(exc).replace("add --plugin", "start the studio with --plugin"))
+                return
+            run = self.run_class(cfg, start_paused=not autoplay, **kw)
         run.set_speed(w.controls.speed_value())
         w.before_run(cfg.to_dict(), replay=False)
         w.controller.set_handle(run)
@@ -220,6 +222,25 @@ class RunManager:
         self.overrides = new
         self.save()
         self.start_run(cfg, autoplay=w.controller.state == "running")
+
+    def ask_plugin_consent(self, rec: dict) -> bool:
+        """A dialog with the plug-in's path and SHA-256 (and whether the file changed since): yes lets its code
+        run in the training process, as --plugin would."""
+        from ..core.train.plugin_spec import allow, file_sha256, ref_of
+
+        try:
+            now = file_sha256(rec["source"]) if rec["kind"] == "file" else None
+        except OSError:
+            now = None
+        was = rec.get("sha256") or "?"
+        changed = f"\n\nThe file has changed since: its SHA-256 is now {now}." if now and now != was else ""
+        text = (f"This run uses the plug-in\n{rec['source']}\n(function {rec.get('function') or 'build'}, "
+                f"SHA-256 {was}).{changed}\n\nIts code will run in the training process. Run it?")
+        yes = QtWidgets.QMessageBox.question(self.w, "Run this plug-in's code?", text)
+        if yes != QtWidgets.QMessageBox.StandardButton.Yes:
+            return False
+        allow(ref_of(rec))
+        return True
 
     def start_plugin(self, name: str) -> None:
         """The user picked an installed plug-in: learn its settings in a separate process (this one never runs
