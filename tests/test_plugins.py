@@ -436,3 +436,36 @@ def test_the_studio_asks_before_running_the_plugin_a_recipe_names(qtbot, tmp_pat
     w.recipes.start(load(tmp_path / "r.json"), autoplay=False, ask=False)
     qtbot.waitUntil(lambda: w.static is not None and w.static.name == "ring of 8", timeout=120_000)
     w.close()
+
+
+DICT_AND_DATASET = """
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+def make(width=8, flag=False, label="x"):
+    assert flag is True and label == "hello" and width == 8
+    x = torch.rand(64, 1, 4, 4)
+    return {"generator": nn.Sequential(nn.Linear(3, 16), nn.Sigmoid(), nn.Unflatten(1, (1, 4, 4))),
+            "discriminator": nn.Sequential(nn.Flatten(), nn.Linear(16, 1)),
+            "z_dim": 3, "data": TensorDataset(x, torch.zeros(64)), "noise": "uniform",
+            "settings": {"k": 2, "loss": "lsgan", "batch_size": 16}}
+"""
+
+
+def test_a_dict_a_dataset_of_pairs_arguments_and_settings(tmp_path, capsys):
+    plug = tmp_path / "mine.py"
+    plug.write_text(DICT_AND_DATASET)
+    out = tmp_path / "run"
+    code, _, err = cli(capsys, "train", "--plugin", f"{plug}:make", "--plugin-arg", "width=8", "--plugin-arg",
+                       "flag=true", "--plugin-arg", "label=hello", "--k", "3", "--steps", "3", "--out", out, "--quiet")
+    assert code == 0, err
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["plugin"]["function"] == "make" and cfg["plugin"]["args"] == {"width": 8, "flag": True, "label": "hello"}
+    assert cfg["noise"] == "uniform" and cfg["z_dim"] == 3
+    assert cfg["loss"] == "lsgan" and cfg["batch_size"] == 16 and cfg["k"] == 3  # the flag beats the plug-in's default
+    assert json.loads((out / "run.json").read_text())["data"]["shape"] == [1, 4, 4]
+    code, _, err = cli(capsys, "train", "--plugin", plug, "--steps", "3", "--out", tmp_path / "r2", "--quiet")
+    assert code == 2 and f"{plug}: has no function 'build' (it defines: make)" in err
+    code, _, err = cli(capsys, "train", "--plugin", f"{plug}:make", "--pack", "2", "--out", tmp_path / "r3")
+    assert code == 2 and "need the built-in discriminator" in err

@@ -50,6 +50,9 @@ def plugin_config(a, ref, explicit: dict) -> dict:
     if clash or a.data_root:
         flags = ", ".join("--" + k.replace("_args", "_arg").replace("_", "-") for k in clash) or "--data-root"
         raise UserError(f"--plugin gives the networks and the data: leave out {flags}")
+    if explicit.get("pack", 1) != 1 or explicit.get("mbstd"):  # refused before the plug-in's code runs
+        raise UserError("packing and the minibatch-std feature need the built-in discriminator: a plug-in's own D "
+                        "cannot take them (leave out --pack/--mbstd)")
     rec = record(ref, dict(a.plugin_arg or []))
     seed = explicit.get("seed", TrainConfig.seed)
     parts = build_parts(rec, seed=seed)

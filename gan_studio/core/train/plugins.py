@@ -176,9 +176,10 @@ def load_module(ref: PluginRef) -> Loaded:
     return Loaded(ref, module, file, sha)
 
 
-def call_build(loaded: Loaded, args: dict) -> Any:
-    """The plug-in's function called with ``args``, within the time limit."""
-    ref = loaded.ref
+def call_build(loaded: Loaded, args: dict, function: str | None = None) -> Any:
+    """The plug-in's function (``function``, else the one it was loaded for) called with ``args``, within the
+    time limit (a module is loaded once per file content, whichever function is then called)."""
+    ref = PluginRef(loaded.ref.kind, loaded.ref.source, function or loaded.ref.function)
     where = loaded.file or ref.source
     fn = getattr(loaded.module, ref.function, None)
     if not callable(fn):
@@ -421,7 +422,7 @@ def build_parts(rec: dict, seed: int | None = None) -> Parts:
     loaded = load_module(ref)
     if seed is not None:
         torch.manual_seed(seed)
-    value = call_build(loaded, check_args(rec.get("args") or {}))
+    value = call_build(loaded, check_args(rec.get("args") or {}), ref.function)
     dirs = [str(Path(loaded.file).resolve().parent)] if loaded.file else []
     default = Path(ref.source).stem if ref.kind == "file" else ref.source.rsplit(".", 1)[-1]
     return check_plugin(value, loaded.file or ref.source, default, dirs)
