@@ -469,3 +469,20 @@ def test_a_dict_a_dataset_of_pairs_arguments_and_settings(tmp_path, capsys):
     assert code == 2 and f"{plug}: has no function 'build' (it defines: make)" in err
     code, _, err = cli(capsys, "train", "--plugin", f"{plug}:make", "--pack", "2", "--out", tmp_path / "r3")
     assert code == 2 and "need the built-in discriminator" in err
+
+
+def test_an_exception_after_d_was_updated_keeps_the_last_safe_weights(tmp_path, capsys):
+    plug = tmp_path / "fragile.py"
+    plug.write_text(FAILS_LATER.replace("self.calls > 30", "self.calls > 29"))  # call 30: G's step of iteration 10
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "train", "--plugin", plug, "--steps", "50", "--batch-size", "16", "--out", out,
+                            "--quiet")
+    assert code == 4 and "raised at iteration 10" in err
+    assert "the failing iteration had already updated a network" in err and "last safe copy" in err
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.core.train.checkpoint import load_checkpoint
+
+    plugin_spec.forget_all()
+    ck = load_checkpoint(out / "checkpoint.pt")
+    assert ck["iteration"] == 0 and len(ck["history"]["iteration"]) == 0  # the safe copy from before iteration 1
+    assert json.loads(stdout)["iterations"] == 0
