@@ -3,9 +3,11 @@
 plug-in run with the watch ``train`` adds to keep a checkpoint of the last completed iteration), measured
 in alternating rounds in one process.
 
-    python benchmarks/plugin_overhead.py [--seconds 20] [--rounds 10] [--device cpu]
+    python benchmarks/plugin_overhead.py [--seconds 20] [--rounds 10] [--device cpu] [--studio 15]
 
-Prints one JSON object. ratio = plug-in it/s ÷ preset it/s (aim ≥ 0.95).
+Prints one JSON object. ratio = plug-in it/s ÷ preset it/s (aim ≥ 0.95). ``--studio SECONDS`` also opens
+the studio (offscreen) on each for that long, alternating, and compares the it/s each reports (the plug-in
+run draws its views in the training process: a plug-in's code never runs in the views helper).
 """
 from __future__ import annotations
 
@@ -55,11 +57,24 @@ def rate(trainer, seconds: float) -> float:
                 return n / dt
 
 
+def studio_rate(args: list[str], seconds: float) -> float:
+    import os
+    import subprocess
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GAN_STUDIO_RECORD="0")
+    p = subprocess.run([sys.executable, "-m", "gan_studio", *args, "--exit-after", str(seconds)], capture_output=True,
+                       text=True, env=env, timeout=seconds + 300)
+    rep = json.loads([ln for ln in p.stdout.splitlines() if ln.startswith("{")][-1])
+    return float(rep["it_per_s"])
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="measuring time per side")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--studio", type=float, default=0.0, metavar="SECONDS", help="also the studio, this long each")
+    ap.add_argument("--studio-rounds", type=int, default=1)
     a = ap.parse_args(argv)
     preset, plug = trainers(a.device)
     for _ in range(10):  # warm-up both
@@ -76,6 +91,16 @@ def main(argv=None) -> dict:
            "seconds_per_side": a.seconds, "preset_it_per_s": round(p, 1), "plugin_it_per_s": round(q, 1),
            "ratio": round(q / p, 3),
            "ratio_per_round": [round(y / x, 3) for x, y in zip(p_rates, q_rates)]}
+    if a.studio > 0:
+        sp, sq = [], []
+        for i in range(a.studio_rounds * 2):
+            if (i % 2 == 0) == (i // 2 % 2 == 0):
+                sp.append(studio_rate(["--preset", "ring8"], a.studio))
+            else:
+                sq.append(studio_rate(["--plugin", str(PLUGIN)], a.studio))
+        out.update(studio_preset_it_per_s=round(statistics.median(sp), 1),
+                   studio_plugin_it_per_s=round(statistics.median(sq), 1),
+                   studio_ratio=round(statistics.median(sq) / statistics.median(sp), 3))
     print(json.dumps(out))
     return out
 

@@ -144,7 +144,8 @@ def test_consent_resume_and_sample_need_the_same_plugin(tmp_path, capsys):
                  ("train", "--recipe", tmp_path / "r.json", "--out", tmp_path / "rr", "--quiet"),
                  ("train", "--branch", out, "--at", "6", "--out", tmp_path / "b", "--quiet"),
                  ("sample", ckpt, "--n", "10", "--out", tmp_path / "s.npy"),
-                 ("export", ckpt, "--out", tmp_path / "g.safetensors")):
+                 ("export", ckpt, "--out", tmp_path / "g.safetensors"),
+                 ("eval", ckpt, "--n", "200", "--json")):
         code, _, err = cli(capsys, *args)
         assert code == 2, (args, err)
         assert len(err.strip().splitlines()) == 1
@@ -165,6 +166,10 @@ def test_consent_resume_and_sample_need_the_same_plugin(tmp_path, capsys):
     code, stdout, err = cli(capsys, "sample", ckpt, "--n", "10", "--out", tmp_path / "s.npy", "--plugin", RING)
     assert code == 0, err
     assert np.load(tmp_path / "s.npy").shape == (10, 2)
+    code, stdout, err = cli(capsys, "eval", ckpt, "--n", "300", "--parzen", "--json", "--plugin", RING)
+    assert code == 0, err
+    r = json.loads(stdout.strip().splitlines()[-1])  # the plug-in's data are the reference: its modes, Parzen
+    assert r["modes"]["n_modes"] == 8 and np.isfinite(r["parzen"]["mean"])
 
     # the same plug-in's file changed: one warning line, and it runs
     changed = tmp_path / "ring_copy.py"
@@ -193,6 +198,15 @@ def test_digits_plugin_trains_images(tmp_path, capsys):
     assert code == 0, err
     x = np.load(tmp_path / "d.npy")
     assert x.shape == (5, 1, 8, 8) and x.min() >= 0 and x.max() <= 1  # tanh output mapped back to [0, 1]
+    from gan_studio.core.train import plugin_spec
+
+    plugin_spec.forget_all()
+    code, _, err = cli(capsys, "figure3", out / "checkpoint.pt", "--out", tmp_path / "f3.png")
+    assert code == 2 and f"add --plugin {DIGITS}" in err and not (tmp_path / "f3.png").exists()
+    for fig in ("figure2", "figure3"):  # the paper's figures, from the plug-in's G (and its data's neighbours)
+        code, _, err = cli(capsys, fig, out / "checkpoint.pt", "--out", tmp_path / f"{fig}.png", "--plugin", DIGITS)
+        assert code == 0, err
+        assert (tmp_path / f"{fig}.png").read_bytes()[:4] == b"\x89PNG"
 
 
 FAILS_LATER = """
@@ -240,3 +254,235 @@ def test_an_exception_in_the_plugin_during_training_shows_its_own_frames(tmp_pat
     plugin_spec.forget_all()
     assert load_checkpoint(out / "checkpoint.pt")["iteration"] == 10  # reading it runs nothing
     assert json.loads((out / "run.json").read_text())["iteration"] == 10
+
+
+MARKS_ITS_PROCESS = RING.read_text() + """
+
+import os as _os
+with open(_os.environ["PLUGIN_PIDS"], "a") as _f:  # which processes ran this plug-in's code
+    _f.write(f"{_os.getpid()}\\n")
+"""
+
+
+def test_the_studio_trains_a_plugin_in_the_training_process_only(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    plug = tmp_path / "ring_marked.py"
+    plug.write_text(MARKS_ITS_PROCESS)
+    pids = tmp_path / "pids.txt"
+    env = dict(os.environ, PLUGIN_PIDS=str(pids), QT_QPA_PLATFORM="offscreen", GAN_STUDIO_RECORD="0")
+    p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "20",
+                          "--screenshot", tmp_path / "s.png"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    out, err = p.communicate(timeout=240)
+    assert p.returncode == 0, err
+    rep = json.loads(out.strip().splitlines()[-1])
+    assert rep["iterations"] > 0 and rep["state"] == "running" and not rep["message"], rep
+    ran = {int(x) for x in pids.read_text().split()}
+    assert ran and p.pid not in ran  # run in other processes (the probe, the training process), never the window's
+    assert (tmp_path / "s.png").stat().st_size > 10_000
+
+    bad = tmp_path / "bad.py"
+    bad.write_text("def build():\n    return {'generator': 1}\n")
+    p = subprocess.run([sys.executable, "-m", "gan_studio", "--plugin", bad, "--exit-after", "5"],
+                       capture_output=True, text=True, env=env, timeout=240)
+    assert p.returncode == 2 and p.stderr.strip().count("\n") == 0
+    assert f"{bad}: the returned dict is missing discriminator, z_dim, data" in p.stderr
+
+
+def test_the_studios_evaluation_process_runs_the_plugin_only_with_the_windows_consent(tmp_path, capsys):
+    import queue
+    import shutil
+    import threading
+
+    from gan_studio.core.evaluate.scores import eval_job
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.core.train.checkpoint import load_checkpoint
+
+    out = tmp_path / "ring"
+    assert cli(capsys, "train", "--plugin", RING, "--steps", "5", "--batch-size", "32", "--out", out, "--quiet")[0] == 0
+    plugin_spec.forget_all()
+    rec = load_checkpoint(out / "checkpoint.pt")["config"]["plugin"]
+    q: queue.Queue = queue.Queue()
+    snap = tmp_path / "snap.pt"
+    shutil.copy(out / "checkpoint.pt", snap)
+    eval_job(str(snap), {"n": 200}, q, threading.Event())  # as the window sends it when the user named no plug-in
+    kind, text = q.get()
+    assert kind == "error" and f"uses the plug-in {RING}" in text
+    shutil.copy(out / "checkpoint.pt", snap)
+    eval_job(str(snap), {"n": 200, "plugin_consent": rec}, q, threading.Event())
+    msgs = [q.get() for _ in range(q.qsize())]
+    done = [m for m in msgs if m[0] == "done"]
+    assert done and done[0][1]["modes"]["n_modes"] == 8 and "parzen" in done[0][1]
+
+
+def test_an_installed_package_registers_a_plugin_by_name(tmp_path, capsys, monkeypatch):
+    import importlib
+    import sys
+
+    site = tmp_path / "site"
+    (site / "myganpkg").mkdir(parents=True)
+    (site / "myganpkg" / "__init__.py").write_text("")
+    (site / "myganpkg" / "rings.py").write_text(RING.read_text())
+    dist = site / "myganpkg-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myganpkg\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[gan_studio.plugins]\nmyring = myganpkg.rings:build\n")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    from gan_studio.core.train.plugin_spec import entry_points, parse_ref
+
+    assert entry_points()["myring"] == "myganpkg.rings:build"
+    ref = parse_ref("myring")
+    assert (ref.kind, ref.source, ref.function) == ("module", "myganpkg.rings", "build")
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "train", "--plugin", "myring", "--steps", "4", "--batch-size", "32", "--out", out,
+                            "--quiet")
+    assert code == 0, err
+    rec = json.loads((out / "config.json").read_text())["plugin"]
+    assert rec["kind"] == "module" and rec["source"] == "myganpkg.rings" and len(rec["sha256"]) == 64
+    sys.modules.pop("myganpkg.rings", None)
+    sys.modules.pop("myganpkg", None)
+
+
+def test_frames_of_the_plugins_folder_count_as_its_code_but_not_a_venv_inside_it(tmp_path):
+    from gan_studio.core.train.plugins import is_user_frame
+
+    d = str(tmp_path)
+    assert is_user_frame(f"{d}/plug.py", [d]) and is_user_frame(f"{d}/helpers/nets.py", [d])
+    assert not is_user_frame(f"{d}/.venv/lib/python3.12/site-packages/torch/nn/modules/module.py", [d])
+    site = f"{d}/lib/site-packages/myganpkg"  # an installed plug-in package: its own files are its code
+    assert is_user_frame(f"{site}/rings.py", [site])
+    assert not is_user_frame("/elsewhere/x.py", [d])
+
+
+def _install_myring(site: Path) -> None:
+    (site / "myganpkg").mkdir(parents=True)
+    (site / "myganpkg" / "__init__.py").write_text("")
+    (site / "myganpkg" / "rings.py").write_text(RING.read_text())
+    dist = site / "myganpkg-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myganpkg\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[gan_studio.plugins]\nmyring = myganpkg.rings:build\n")
+
+
+def test_the_studios_model_picker_lists_installed_plugins_and_trains_one(qtbot, tmp_path, monkeypatch):
+    import importlib
+    import os
+
+    from PySide6 import QtWidgets
+
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    site = tmp_path / "site"
+    _install_myring(site)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(REPO), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
+    importlib.invalidate_caches()
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Yes)
+    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="ring8", autoplay=True, persist=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.start()
+    box = w.controls.model
+    i = box.findData("plugin:myring")
+    assert i >= 0 and box.itemText(i) == "myring  (plug-in)"
+    box.setCurrentIndex(i)
+    box.activated.emit(i)
+    cfg = w.runs.current_config()
+    assert cfg.plugin is not None and cfg.plugin["source"] == "myganpkg.rings" and cfg.plugin["name"] == "ring of 8"
+    qtbot.waitUntil(lambda: w.static is not None and w.static.name == "ring of 8", timeout=120_000)
+    if w.controller.state != "running":  # picked while the first run was still loading: it starts paused
+        w.runs.toggle_play()
+    qtbot.waitUntil(lambda: w.run.latest() is not None and w.run.latest().iteration > 3, timeout=60_000)
+    assert "myganpkg" in w.preset_summary.text() or "ring of 8" in w.preset_summary.text()
+    w.close()
+
+
+def test_the_studio_asks_before_running_the_plugin_a_recipe_names(qtbot, tmp_path, capsys, monkeypatch):
+    from PySide6 import QtWidgets
+
+    from gan_studio.core.record.recipe import load
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    out = tmp_path / "ring"
+    assert cli(capsys, "train", "--plugin", RING, "--steps", "3", "--batch-size", "32", "--out", out, "--quiet")[0] == 0
+    assert cli(capsys, "recipe", out, "--out", tmp_path / "r.json")[0] == 0
+    plugin_spec.forget_all()
+    monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
+    asked = []
+
+    def answer(yes):
+        def question(parent, title, text, *a, **k):
+            asked.append(text)
+            return QtWidgets.QMessageBox.StandardButton.Yes if yes else QtWidgets.QMessageBox.StandardButton.No
+        return question
+
+    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="ring8", autoplay=False, persist=False)
+    qtbot.addWidget(w)
+    w.show()
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", answer(False))
+    w.recipes.start(load(tmp_path / "r.json"), autoplay=False, ask=False)
+    sha = json.loads((tmp_path / "r.json").read_text())["config"]["plugin"]["sha256"]
+    assert asked and str(RING) in asked[-1] and sha in asked[-1]
+    assert w.banner.isVisible() and "start the studio with --plugin" in w.banner.label.text()
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", answer(True))
+    w.recipes.start(load(tmp_path / "r.json"), autoplay=False, ask=False)
+    qtbot.waitUntil(lambda: w.static is not None and w.static.name == "ring of 8", timeout=120_000)
+    w.close()
+
+
+DICT_AND_DATASET = """
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+def make(width=8, flag=False, label="x"):
+    assert flag is True and label == "hello" and width == 8
+    x = torch.rand(64, 1, 4, 4)
+    return {"generator": nn.Sequential(nn.Linear(3, 16), nn.Sigmoid(), nn.Unflatten(1, (1, 4, 4))),
+            "discriminator": nn.Sequential(nn.Flatten(), nn.Linear(16, 1)),
+            "z_dim": 3, "data": TensorDataset(x, torch.zeros(64)), "noise": "uniform",
+            "settings": {"k": 2, "loss": "lsgan", "batch_size": 16}}
+"""
+
+
+def test_a_dict_a_dataset_of_pairs_arguments_and_settings(tmp_path, capsys):
+    plug = tmp_path / "mine.py"
+    plug.write_text(DICT_AND_DATASET)
+    out = tmp_path / "run"
+    code, _, err = cli(capsys, "train", "--plugin", f"{plug}:make", "--plugin-arg", "width=8", "--plugin-arg",
+                       "flag=true", "--plugin-arg", "label=hello", "--k", "3", "--steps", "3", "--out", out, "--quiet")
+    assert code == 0, err
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["plugin"]["function"] == "make" and cfg["plugin"]["args"] == {"width": 8, "flag": True, "label": "hello"}
+    assert cfg["noise"] == "uniform" and cfg["z_dim"] == 3
+    assert cfg["loss"] == "lsgan" and cfg["batch_size"] == 16 and cfg["k"] == 3  # the flag beats the plug-in's default
+    assert json.loads((out / "run.json").read_text())["data"]["shape"] == [1, 4, 4]
+    code, _, err = cli(capsys, "train", "--plugin", plug, "--steps", "3", "--out", tmp_path / "r2", "--quiet")
+    assert code == 2 and f"{plug}: has no function 'build' (it defines: make)" in err
+    code, _, err = cli(capsys, "train", "--plugin", f"{plug}:make", "--pack", "2", "--out", tmp_path / "r3")
+    assert code == 2 and "need the built-in discriminator" in err
+
+
+def test_an_exception_after_d_was_updated_keeps_the_last_safe_weights(tmp_path, capsys):
+    plug = tmp_path / "fragile.py"
+    plug.write_text(FAILS_LATER.replace("self.calls > 30", "self.calls > 29"))  # call 30: G's step of iteration 10
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "train", "--plugin", plug, "--steps", "50", "--batch-size", "16", "--out", out,
+                            "--quiet")
+    assert code == 4 and "raised at iteration 10" in err
+    assert "the failing iteration had already updated a network" in err and "last safe copy" in err
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.core.train.checkpoint import load_checkpoint
+
+    plugin_spec.forget_all()
+    ck = load_checkpoint(out / "checkpoint.pt")
+    assert ck["iteration"] == 0 and len(ck["history"]["iteration"]) == 0  # the safe copy from before iteration 1
+    assert json.loads(stdout)["iterations"] == 0

@@ -19,7 +19,7 @@ import argparse
 import importlib
 import os
 
-from .args import Parser, add_studio_args, check_studio_args, nonneg_int, studio_missing
+from .args import Parser, add_studio_args, check_studio_args, kv, nonneg_int, studio_missing
 from .errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, UserError, run_guarded
 
 __all__ = ["run_cli", "build_parser", "commands", "UserError", "EXIT_USAGE", "EXIT_DIVERGED", "EXIT_INTERRUPTED"]
@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", dest="studio_seed", type=nonneg_int, help="seed of the run")
     g.add_argument("--device", dest="studio_device", help="auto, cpu, cuda or mps")
     g.add_argument("--present", action="store_true", help="start in presentation mode (full screen, large type)")
+    g.add_argument("--plugin", dest="studio_plugin", metavar="PATH.py[:FUNCTION]",
+                   help="train your own generator, discriminator and data (see README: Your own GAN)")
+    g.add_argument("--plugin-arg", dest="studio_plugin_arg", action="append", type=kv, default=[],
+                   metavar="KEY=VALUE", help="keyword argument for the plug-in's function (repeatable)")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     for cmd in commands():
         sp = sub.add_parser(cmd.NAME, help=cmd.HELP, description=getattr(cmd, "DESCRIPTION", None))
@@ -72,12 +76,17 @@ def _run_studio(a) -> int:
         from ..core.train.config import validate_values
 
         validate_values({"device": a.studio_device})
+    plugin = None
+    if a.studio_plugin:  # run in a separate process to learn its settings: the window never runs its code
+        from .plugin_opts import studio_plugin
+
+        plugin = studio_plugin(a)
     try:
         from ..gui.app import run_studio
     except ImportError as exc:
         return studio_missing(exc)
     return run_studio(preset=a.studio_preset, exit_after=a.exit_after, screenshot=a.screenshot,
-                      seed=a.studio_seed, device=a.studio_device, size=a.size, present=a.present)
+                      seed=a.studio_seed, device=a.studio_device, size=a.size, present=a.present, plugin=plugin)
 
 
 def run_cli(argv: list[str]) -> int:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .args import dataset_names, kv, nonneg_int, positive_int
 from .errors import UserError
+from .plugin_opts import add_plugin_args, check_plugin_flags, use_plugin
 from .parzen import load_array
 
 NAME = "eval"
@@ -39,6 +40,7 @@ def add_arguments(p) -> None:
                         f"never downloaded")
     p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--json", action="store_true", help="one JSON object instead of readable lines")
+    add_plugin_args(p)  # consent to run the plug-in a checkpoint names (its data are the reference)
 
 
 def print_report(r: dict) -> None:
@@ -77,6 +79,7 @@ def run(a) -> int:
     from ..core.schema import dumps
     from ..core.train.config import DATASET_ARGS
 
+    check_plugin_flags(a, use_plugin(a))
     src = Path(a.source).expanduser()
     fid = dict(features=a.features, inception_path=a.inception_weights)
     if src.is_dir():  # a run folder

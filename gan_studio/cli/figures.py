@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .args import nonneg_int, positive_int
+from .plugin_opts import add_plugin_args, check_plugin_flags, use_plugin
 
 
 def _common(p: argparse.ArgumentParser, rows: int, cols: int) -> None:
@@ -16,11 +17,13 @@ def _common(p: argparse.ArgumentParser, rows: int, cols: int) -> None:
     p.add_argument("--seed", type=nonneg_int, default=0, help="seed for the noise (default 0)")
     p.add_argument("--rows", type=positive_int, default=rows, help=f"rows (default {rows})")
     p.add_argument("--cols", type=positive_int, default=cols, help=f"columns (default {cols})")
+    add_plugin_args(p)  # consent to run the plug-in a checkpoint names
 
 
 def _run(kind: str, a) -> int:
     from gan_studio.core.evaluate.figures import write_figure
 
+    check_plugin_flags(a, use_plugin(a))
     out = write_figure(kind, a.checkpoint, a.out, data_root=a.data_root, rows=a.rows, cols=a.cols, seed=a.seed)
     print(out)
     sys.stdout.flush()

@@ -50,6 +50,9 @@ def plugin_config(a, ref, explicit: dict) -> dict:
     if clash or a.data_root:
         flags = ", ".join("--" + k.replace("_args", "_arg").replace("_", "-") for k in clash) or "--data-root"
         raise UserError(f"--plugin gives the networks and the data: leave out {flags}")
+    if explicit.get("pack", 1) != 1 or explicit.get("mbstd"):  # refused before the plug-in's code runs
+        raise UserError("packing and the minibatch-std feature need the built-in discriminator: a plug-in's own D "
+                        "cannot take them (leave out --pack/--mbstd)")
     rec = record(ref, dict(a.plugin_arg or []))
     seed = explicit.get("seed", TrainConfig.seed)
     parts = build_parts(rec, seed=seed)
@@ -140,3 +143,20 @@ def say(lines: list[str], prog: str = "gan-studio train") -> None:
     print(f"{prog}: error: {lines[0]}", file=sys.stderr)
     for ln in lines[1:]:
         print(ln, file=sys.stderr)
+
+
+def studio_plugin(a, name: str | None = None, args: list | None = None, seed: int = 0) -> dict:
+    """``gan-studio --plugin ...``: the run's settings for the studio, learned by running the plug-in in a
+    separate process (every bad plug-in gets its one line here, before a window opens); the consent to run
+    it in the training process is given."""
+    from ..core.train.plugin_spec import allow, check_args, parse_ref, plugin_settings, probe
+
+    if name is None:  # gan-studio --plugin ... (the top level's flags)
+        if a.studio_preset:
+            raise UserError("--plugin gives the networks and the data: leave out --preset")
+        name, args, seed = a.studio_plugin, a.studio_plugin_arg, a.studio_seed or 0
+    ref = parse_ref(name)
+    args = check_args(dict(args or []), "--plugin-arg")
+    info = probe(ref, args, seed=seed)
+    allow(ref)
+    return plugin_settings(info)

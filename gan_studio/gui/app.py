@@ -50,7 +50,8 @@ def offscreen_screen(size: tuple[int, int]) -> None:
 def run_studio(preset: str | None = None, exit_after: float | None = None, screenshot: str | None = None,
                seed: int | None = None, device: str | None = None, size: tuple[int, int] | None = None,
                open_run: str | None = None, follow: bool = False, position: int | None = None,
-               compare: tuple[dict, dict] | None = None, present: bool = False, recipe=None) -> int:
+               compare: tuple[dict, dict] | None = None, present: bool = False, recipe=None,
+               plugin: dict | None = None) -> int:
     age0 = process_age()
     t_main = time.perf_counter()
     from PySide6 import QtCore, QtGui, QtWidgets
@@ -94,6 +95,9 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
     if device is not None:
         overrides["device"] = device
     automated = exit_after is not None
+    if plugin is not None:  # gan-studio --plugin: its settings (learned in another process), on ring8's defaults
+        overrides.update(plugin)
+        preset = preset or "ring8"
     try:
         win = StudioWindow(preset=preset, autoplay=preset is not None, persist=not automated,
                            overrides=overrides if (overrides or preset is not None) else None)

@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.errors import ConfigError
 from ..core.settings import LIVE_KEYS, setting
+from ..core.train.plugin_spec import entry_points as plugin_names
 from . import theme
 from .setting_widgets import SettingField, canonical, check_box, combo, label, spin
 
@@ -185,6 +186,8 @@ class ControlsPanel(QtWidgets.QWidget):
         fn = QtWidgets.QFormLayout(run)
         self.dataset = combo("dataset", keep=lambda name: name != "drawn")  # listed once there is a drawing
         self.model = combo("model")
+        for name in sorted(plugin_names()):  # installed plug-ins (entry points): their own networks and data
+            self.model.addItem(f"{name}  (plug-in)", f"plugin:{name}")
         self.seed = spin("seed")
         self.device = combo("device")
         for key, w in (("dataset", self.dataset), ("model", self.model), ("seed", self.seed), ("device", self.device)):
@@ -246,8 +249,10 @@ class ControlsPanel(QtWidgets.QWidget):
             conv = cfg.get("model") == "mlp"
             self.pack.setEnabled(conv)
             self.mbstd.setEnabled(conv)
-            self.pack.setToolTip(self.pack.toolTip().split("\n")[0] + ("" if conv else
-                                 "\n(packing is available for the mlp model only)"))
+            why = ("\n(a plug-in's own discriminator cannot take packing or the minibatch-std feature: they need "
+                   "the built-in D)" if cfg.get("model") == "plugin" else "\n(packing is available for the mlp model only)")
+            self.pack.setToolTip(self.pack.toolTip().split("\n")[0] + ("" if conv else why))
+            self.mbstd.setToolTip(self.mbstd.toolTip().split("\n")[0] + ("" if conv else why))
             self.loss.setCurrentIndex(max(0, self.loss.findData(canonical("loss", cfg["loss"]))))
             self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(cfg["optimizer"])))
             if cfg["dataset"] == "drawn":

@@ -52,6 +52,12 @@ class EvalWorker(QtCore.QObject):
         os.close(fd)
         self.pending_path = path
         self.options = dict(options or {})
+        rec = getattr(getattr(run, "config", None), "plugin", None)
+        if rec is not None:  # the snapshot's plug-in may run in the evaluation process if the user named it
+            from ..core.train.plugin_spec import is_allowed
+
+            if is_allowed(rec):
+                self.options["plugin_consent"] = dict(rec)
         run.save(path)
         return True
 

@@ -13,6 +13,7 @@ from ..core.live.process_run import ProcessRun
 from ..core.record.runfolder import RunFolderError, new_recording
 from ..core.train.config import (DATASET_KINDS, STRUCTURAL_KEYS, ConfigError, TrainConfig, defaults_for_dataset,
                                  validate_values)
+from ..core.train.plugin_spec import PluginConsentError
 from ..core.train.presets import all_presets
 
 
@@ -93,7 +94,7 @@ class RunManager:
         return cfg.replace(**run_over) if run_over else cfg
 
     def save(self) -> None:
-        if self.w.persist:
+        if self.w.persist and self.overrides.get("plugin") is None:  # a plug-in runs only when named (--plugin)
             self.w.settings.set("run/preset", self.preset_name)
             self.w.settings.set("run/overrides", dict(self.overrides))
 
@@ -133,10 +134,20 @@ class RunManager:
             except OSError as exc:
                 w.banner.show_message(f"This run is not being recorded (GIF export and replay need a "
                                       f"recording): {exc}", "warn")
-        run = self.run_class(cfg, start_paused=not autoplay, **kw)
+        try:
+            run = self.run_class(cfg, start_paused=not autoplay, **kw)
+        except PluginConsentError as exc:  # a recipe or file names a plug-in the user did not name: ask
+            if not self.ask_plugin_consent(cfg.plugin):
+                w.fail(str(exc).replace("add --plugin", "start the studio with --plugin"))
+                return
+            run = self.run_class(cfg, start_paused=not autoplay, **kw)
         run.set_speed(w.controls.speed_value())
         w.before_run(cfg.to_dict(), replay=False)
         w.controller.set_handle(run)
+        if cfg.plugin is not None:  # the preset only gave the defaults the plug-in did not set
+            text = f"your plug-in “{cfg.plugin.get('name') or ''}”: {cfg.plugin['source']}"
+            w.preset_summary.setText(text)
+            w.preset_summary.setToolTip(f"{text}\nSHA-256 {cfg.plugin.get('sha256') or '?'}")
 
     def reset(self) -> None:
         rec = getattr(getattr(self.w, "recipes", None), "active", None)
@@ -170,8 +181,15 @@ class RunManager:
         """Data, model, seed or device changed: these need new networks, so ask, then start a new run."""
         w = self.w
         key, value = next(iter(change.items()))
+        if key == "model" and isinstance(value, str) and value.startswith("plugin:"):  # an installed plug-in
+            self.start_plugin(value[len("plugin:"):])
+            return
         new = dict(self.overrides)
         new[key] = value
+        if key in ("dataset", "model") and new.get("plugin") is not None:  # leaving the plug-in for built-ins
+            for k in ("plugin", "dataset", "model", "dataset_args", "model_args", "z_dim", "noise"):
+                if k != key:
+                    new.pop(k, None)
         if key == "dataset":
             cur = self.current_config()
             new["dataset_args"] = {}
@@ -204,6 +222,48 @@ class RunManager:
         self.overrides = new
         self.save()
         self.start_run(cfg, autoplay=w.controller.state == "running")
+
+    def ask_plugin_consent(self, rec: dict) -> bool:
+        """A dialog with the plug-in's path and SHA-256 (and whether the file changed since): yes lets its code
+        run in the training process, as --plugin would."""
+        from ..core.train.plugin_spec import allow, file_sha256, ref_of
+
+        try:
+            now = file_sha256(rec["source"]) if rec["kind"] == "file" else None
+        except OSError:
+            now = None
+        was = rec.get("sha256") or "?"
+        changed = f"\n\nThe file has changed since: its SHA-256 is now {now}." if now and now != was else ""
+        text = (f"This run uses the plug-in\n{rec['source']}\n(function {rec.get('function') or 'build'}, "
+                f"SHA-256 {was}).{changed}\n\nIts code will run in the training process. Run it?")
+        yes = QtWidgets.QMessageBox.question(self.w, "Run this plug-in's code?", text)
+        if yes != QtWidgets.QMessageBox.StandardButton.Yes:
+            return False
+        allow(ref_of(rec))
+        return True
+
+    def start_plugin(self, name: str) -> None:
+        """The user picked an installed plug-in: learn its settings in a separate process (this one never runs
+        its code), then train it; picking it is the consent to run it in the training process."""
+        from ..core.train.plugin_spec import PluginError, allow, parse_ref, plugin_settings, probe
+
+        w = self.w
+        if not w.ask("Start a new run?", f"The plug-in “{name}” brings its own networks and data (its code runs in "
+                                         "the training process); the current run's progress will be discarded."):
+            w.controls.load_config(self.current_config().to_dict())
+            return
+        w.status.showMessage(f"loading the plug-in {name}…")
+        QtWidgets.QApplication.processEvents()
+        try:
+            ref = parse_ref(name)
+            over = plugin_settings(probe(ref, {}, seed=self.current_config().seed))
+        except PluginError as exc:
+            w.fail(str(exc))
+            w.controls.load_config(self.current_config().to_dict())
+            return
+        allow(ref)
+        self.overrides = over
+        self.start_run(self.current_config(), autoplay=w.controller.state == "running")
 
     def change_live(self, change: dict) -> None:
         h = self.w.controller.handle

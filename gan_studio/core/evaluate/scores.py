@@ -210,7 +210,7 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
                      progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None,
                      log: Callable[[str], None] | None = None, device: str = "cpu",
                      features: str = "classifier", inception_path=None,
-                     stage: Callable[[str], None] | None = None) -> dict:
+                     stage: Callable[[str], None] | None = None, dataset=None) -> dict:
     """Every metric that applies to `samples` (in the data's space) of `dataset_name`.
 
     The data are read only where a metric needs them: labelled image sets for the classifier metrics and
@@ -219,7 +219,7 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
     from ..train.datasets import build_dataset
     from .parzen import CAVEAT, DEFAULT_SIGMAS, parzen_evaluate
 
-    if not isinstance(dataset_name, str) or dataset_name not in DATASET_KINDS:
+    if dataset is None and (not isinstance(dataset_name, str) or dataset_name not in DATASET_KINDS):
         raise EvaluationError(f"unknown dataset {dataset_name!r}; choose one of {', '.join(DATASET_KINDS)}")
     raw = np.asarray(samples)
     if raw.dtype.kind not in "biuf":  # complex (imaginary part dropped), dates, durations, text, objects
@@ -232,13 +232,13 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
     if want_dim is not None and flat.shape[1] != want_dim:
         raise EvaluationError(f"samples have {flat.shape[1]} values each but {dataset_name} has {want_dim}")
     needs_data = dataset_name not in SPLIT_DATASETS and (dataset_name not in FILE_DATASETS or parzen)
-    ds = build_dataset(dataset_name, dataset_args or {}) if needs_data else None
+    ds = dataset if dataset is not None else build_dataset(dataset_name, dataset_args or {}) if needs_data else None
     out: dict = {"dataset": dataset_name, "n_samples": int(len(x))}
     finite = np.isfinite(flat).all(1)
     if not finite.all():
         out["non_finite_samples"] = int((~finite).sum())
         flat = flat[finite]
-    kind = DATASET_KINDS[dataset_name]
+    kind = ds.kind if dataset is not None else DATASET_KINDS[dataset_name]  # ``dataset``: a plug-in's data
     dim = None if ds is None else int(ds.dim)
     if dim is not None and flat.shape[1] != dim:
         raise EvaluationError(f"samples have {flat.shape[1]} values each but {dataset_name} has {dim}")
@@ -300,6 +300,10 @@ def evaluate_checkpoint(path, n: int | None = None, parzen: bool = False, seed: 
     x = trainer.generate(n, seed=seed)
     if kind == "images":
         x = np.clip(x, 0.0, 1.0)
+    if cfg.plugin is not None:  # the plug-in's own data (its code runs only with the user's consent)
+        from ..train.plugins import plugin_parts
+
+        kw["dataset"] = plugin_parts(cfg, str(path)).dataset
     out = evaluate_samples(x, cfg.dataset, args, parzen=parzen, **kw)
     out["iteration"] = int(trainer.iteration)
     out["checkpoint"] = str(path)
@@ -315,6 +319,10 @@ def eval_job(ckpt_path: str, options: dict, reply, cancel_event) -> None:
 
     torch.set_num_threads(int(options.get("threads", 1)))
     try:
+        if options.get("plugin_consent"):  # the window's user named the plug-in of the run it shows
+            from ..train.plugin_spec import allow, ref_of
+
+            allow(ref_of(options["plugin_consent"]))
         result = evaluate_checkpoint(  # the studio's own snapshot of the run it shows: its paths are the user's
             ckpt_path, n=options.get("n"), parzen=bool(options.get("parzen", True)), seed=int(options.get("seed", 0)), trusted=True,
             progress=lambda d, t: reply.put(("progress", d, t)), cancel=cancel_event.is_set,

@@ -343,8 +343,13 @@ class ThreadRun(_Commands):
             self._loop(tr)
         except Exception as exc:  # never die silently: the window shows what happened
             self._running = False
-            self._set_state("error", _describe(exc))
-            self._event("error", _describe(exc), traceback.format_exc())
+            why, detail = _describe(exc), traceback.format_exc()
+            if tr.config.plugin is not None:  # the user's own code: its file and line, its frames only
+                from ..train.plugins import describe_failure
+
+                why, detail = describe_failure(exc, tr.config.plugin) or (why, detail)
+            self._set_state("error", why)
+            self._event("error", why, detail)
         finally:
             self.perf.update(loop_wall_s=time.perf_counter() - w0, loop_cpu_s=time.thread_time() - c0,
                              loop_iterations=tr.iteration - i0)

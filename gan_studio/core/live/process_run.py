@@ -25,6 +25,11 @@ def _child_main(cfg_dict: dict, kwargs: dict, inbox, conn) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal is the parent's to handle
     threads = kwargs.pop("threads", None)
+    consent = kwargs.pop("plugin_consent", None)
+    if consent:  # the window's user named this plug-in: its code runs here, in the training process
+        from ..train.plugin_spec import allow, ref_of
+
+        allow(ref_of(consent))
     if threads:
         import torch
 
@@ -93,6 +98,11 @@ class ProcessRun(_Commands):
         self._recv, send = ctx.Pipe(duplex=False)
         kwargs = dict(kwargs, start_paused=start_paused, run_id=self.run_id)
         kwargs.setdefault("views_process", True)  # the window's process leaves a core mostly idle
+        if config.plugin is not None:  # the user's code: run in the training process only, with their consent
+            from ..train.plugin_spec import require_consent
+
+            require_consent(config.plugin)
+            kwargs.update(plugin_consent=dict(config.plugin), views_process=False)
         self._helper_proc = None
         self._views_conn = None
         if kwargs["views_process"] and str(config.device) in ("auto", "cpu"):

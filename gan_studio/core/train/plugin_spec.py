@@ -211,3 +211,38 @@ def require_consent(rec: dict, what: str = "this run") -> None:
     raise PluginConsentError(
         f"{what} uses the plug-in {ref.source} (function {ref.function}); a file never runs a plug-in's code by "
         f"itself: to run it, add --plugin {ref.flag}")
+
+
+def probe(ref: PluginRef, args: dict, seed: int = 0) -> dict:
+    """What the plug-in gives (its record with the file's SHA-256, ``z_dim``, ``noise``, ``settings``, ``name``,
+    ``kind``, ``shape``), learned by running it in a separate process (:mod:`.plugin_probe`): for the studio's
+    window, which never runs a plug-in's code. Raises :class:`PluginError` with the plug-in's own message."""
+    import json
+    import subprocess
+    import sys
+
+    rec = {"kind": ref.kind, "source": ref.source, "function": ref.function, "args": check_args(args)}
+    limit = float(os.environ.get("GAN_STUDIO_PLUGIN_TIMEOUT", DEFAULT_TIMEOUT_S) or DEFAULT_TIMEOUT_S) + 120
+    try:
+        p = subprocess.run([sys.executable, "-m", "gan_studio.core.train.plugin_probe", json.dumps(rec), str(seed)],
+                           capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        raise PluginError(f"{ref.source}: the plug-in did not load within {limit:g} s") from None
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    try:
+        out = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        tail = " ".join(p.stderr.split())[-300:]
+        raise PluginError(f"{ref.source}: the plug-in's process ended without a result ({tail or p.returncode})") \
+            from None
+    if "error" in out:
+        raise PluginError(out["error"])
+    return out
+
+
+def plugin_settings(info: dict) -> dict:
+    """A new run's settings from what :func:`probe` learned: the plug-in's defaults, its networks and data."""
+    over = dict(info["settings"])
+    over.update(dataset=PLUGIN, model=PLUGIN, dataset_args={}, model_args={}, z_dim=info["z_dim"],
+                noise=info["noise"], plugin=info["record"])
+    return over

@@ -55,6 +55,8 @@ _PKG_DIR = str(Path(__file__).resolve().parents[2])  # gan_studio/
 def user_dirs(rec: dict) -> list[str]:
     """The folders whose files count as the plug-in's own code: the plug-in file's folder (or the module's)."""
     src = rec.get("file") or (rec["source"] if rec["kind"] == "file" else None)
+    if src is None:  # a module: imported by now (its code raised), so its file is known
+        src = getattr(sys.modules.get(rec["source"]), "__file__", None)
     return [str(Path(src).resolve().parent)] if src else []
 
 
@@ -63,9 +65,12 @@ def is_user_frame(filename: str, dirs: list[str]) -> bool:
         f = str(Path(filename).resolve())
     except (OSError, ValueError):
         return False
-    if f.startswith(_PKG_DIR + os.sep) or "site-packages" in f or "dist-packages" in f:
+    if f.startswith(_PKG_DIR + os.sep):
         return False
-    return any(f == d or f.startswith(d + os.sep) for d in dirs)
+    for d in dirs:  # a library installed inside the plug-in's folder (a venv) is not the plug-in's code
+        if f.startswith(d + os.sep) and not any(sp in f[len(d):] for sp in ("site-packages", "dist-packages")):
+            return True
+    return False
 
 
 def user_frames(exc: BaseException, dirs: list[str]) -> list[traceback.FrameSummary]:
@@ -171,9 +176,10 @@ def load_module(ref: PluginRef) -> Loaded:
     return Loaded(ref, module, file, sha)
 
 
-def call_build(loaded: Loaded, args: dict) -> Any:
-    """The plug-in's function called with ``args``, within the time limit."""
-    ref = loaded.ref
+def call_build(loaded: Loaded, args: dict, function: str | None = None) -> Any:
+    """The plug-in's function (``function``, else the one it was loaded for) called with ``args``, within the
+    time limit (a module is loaded once per file content, whichever function is then called)."""
+    ref = PluginRef(loaded.ref.kind, loaded.ref.source, function or loaded.ref.function)
     where = loaded.file or ref.source
     fn = getattr(loaded.module, ref.function, None)
     if not callable(fn):
@@ -416,7 +422,7 @@ def build_parts(rec: dict, seed: int | None = None) -> Parts:
     loaded = load_module(ref)
     if seed is not None:
         torch.manual_seed(seed)
-    value = call_build(loaded, check_args(rec.get("args") or {}))
+    value = call_build(loaded, check_args(rec.get("args") or {}), ref.function)
     dirs = [str(Path(loaded.file).resolve().parent)] if loaded.file else []
     default = Path(ref.source).stem if ref.kind == "file" else ref.source.rsplit(".", 1)[-1]
     return check_plugin(value, loaded.file or ref.source, default, dirs)
@@ -460,3 +466,14 @@ def plugin_networks(config, path) -> tuple:
     """A checkpoint's plug-in networks (to check its weights against): refused without consent."""
     parts = plugin_parts(config, str(path))
     return parts.G, parts.D
+
+
+def describe_failure(exc: BaseException, rec: dict) -> tuple[str, str] | None:
+    """An exception raised in the plug-in's own code during training, as (one line naming the plug-in's file
+    and line, the traceback of its own frames only); None when no frame is the plug-in's."""
+    frames = user_frames(exc, user_dirs(rec))
+    if not frames:
+        return None
+    last = frames[-1]
+    line = f"the plug-in's code raised at {last.filename}:{last.lineno} (in {last.name}): {_first_line(exc)}"
+    return line, "Traceback (the plug-in's own frames):\n" + "".join(traceback.format_list(frames))
