@@ -1,5 +1,6 @@
 """Watch and steer any training loop: :func:`watch` (``gan_studio.watch``) makes a user's own PyTorch loop write
-the same run folder as ``gan-studio train``, and obey the run folder's control file (control.py).
+the same run folder as ``gan-studio train``, and obey the run folder's control file (control.py; applied by
+watch_steering.py).
 
 ::
 
@@ -42,8 +43,9 @@ import torch
 
 from ..protocol import STAT_COLUMNS
 from ..train.trainer import IterationStats
-from .control import ControlReader, Request, check_live_changes
+from .control import ControlReader
 from .runfolder import RunWriter
+from .watch_steering import Steering
 from .watch_data import WatchError, SnapshotViews, real_examples, static_info, unwrap
 from .watch_data import value_range as _value_range
 
@@ -85,7 +87,7 @@ def _num(v) -> float:
     return float(v)
 
 
-class Watch:
+class Watch(Steering):
     """See :func:`watch`. Use :meth:`log` once per iteration (or every few), :meth:`on_change` for settings the
     loop takes itself, and :meth:`close` at the end (or ``with watch(...) as w:``)."""
 
@@ -192,12 +194,6 @@ class Watch:
         self._since_state = 0
 
     # -- the user's API -------------------------------------------------------------------------------
-    def on_change(self, fn: Callable[[str, Any], bool]) -> Callable[[str, Any], bool]:
-        """Register ``fn(key, value) -> bool`` for settings the loop applies itself (k, G steps, its own knobs):
-        it returns whether it took the change. A change no callback takes is refused (and recorded so)."""
-        self._callbacks.append(fn)
-        return fn
-
     def log(self, iteration: int, d_loss=None, g_loss=None, d_real=None, d_fake=None, **extra) -> None:
         """Record iteration ``iteration`` (losses as numbers, D's raw outputs on this step's real and generated
         batches as tensors or their means); take a snapshot when one is due; obey the control file (a pause
@@ -404,72 +400,6 @@ class Watch:
             m = self._image_ref.metrics(views["samples"])
         m["iteration"] = it
         return m
-
-    # -- steering (the run folder's control file) -----------------------------------------------------
-    def _steer(self, requests: list[Request]) -> None:
-        for req in requests:
-            try:
-                self._handle(req)
-            except Exception as exc:  # noqa: BLE001 - a callback's failure is the request's refusal
-                self._note("refused", request=req.id, message=f"the loop failed to apply it: {exc}"[:500],
-                           asked=req.changes)
-
-    def _handle(self, req: Request) -> None:
-        from ..train.config import LIVE_KEYS, TrainConfig
-
-        if req.error:
-            self._note("refused", request=req.id, message=req.error)
-            return
-        if req.action == "pause":
-            self.paused = True
-            self._note("paused", request=req.id)
-            return
-        if req.action == "resume":
-            if not self.paused:
-                self._note("refused", request=req.id, message="the run is not paused")
-            else:
-                self.paused = False
-                self._note("resumed", request=req.id)
-            return
-        ch = req.changes
-        fixed = [k for k in ch if k in TrainConfig.__dataclass_fields__ and k not in LIVE_KEYS]
-        if fixed:
-            self._note("refused", request=req.id, asked=ch, message=f"cannot change {', '.join(fixed)} on a "
-                       f"running run (live settings: {', '.join(LIVE_KEYS)})")
-            return
-        live = {k: v for k, v in ch.items() if k in LIVE_KEYS}
-        why = check_live_changes(live, self._run.config.to_dict()) if live else None
-        if why is None:
-            missing = [k for k in ("lr_d", "lr_g") if k in live and k[-1] not in self.optimizers]
-            if missing:
-                why = (f"{', '.join(missing)}: no optimiser for {'D' if missing[0] == 'lr_d' else 'G'} was given "
-                       f"to watch(optimizers=...)")
-        if why is not None:
-            self._note("refused", request=req.id, asked=ch, message=why)
-            return
-        taken, refused = {}, []
-        for key, value in ch.items():
-            if key in ("lr_d", "lr_g"):
-                for g in self.optimizers[key[-1]].param_groups:
-                    g["lr"] = float(value)
-                taken[key] = value
-            elif any(bool(fn(key, value)) for fn in list(self._callbacks)):
-                taken[key] = value
-            else:
-                refused.append(key)
-        cfg_keys = {k: v for k, v in taken.items() if k in LIVE_KEYS}
-        own = {k: v for k, v in taken.items() if k not in LIVE_KEYS}
-        if cfg_keys:
-            self._run.config = self._run.config.replace(**cfg_keys)
-            if self.doctor is not None:
-                self.doctor.configure(**cfg_keys)
-            self._note("set", changes=cfg_keys, request=req.id)
-        if own:
-            self._note("set_own", changes=own, request=req.id)
-        if refused:
-            self._note("refused", request=req.id, asked={k: ch[k] for k in refused},
-                       message=f"nobody in this loop takes {', '.join(refused)} (register a function with "
-                               f"w.on_change that applies it)")
 
 
 class NullWatch:
