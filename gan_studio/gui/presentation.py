@@ -80,7 +80,10 @@ class Presenter(QtCore.QObject):
         for p in w.layout_:
             p.subtitle.setVisible(not on)
         w.evaluation.tabs.setVisible(not on)
-        w.preset_summary.setVisible(not on)
+        # (a tool bar shows and hides its widgets through their actions)
+        for a in w.toolbar.actions():
+            if w.toolbar.widgetForAction(a) is w.preset_summary:
+                a.setVisible(not on)
         self._focus()
         w.narrator.presenting(on)  # the Algorithm 1 panel, when narrating, is part of the lecture
         doctor = getattr(w, "doctor", None)

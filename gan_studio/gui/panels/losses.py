@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
 
 from ...core.columns import COL
 from ...core.views.viewspec import LOSSES
