@@ -69,6 +69,9 @@ def plugin_config(a, ref, explicit: dict) -> dict:
 
 def check_plugin_flags(a, ref) -> None:
     """With --resume, --recipe or --branch, --plugin is the consent only: the recorded arguments are used."""
+    if ref is not None and (getattr(a, "pack", None) or 1) != 1 or (ref is not None and getattr(a, "mbstd", None)):
+        raise UserError("packing and the minibatch-std feature need the built-in discriminator: a plug-in's own D "
+                        "cannot take them (leave out --pack/--mbstd)")
     if ref is not None and a.plugin_arg:
         raise UserError("--plugin-arg makes a new run: a checkpoint, recipe or recorded run keeps the arguments it "
                         "was trained with (leave out --plugin-arg)")
