@@ -187,7 +187,7 @@ class RunManager:
         new = dict(self.overrides)
         new[key] = value
         if key in ("dataset", "model") and new.get("plugin") is not None:  # leaving the plug-in for built-ins
-            for k in ("plugin", "dataset", "model", "dataset_args", "model_args", "z_dim", "noise"):
+            for k in STRUCTURAL_KEYS:
                 if k != key:
                     new.pop(k, None)
         if key == "dataset":
