@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.views.viewspec import PANEL_KEYS
+from ..core.views.viewspec import D_HIST, EVALUATION, LOSSES, PANEL_KEYS
 from .panels import DHistPanel, EvaluationPanel, FieldPanel, LatentPanel, LossesPanel, SamplesPanel
 
 TOP = PANEL_KEYS[:3]  # field, samples, latent
@@ -137,10 +137,10 @@ class PanelLayout(QtWidgets.QSplitter):
         self.columns = n
         P = self.panels
         if n == 2:
-            self.bottom_row.insertWidget(0, P["losses"])
-            self.bottom_row.insertWidget(1, P["d_hist"])
+            self.bottom_row.insertWidget(0, P[LOSSES])
+            self.bottom_row.insertWidget(1, P[D_HIST])
             self.bottom.insertWidget(0, self.bottom_row)
-            self.bottom.insertWidget(1, P["evaluation"])
+            self.bottom.insertWidget(1, P[EVALUATION])
         else:
             for i, key in enumerate(BOTTOM):
                 self.bottom.insertWidget(i, P[key])
@@ -163,7 +163,7 @@ class PanelLayout(QtWidgets.QSplitter):
     def _sync_rows(self) -> None:
         """An inner row with nothing shown in it takes no room."""
         if self.columns == 2:
-            self.bottom_row.setVisible(any(not self.panels[k].isHidden() for k in ("losses", "d_hist")))
+            self.bottom_row.setVisible(any(not self.panels[k].isHidden() for k in (LOSSES, D_HIST)))
 
     def wanted(self, window_visible: bool) -> list:
         """Panels whose views the training process should compute (before the window is shown, the ones

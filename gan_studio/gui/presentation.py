@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from PySide6 import QtCore
 
+from ..core.views.viewspec import D_HIST, EVALUATION, FIELD, LOSSES
 from . import theme
 
 #: the panels a preset's lecture is about, where the rule by data below does not fit it
 PRESENT_FOCUS = {
-    "saturating-vs-nonsaturating": ("field", "losses", "d_hist"),  # D rejects the fakes: G's loss goes flat
-    "figure1": ("field", "losses", "evaluation"),  # the paper's Figure 1, and JS(p_data ‖ p_g) falling
+    "saturating-vs-nonsaturating": (FIELD, LOSSES, D_HIST),  # D rejects the fakes: G's loss goes flat
+    "figure1": (FIELD, LOSSES, EVALUATION),  # the paper's Figure 1, and JS(p_data ‖ p_g) falling
 }
 
 

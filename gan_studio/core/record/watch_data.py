@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..views.viewspec import StaticInfo
+from ..views.viewspec import D_HIST, StaticInfo
 
 #: real examples kept for the field's scatter and the histogram (points), and for the doctor's image reference
 N_REAL_POINTS = 1024
@@ -160,7 +160,7 @@ class SnapshotViews:
                 out: dict = {}
                 hist_real = self._d(D, self.real).cpu().numpy()
                 hist_fake = self._d(D, fake[:HIST_N]).cpu().numpy()
-                out["d_hist"] = (hist_real, hist_fake)
+                out[D_HIST] = (hist_real, hist_fake)
                 if st.kind == "images":
                     out["samples"] = self.to_unit(fake.float()).reshape(len(fake), *st.shape).cpu().numpy()
                     return out
