@@ -265,6 +265,9 @@ def test_run_folder_events_are_declared_once():
             if isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "note" and len(n.args) >= 2 and \
                     isinstance(n.args[1], ast.Constant):
                 bad.append(_where(p, n))
+            if isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "_note" and \
+                    any(isinstance(a, ast.Constant) and a.value in columns.RUN_EVENTS for a in n.args[:2]):
+                bad.append(_where(p, n))  # the steering's and Watch's own note helpers
             if isinstance(n, ast.Compare) and isinstance(n.left, ast.Call) and n.left.args and \
                     getattr(n.left.args[0], "value", None) == "event" and \
                     any(isinstance(c, ast.Constant) for c in n.comparators):
@@ -273,6 +276,15 @@ def test_run_folder_events_are_declared_once():
                     any(isinstance(c, ast.Constant) and c.value in columns.RUN_EVENTS for c in n.comparators):
                 bad.append(_where(p, n))
     assert not bad, f"run-folder events written as strings: {bad}"
+    lists = [_where(p, node) for p, tree in SOURCES.items() if p.name != "columns.py"
+             for node, names in _string_sequences(tree) if len(set(names) & set(columns.RUN_EVENTS)) >= 3]
+    assert not lists, f"a second list of run-folder events: {lists}"
+
+
+def test_steering_answers_are_run_events():
+    from gan_studio.core.record.control import ANSWER_EVENTS
+
+    assert ANSWER_EVENTS and set(ANSWER_EVENTS) <= set(columns.RUN_EVENTS)
 
 
 def test_run_states_and_substep_kinds_are_checked_against_their_lists():

@@ -34,10 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..columns import RunEvent
+
 CONTROL_FILE = "control.jsonl"
 ACTIONS = ("set", "pause", "resume")
-#: the events a run answers a request with (in metrics.jsonl)
-ANSWER_EVENTS = ("set", "set_own", "paused", "resumed", "refused")
+#: the events a run answers a request with (in metrics.jsonl), declared in core/columns.py's RunEvent
+ANSWER_EVENTS: tuple[str, ...] = tuple(e.value for e in (RunEvent.SET, RunEvent.SET_OWN, RunEvent.PAUSED,
+                                                         RunEvent.RESUMED, RunEvent.REFUSED))
 MAX_LINE_BYTES = 64 * 1024
 MAX_CHANGES = 64
 MAX_ID = 100
@@ -236,7 +239,7 @@ class TrainerSteering:
         from ..train.config import ConfigError
 
         if req.error:
-            self._note(trainer, "refused", request=req.id, message=req.error)
+            self._note(trainer, RunEvent.REFUSED, request=req.id, message=req.error)
         elif req.action == "set":
             why = self.no_changes or check_live_changes(req.changes)
             if why is None:
@@ -245,19 +248,19 @@ class TrainerSteering:
                 except ConfigError as exc:
                     why = str(exc)
             if why is not None:
-                self._note(trainer, "refused", request=req.id, message=why, asked=req.changes)
+                self._note(trainer, RunEvent.REFUSED, request=req.id, message=why, asked=req.changes)
                 return
             if self.paused:
                 trainer.apply_changes()
-            self._note(trainer, "set", changes=req.changes, request=req.id)
+            self._note(trainer, RunEvent.SET, changes=req.changes, request=req.id)
         elif req.action == "pause":
-            self._note(trainer, "paused", request=req.id)
+            self._note(trainer, RunEvent.PAUSED, request=req.id)
             self.paused = True
         else:
             if self.paused:
-                self._note(trainer, "resumed", request=req.id)
+                self._note(trainer, RunEvent.RESUMED, request=req.id)
             else:
-                self._note(trainer, "refused", request=req.id, message="the run is not paused")
+                self._note(trainer, RunEvent.REFUSED, request=req.id, message="the run is not paused")
             self.paused = False
 
     def check(self, trainer, force: bool = False) -> None:

@@ -41,6 +41,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..columns import RunEvent
 from ..protocol import STAT_COLUMNS
 from ..train.trainer import IterationStats
 from .control import ControlReader
@@ -274,7 +275,7 @@ class Watch(Steering):
 
     def _report(self) -> None:
         for f in self.doctor.new_findings():
-            self._note("finding", **f.to_dict())
+            self._note(RunEvent.FINDING, **f.to_dict())
 
     def _feed_probes(self) -> None:
         while True:

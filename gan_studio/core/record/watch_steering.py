@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..columns import RunEvent
 from .control import Request, check_live_changes
 
 
@@ -25,30 +26,30 @@ class Steering:
             try:
                 self._handle(req)
             except Exception as exc:  # noqa: BLE001 - a callback's failure is the request's refusal
-                self._note("refused", request=req.id, message=f"the loop failed to apply it: {exc}"[:500],
+                self._note(RunEvent.REFUSED, request=req.id, message=f"the loop failed to apply it: {exc}"[:500],
                            asked=req.changes)
 
     def _handle(self, req: Request) -> None:
         from ..train.config import LIVE_KEYS, TrainConfig
 
         if req.error:
-            self._note("refused", request=req.id, message=req.error)
+            self._note(RunEvent.REFUSED, request=req.id, message=req.error)
             return
         if req.action == "pause":
             self.paused = True
-            self._note("paused", request=req.id)
+            self._note(RunEvent.PAUSED, request=req.id)
             return
         if req.action == "resume":
             if not self.paused:
-                self._note("refused", request=req.id, message="the run is not paused")
+                self._note(RunEvent.REFUSED, request=req.id, message="the run is not paused")
             else:
                 self.paused = False
-                self._note("resumed", request=req.id)
+                self._note(RunEvent.RESUMED, request=req.id)
             return
         ch = req.changes
         fixed = [k for k in ch if k in TrainConfig.__dataclass_fields__ and k not in LIVE_KEYS]
         if fixed:
-            self._note("refused", request=req.id, asked=ch, message=f"cannot change {', '.join(fixed)} on a "
+            self._note(RunEvent.REFUSED, request=req.id, asked=ch, message=f"cannot change {', '.join(fixed)} on a "
                        f"running run (live settings: {', '.join(LIVE_KEYS)})")
             return
         live = {k: v for k, v in ch.items() if k in LIVE_KEYS}
@@ -59,7 +60,7 @@ class Steering:
                 why = (f"{', '.join(missing)}: no optimiser for {'D' if missing[0] == 'lr_d' else 'G'} was given "
                        f"to watch(optimizers=...)")
         if why is not None:
-            self._note("refused", request=req.id, asked=ch, message=why)
+            self._note(RunEvent.REFUSED, request=req.id, asked=ch, message=why)
             return
         taken, refused = {}, []
         for key, value in ch.items():
@@ -77,10 +78,10 @@ class Steering:
             self._run.config = self._run.config.replace(**cfg_keys)
             if self.doctor is not None:
                 self.doctor.configure(**cfg_keys)
-            self._note("set", changes=cfg_keys, request=req.id)
+            self._note(RunEvent.SET, changes=cfg_keys, request=req.id)
         if own:
-            self._note("set_own", changes=own, request=req.id)
+            self._note(RunEvent.SET_OWN, changes=own, request=req.id)
         if refused:
-            self._note("refused", request=req.id, asked={k: ch[k] for k in refused},
+            self._note(RunEvent.REFUSED, request=req.id, asked={k: ch[k] for k in refused},
                        message=f"nobody in this loop takes {', '.join(refused)} (register a function with "
                                f"w.on_change that applies it)")
