@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 import traceback
 
+from ..core.settings import PLUGIN, STRUCTURAL_KEYS
 from .args import kv
 from .errors import UserError
 
-#: Settings a plug-in gives itself: flags for them cannot go with --plugin.
-_PLUGIN_GIVES = ("dataset", "dataset_args", "model", "model_args", "z_dim", "noise")
+#: Settings a plug-in gives itself: flags for them cannot go with --plugin (the settings table's structural
+#: ones, but the plug-in's record itself).
+_PLUGIN_GIVES = tuple(k for k in STRUCTURAL_KEYS if k != PLUGIN)
 
 
 def add_plugin_args(p) -> None:
