@@ -79,6 +79,10 @@ def run(a) -> int:
 
     src = Path(a.source).expanduser()
     fid = dict(features=a.features, inception_path=a.inception_weights)
+    if a.features == "inception":  # before loading anything: a missing weights file is one line at once
+        from ..core.evaluate.fidelity import inception_weights
+
+        inception_weights(a.inception_weights)
     if src.is_dir():  # a run folder
         if not (src / "checkpoint.pt").is_file():
             raise UserError(f"{src}: a run folder without checkpoint.pt (gan-studio train writes one)")
