@@ -32,7 +32,7 @@ def train_round(trainer: Trainer, seconds: float, every: int | None, ctx) -> dic
     it0, t0 = trainer.iteration, time.perf_counter()
     next_due = trainer.iteration
     while time.perf_counter() - t0 < seconds:
-        trainer.run(10)
+        trainer.run(trainer.iteration + 10)  # run() trains up to a total
         if every is None:
             continue
         if proc is not None and not proc.is_alive():

@@ -82,6 +82,10 @@ def run(a) -> int:
     check_plugin_flags(a, use_plugin(a))
     src = Path(a.source).expanduser()
     fid = dict(features=a.features, inception_path=a.inception_weights)
+    if a.features == "inception":  # before loading anything: a missing weights file is one line at once
+        from ..core.evaluate.fidelity import inception_weights
+
+        inception_weights(a.inception_weights)
     if src.is_dir():  # a run folder
         if not (src / "checkpoint.pt").is_file():
             raise UserError(f"{src}: a run folder without checkpoint.pt (gan-studio train writes one)")

@@ -228,7 +228,7 @@ def real_training_images(dataset_name: str, dataset_args: dict | None, n_max: in
 
 
 def image_fidelity(clf, dataset_name: str, dataset_args: dict | None, x: np.ndarray, held: np.ndarray, *,
-                   features: str = "classifier", inception_path=None, n_real: int = N_REAL,
+                   features: str = "classifier", inception_path=None, n_real: int = N_REAL, cache: Path | None = None,
                    progress: Callable[[int, int], None] | None = None, stage: Callable[[str], None] | None = None,
                    cancel: Callable[[], bool] | None = None) -> tuple[dict, dict]:
     """Scores of generated images ``x`` and, as the ceiling, of the real held-out images ``held`` (both N×d in
@@ -245,7 +245,6 @@ def image_fidelity(clf, dataset_name: str, dataset_args: dict | None, x: np.ndar
     fe_clf = classifier_extractor(clf, dataset_name)
     fe = inception_extractor(inception_path) if features == "inception" else fe_clf
     inc = features == "inception"
-    total = (len(x) + len(held) + len(real)) * (2 if inc else 1)
     done = [0]
 
     def run(fe_, arr, what, inception):
@@ -257,20 +256,76 @@ def image_fidelity(clf, dataset_name: str, dataset_args: dict | None, x: np.ndar
         done[0] += len(arr)
         return r
 
-    g_clf, h_clf = run(fe_clf, x, "generated", False), run(fe_clf, held, "held-out", False)
+    # the ceiling (real held-out images against the same training subset) is the same every time: cached
+    ceil_path = _ceiling_path(cache, clf, features, inception_path, held, real)
+    ceil = _read_json(ceil_path)
+    nh = len(held) if ceil is None else 0
+    total = len(x) + nh + (len(x) + len(real) + nh if inc else len(real))
+    g_clf = run(fe_clf, x, "generated", False)
     r_clf = run(fe_clf, real, "training", False) if not inc else None
+    h_clf = run(fe_clf, held, "held-out", False) if ceil is None else None
     if inc:
-        g, h, r = (run(fe, a, w, True)["2048"] for a, w in ((x, "generated"), (held, "held-out"), (real, "training")))
+        g, r = run(fe, x, "generated", True)["2048"], run(fe, real, "training", True)["2048"]
+        h = run(fe, held, "held-out", True)["2048"] if ceil is None else None
     else:
-        g, h, r = g_clf["features"], h_clf["features"], r_clf["features"]
+        g, r, h = g_clf["features"], r_clf["features"], None if h_clf is None else h_clf["features"]
     if stage:
         stage("FID, KID, precision–recall")
     what = {"features": features, "features_note": FEATURES[features], "feature_dim": int(g.shape[1]),
             "n_real": int(len(real)), "library": library_version()}
     out = {**class_coverage(g_clf["logits"], clf.n_classes), "classifier_score": classifier_score(g_clf["logits"]),
            **scores(g, r), **what, "n": int(len(x))}
-    ceil = {**class_coverage(h_clf["logits"], clf.n_classes), "classifier_score": classifier_score(h_clf["logits"]),
-            **scores(h, r), **what, "n": int(len(held))}
+    if ceil is None:
+        ceil = {**class_coverage(h_clf["logits"], clf.n_classes),
+                "classifier_score": classifier_score(h_clf["logits"]), **scores(h, r), **what, "n": int(len(held))}
+        _write_json(ceil_path, ceil)
     out["frechet"], ceil["frechet"] = out["fid"], ceil["fid"]  # the name results had before
     out["seconds"] = round(time.perf_counter() - t0, 2)
     return out, ceil
+
+
+def _ceiling_path(cache: Path | None, clf, features, inception_path, held, real) -> Path | None:
+    import hashlib
+
+    if cache is None:
+        return None
+    h = hashlib.sha1(repr((features, str(inception_path or os.environ.get(INCEPTION_ENV) or ""), library_version(),
+                           KID_SUBSETS, KID_SUBSET_SIZE, PRC_NEIGHBORHOOD, held.shape, real.shape)).encode())
+    for a in (held, real):
+        h.update(np.ascontiguousarray(a, np.float32).tobytes())
+    for v in clf.net.state_dict().values():
+        h.update(v.detach().cpu().numpy().tobytes())
+    return Path(cache) / "fidelity" / f"ceiling-{h.hexdigest()[:16]}.json"
+
+
+_CEILING_KEYS = ("fid", "kid", "kid_std", "precision", "recall", "classifier_score", "classes_covered", "n_classes",
+                 "confident", "feature_dim", "n_real", "n")
+
+
+def _read_json(path: Path | None) -> dict | None:
+    """A cached ceiling, or None (missing, damaged or from another version: recomputed)."""
+    import json
+
+    if path is None:
+        return None
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(d, dict) and all(isinstance(d.get(k), (int, float)) and not isinstance(d.get(k), bool)
+                                     for k in _CEILING_KEYS)
+    return d if ok else None
+
+
+def _write_json(path: Path | None, d: dict) -> None:
+    import json
+
+    from ..atomic import atomic_write_bytes
+
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps(d).encode())
+    except OSError:
+        pass  # a read-only cache only costs time

@@ -226,6 +226,10 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
         raise EvaluationError(f"samples: expected real numbers, got an array of {raw.dtype}")
     if raw.ndim < 2 or len(raw) == 0 or raw[0].size == 0:
         raise EvaluationError(f"samples: expected an N×d array (or N×C×H×W images), got shape {raw.shape}")
+    if features == "inception":  # the missing-weights line comes first, before any data or classifier work
+        from .fidelity import inception_weights
+
+        inception_weights(inception_path)
     x = raw.astype(np.float64, copy=False)
     flat = x.reshape(len(x), -1)
     want_dim = SPLIT_DATASETS.get(dataset_name)
@@ -258,7 +262,7 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
             ho = held_out(dataset_name, dataset_args, n_valid=n_valid, n_test=n_test, dataset=ds)
             out["images"], ceiling = image_fidelity(
                 clf, dataset_name, dataset_args, np.clip(flat, 0, 1), ho.test, features=features,
-                inception_path=inception_path, progress=progress, stage=stage, cancel=cancel)
+                inception_path=inception_path, progress=progress, stage=stage, cancel=cancel, cache=cache_dir())
             out["images_ceiling"] = {k: v for k, v in ceiling.items() if k not in ("class_counts",)}
             out["images_ceiling"]["note"] = "the real held-out images' own scores"
     elif features != "classifier":

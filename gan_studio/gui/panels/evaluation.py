@@ -294,7 +294,8 @@ class EvaluationPanel(Panel):
             if np.isfinite(means).any():
                 lo, hi = float(np.nanmin(means - 2 * ses)), float(np.nanmax(means + 2 * ses))
                 pad = max(0.1 * (hi - lo), 1e-3 * max(1.0, abs(hi)), 0.01)
-                self.p_pz.setXRange(0, max(10.0, float(its.max()) * 1.08), padding=0)
+                last = max(x.get("iteration", 0) for x in self.results)  # the same axis as the FID chart
+                self.p_pz.setXRange(0, max(10.0, float(last) * 1.08), padding=0)
                 self.p_pz.setYRange(lo - pad, hi + pad, padding=0)
         edge = " σ is at the edge of the grid." if p.get("at_edge") else ""
         note = (f"Parzen: {p.get('note', '')}; {p.get('n_samples', 0):,} samples, "
