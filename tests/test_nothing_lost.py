@@ -400,3 +400,14 @@ def test_positions_and_iterations_beyond_what_qt_or_c_can_hold_are_refused(tmp_p
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_setting_that_is_a_tensor_is_named_on_one_line():
+    """Found by the fuzzer (seed 9793): a state whose device setting was a tensor gave a 3-line message."""
+    import torch
+
+    from gan_studio.core.train.config import ConfigError, TrainConfig
+
+    with pytest.raises(ConfigError) as exc:
+        TrainConfig.from_dict({"device": torch.arange(24).reshape(2, 3, 4)})
+    assert "\n" not in str(exc.value)

@@ -112,7 +112,7 @@ def data_location(name: str, file_args: dict, given: dict | None = None, data_ro
 
 
 def _short(v) -> str:
-    text = repr(v)
+    text = " ".join(repr(v).split())  # one line: a tensor's repr spans several
     return text if len(text) <= 60 else text[:57] + "..."
 
 #: The model a run starts with when only its data are chosen, by kind of data: a small MLP pair with a
