@@ -186,7 +186,8 @@ def _n(x) -> str:
 
 
 def _short(v) -> str:
-    text = repr(v)
+    """``v`` as a short one-line text for a message (a tensor's repr spans several lines)."""
+    text = " ".join(repr(v).split())
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -111,9 +111,7 @@ def data_location(name: str, file_args: dict, given: dict | None = None, data_ro
     return args
 
 
-def _short(v) -> str:
-    text = " ".join(repr(v).split())  # one line: a tensor's repr spans several
-    return text if len(text) <= 60 else text[:57] + "..."
+from ..settings import _short  # noqa: E402 (one way to quote a bad value in a message)
 
 #: The model a run starts with when only its data are chosen, by kind of data: a small MLP pair with a
 #: 2-D latent for points; a wider one with a 32-D latent and outputs in [0, 1] for images.
