@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
+from ..core.settings import parse_finite, parse_whole
 from .errors import EXIT_USAGE, UserError
 
 
@@ -32,19 +32,9 @@ def kv(text: str):
         raise argparse.ArgumentTypeError(f"{k.strip()}: the value is nested too deeply") from None
 
 
-#: whole numbers on the command line: ASCII digits only (``int`` would take "٣", "1_0" and 5,000 digits)
-MAX_WHOLE = 2**53
-
-
-def _whole(text: str) -> int:
-    t = text.strip()
-    body = t[1:] if t[:1] in "+-" else t
-    if not (body.isascii() and body.isdigit()) or len(body) > 20:
-        raise argparse.ArgumentTypeError(f"expected a whole number (digits 0-9), got {text[:40]!r}")
-    v = int(t)
-    if abs(v) > MAX_WHOLE:
-        raise argparse.ArgumentTypeError(f"{v:,} is too large (at most 2**53)")
-    return v
+#: whole and finite numbers on the command line: one rule, in the settings table's module (ASCII digits only)
+_whole = parse_whole
+finite_float = parse_finite
 
 
 def positive_int(text: str) -> int:
@@ -66,16 +56,6 @@ def index_int(text: str) -> int:
     v = nonneg_int(text)
     if v > 2**31 - 1:
         raise argparse.ArgumentTypeError(f"{v:,} is beyond any run's snapshots (at most {2**31 - 1:,})")
-    return v
-
-
-def finite_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return v
 
 

@@ -334,30 +334,40 @@ def defaults() -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ the command line's flags
+def parse_whole(text: str) -> int:
+    """A whole number typed on a command line: ASCII digits only (``int`` would take "٣", "1_0" and 5,000
+    digits), at most 2**53 in size; else argparse's error (one line)."""
+    t = text.strip()
+    body = t[1:] if t[:1] in "+-" else t
+    if not (body.isascii() and body.isdigit()) or len(body) > 20:
+        raise argparse.ArgumentTypeError(f"expected a whole number (digits 0-9), got {text[:40]!r}")
+    v = int(t)
+    if abs(v) > MAX_WHOLE:
+        raise argparse.ArgumentTypeError(f"{v:,} is too large (at most 2**53)")
+    return v
+
+
+def parse_finite(text: str) -> float:
+    """A finite number typed on a command line; else argparse's error (one line)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text[:40]!r}")
+    return v
+
+
 def _arg_type(s: Setting):
     """argparse's ``type`` for a setting: parses the text; whole numbers get their bounds checked here (the
     message argparse prints), everything else is checked by :func:`validate` with the rest of the run."""
     def whole(text: str) -> int:
-        try:
-            if not (text.isascii() and text.strip().lstrip("+-").isdigit()) or len(text) > 40:
-                raise ValueError  # ASCII digits only (int() takes "٣" and "1_000"), and no 5,000-digit numbers
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        v = parse_whole(text)
         if s.lo is not None and v < s.lo:
             raise argparse.ArgumentTypeError(f"must be at least {s.lo}, got {v}" if s.lo else
                                              f"must be 0 or more, got {v}")
         if s.hi is not None and v > s.hi:
             raise argparse.ArgumentTypeError(f"must be at most {s.hi}, got {v}")
-        return v
-
-    def number(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(v):
-            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         return v
 
     def choice(text: str) -> str:
@@ -366,7 +376,7 @@ def _arg_type(s: Setting):
                                              f"{', '.join(s.offered)}")
         return text
 
-    return {"int": whole, "float": number, "choice": choice}.get(s.kind)
+    return {"int": whole, "float": parse_finite, "choice": choice}.get(s.kind)
 
 
 def add_flags(parser, names=None) -> dict[str, str]:
