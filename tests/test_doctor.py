@@ -12,7 +12,8 @@ import pytest
 
 from conftest import REPO, run_cli
 from gan_studio.core.doctor import RULES, Doctor, Finding, verdict
-from gan_studio.core.doctor.engine import CHECKS, resolve_remedies
+from gan_studio.core.doctor.checks import CHECKS
+from gan_studio.core.doctor.remedies import resolve_remedies
 from gan_studio.core.doctor.rules import SEVERITIES, rule
 from gan_studio.core.protocol import STAT_COLUMNS
 from gan_studio.core.train.config import LIVE_KEYS

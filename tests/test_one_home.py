@@ -313,7 +313,7 @@ def test_run_states_and_substep_kinds_are_checked_against_their_lists():
 def test_loss_facts_are_declared_once():
     """Home: settings.LOSS_INFO (torch-free). The loss registry, the doctor's sigmoid losses and the loss
     setting's choices come from it."""
-    from gan_studio.core.doctor import engine
+    from gan_studio.core.doctor import checks, engine
     from gan_studio.core.train import losses
 
     assert set(losses.LOSSES) == set(settings.LOSS_NAMES) == set(settings.LOSS_INFO)
@@ -321,7 +321,7 @@ def test_loss_facts_are_declared_once():
         info = settings.LOSS_INFO[name]
         assert (loss.name, loss.sigmoid, loss.d_equilibrium, loss.g_equilibrium, loss.gradient_penalty) == \
             (info.name, info.sigmoid, info.d_equilibrium, info.g_equilibrium, info.gradient_penalty)
-    assert engine.SIGMOID_LOSSES is settings.SIGMOID_LOSSES
+    assert engine.SIGMOID_LOSSES is checks.SIGMOID_LOSSES is settings.SIGMOID_LOSSES
     copies = [_where(p, node) for p, tree in SOURCES.items() if p.name != "settings.py"
               for node, names in _string_sequences(tree) if {"minimax", "nonsaturating", "lsgan"} <= set(names)]
     assert not copies, f"a second list of the losses: {copies}"

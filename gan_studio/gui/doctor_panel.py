@@ -17,7 +17,7 @@ import logging
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.columns import RunEvent
-from ..core.doctor.engine import Finding
+from ..core.doctor.finding import Finding
 from ..core.doctor.rules import SEVERITIES
 from .doctor_evidence import Evidence, Notifier
 

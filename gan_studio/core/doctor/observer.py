@@ -8,7 +8,8 @@ from typing import Callable
 from ..columns import RunEvent
 from ..protocol import STAT_COLUMNS
 from ..train.trainer import Observer
-from .engine import Doctor, Finding
+from .engine import Doctor
+from .finding import Finding
 from .probes import SampleProbe
 
 

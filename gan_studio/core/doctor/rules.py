@@ -1,6 +1,6 @@
 """The doctor's rules as data: one row per finding, with its window, thresholds, sentence and remedies.
 
-The checks themselves (``engine.CHECKS``) read their numbers from here only, so tuning a rule means editing
+The checks themselves (``checks.CHECKS``) read their numbers from here only, so tuning a rule means editing
 one row of :data:`RULES`. The README's "The GAN doctor" section explains each row.
 
 * ``window``: how many iterations of statistics the check looks at;
