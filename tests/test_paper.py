@@ -111,7 +111,7 @@ def test_mnist_paper_initialisation_and_schedule_follow_the_original(train_u8):
     assert [m.p for m in tr.D.modules() if isinstance(m, nn.Dropout)] == pytest.approx([0.2, 0.5, 0.5])
 
     # noise: uniform in ±√3 (unit variance)
-    z = tr._noise(20000, torch.Generator().manual_seed(1)).numpy()
+    z = tr.noise(20000, torch.Generator().manual_seed(1)).numpy()
     assert z.shape == (20000, 100)
     assert np.abs(z).max() <= math.sqrt(3) + 1e-6 and np.abs(z).max() > 1.73
     assert z.var() == pytest.approx(1.0, abs=0.02)

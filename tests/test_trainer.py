@@ -8,6 +8,7 @@ import torch
 from gan_studio.core import ConfigError, Diverged, TrainConfig, Trainer
 from gan_studio.core.evaluate.metrics import mode_metrics
 from gan_studio.core.train.presets import get_preset
+from gan_studio.core.views.queries import d_on, d_outputs
 
 
 def small(**kw):
@@ -89,8 +90,8 @@ def test_views_do_not_disturb_the_training_stream():
         a.step()
         b.step()
         b.fixed_samples()
-        b.d_outputs(64)
-        b.d_on(np.zeros((5, 2)))
+        d_outputs(b, 64)
+        d_on(b, np.zeros((5, 2)))
         b.generate(10, seed=i)
     assert list(a.history["g_loss"]) == list(b.history["g_loss"])
 
@@ -214,7 +215,7 @@ def test_packing_and_minibatch_std_switch_on_a_running_trainer():
     assert tr.D.pack == 4 and tr.D.body[0].in_features == 8  # D now judges 4 samples at once
     assert all(torch.equal(a, b) for a, b in zip(g_before, tr.G.parameters())), "G must keep its weights"
     assert [m.enabled for m in tr._mbstd_layers()] == [True]
-    real, fake = tr.d_outputs(50)
+    real, fake = d_outputs(tr, 50)
     assert real.shape == (50,) and fake.shape == (50,)  # views still get one score per point
     tr.submit(mbstd=False)
     tr.step()

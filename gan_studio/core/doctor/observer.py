@@ -32,13 +32,11 @@ class DoctorObserver(Observer):
         self.probe_every = int(probe_every)
         self.probe = probe or SampleProbe()
         self.errors: list[str] = []
-        self._config = None
         self._fields = STAT_COLUMNS
 
     def _start(self, trainer) -> Doctor:
         if self.doctor is None:
             self.doctor = Doctor(trainer.config.to_dict(), kind=trainer.dataset.kind)
-        self._config = trainer.config
         return self.doctor
 
     def on_run_start(self, trainer) -> None:
@@ -46,11 +44,6 @@ class DoctorObserver(Observer):
 
     def on_iteration(self, trainer, stats) -> None:
         doc = self.doctor if self.doctor is not None else self._start(trainer)
-        if trainer.config is not self._config:  # a live change (the trainer swaps its config object)
-            new = trainer.config.to_dict()
-            old = self._config.to_dict() if self._config is not None else {}
-            doc.configure(**{k: v for k, v in new.items() if old.get(k) != v})
-            self._config = trainer.config
         doc.feed_row(tuple(getattr(stats, c) for c in self._fields))
         if self.probe_every and stats.iteration % self.probe_every == 0:
             try:
@@ -61,6 +54,14 @@ class DoctorObserver(Observer):
                 if len(self.errors) < 10:
                     self.errors.append(f"doctor: could not look at the samples: {exc}")
         self._report(trainer)
+
+    def on_settings_changed(self, trainer, changes: dict) -> None:
+        if self.doctor is not None:  # a doctor made later reads the trainer's settings then
+            self.doctor.configure(**changes)
+
+    def on_state_restored(self, trainer) -> None:
+        if self.doctor is not None:  # a rewind or a checkpoint: the settings may be another moment's
+            self.doctor.configure(**trainer.config.to_dict())
 
     def on_diverged(self, trainer, message) -> None:
         doc = self.doctor if self.doctor is not None else self._start(trainer)

@@ -200,7 +200,7 @@ def figure3(trainer, rows: int = 8, cols: int = 10, seed: int = 0, scale: int = 
     _check_rows_cols(rows, cols)
     s = max(1, int(scale))
     gen = torch.Generator(device=trainer.device).manual_seed(int(seed))
-    ends = trainer._noise(2 * rows, gen).double().cpu().numpy().reshape(rows, 2, -1)
+    ends = trainer.noise(2 * rows, gen).double().cpu().numpy().reshape(rows, 2, -1)
     t = np.linspace(0.0, 1.0, cols)[None, :, None]
     z = (1 - t) * ends[:, :1] + t * ends[:, 1:]  # rows × cols × z_dim
     imgs = np.clip(trainer.g_on(z.reshape(rows * cols, -1).astype(np.float32)), 0.0, 1.0)

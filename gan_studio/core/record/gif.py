@@ -7,6 +7,7 @@ import numpy as np
 
 from . import render
 from ..train.trainer import Observer
+from ..views.queries import d_on, real_view
 
 
 def frame_for(trainer, real_points: np.ndarray | None = None, field_res: int = 64) -> np.ndarray:
@@ -17,14 +18,14 @@ def frame_for(trainer, real_points: np.ndarray | None = None, field_res: int = 6
     fake = trainer.fixed_samples()
     lo, hi = ds.bounds()
     if real_points is None:
-        real_points = trainer._real_view(1024)[0].cpu().numpy()
+        real_points = real_view(trainer, 1024)[0].cpu().numpy()
     if ds.dim == 1:
         return render.histogram_1d(real_points, fake, float(lo[0]), float(hi[0]))
     if ds.dim == 2:
         xs = np.linspace(lo[0], hi[0], field_res)
         ys = np.linspace(lo[1], hi[1], field_res)
         gx, gy = np.meshgrid(xs, ys)
-        field = trainer.d_on(np.stack([gx.ravel(), gy.ravel()], 1)).reshape(field_res, field_res)
+        field = d_on(trainer, np.stack([gx.ravel(), gy.ravel()], 1)).reshape(field_res, field_res)
         if not trainer.loss.sigmoid:  # critic scores: squash for display only
             field = 1 / (1 + np.exp(-(field - np.median(field)) / (field.std() + 1e-8)))
         return render.scatter(real_points, fake, lo, hi, field=field)
@@ -67,7 +68,7 @@ class GifRecorder(Observer):
         if self.frames and self.frames[-1][0] == trainer.iteration:
             return
         if self._real is None and trainer.dataset.kind == "points":
-            self._real = trainer._real_view(1024)[0].cpu().numpy()
+            self._real = real_view(trainer, 1024)[0].cpu().numpy()
         self.frames.append((trainer.iteration, frame_for(trainer, self._real)))
         while len(self.frames) > self.max_frames:
             self.every *= 2  # keep the multiples of the doubled interval: still evenly spaced

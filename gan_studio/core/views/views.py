@@ -11,6 +11,7 @@ import math
 import numpy as np
 import torch
 
+from .queries import d_on, d_outputs
 from .viewspec import D_HIST, VIEW_NAMES, StaticInfo, ViewRequest  # noqa: F401  (re-exported)
 
 
@@ -93,7 +94,7 @@ def nearest_neighbours(trainer, queries: np.ndarray) -> np.ndarray:
 
 
 def d_hist(trainer, n: int = 384) -> tuple[np.ndarray, np.ndarray]:
-    real, fake = trainer.d_outputs(n)
+    real, fake = d_outputs(trainer, n)
     return real.reshape(-1), fake.reshape(-1)
 
 
@@ -102,7 +103,7 @@ def field(trainer, static: StaticInfo, req: ViewRequest, fakes: np.ndarray | Non
     lo, hi = static.bounds
     if static.dim == 1:
         x = static.x_grid
-        d = trainer.d_on(x[:, None].astype(np.float32)).reshape(-1)
+        d = d_on(trainer, x[:, None].astype(np.float32)).reshape(-1)
         gen = trainer.generate(2048, seed=12345).reshape(-1)  # the same z every frame: p_g moves only with G
         return {"x": x, "d": d, "p_g": kde_1d(gen, x), "fakes": gen[:300]}
     res = int(req.field_res)
@@ -110,7 +111,7 @@ def field(trainer, static: StaticInfo, req: ViewRequest, fakes: np.ndarray | Non
     ys = np.linspace(lo[1], hi[1], res)
     gx, gy = np.meshgrid(xs, ys)  # row = y, column = x
     pts = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
-    d = trainer.d_on(pts).reshape(res, res)
+    d = d_on(trainer, pts).reshape(res, res)
     out = {"xs": xs, "ys": ys, "d": d}
     if req.arrows and fakes is not None and len(fakes):
         p = np.asarray(fakes[:48], np.float32).reshape(-1, 2)
@@ -278,10 +279,10 @@ class LiveViews:
                 g = torch.Generator(device=dev).manual_seed(4243)
                 idx = torch.randint(len(trainer.dataset.images), (self.hist_n,), generator=g, device=dev)
                 inp["real"] = trainer.to_model_space(trainer.dataset.images[idx].float() / 255.0)
-                inp["hist_z"] = trainer._noise(self.hist_n, g)
+                inp["hist_z"] = trainer.noise(self.hist_n, g)
             if st.kind == "points" and st.dim == 1:
                 g = torch.Generator(device=dev).manual_seed(12345)  # as field(): the same z every frame
-                inp["pg_z"] = torch.cat([trainer._noise(min(1000, 2048 - i), g) for i in range(0, 2048, 1000)])
+                inp["pg_z"] = torch.cat([trainer.noise(min(1000, 2048 - i), g) for i in range(0, 2048, 1000)])
                 inp["grid"] = torch.as_tensor(st.x_grid[:, None].astype(np.float32), device=dev)
             elif st.kind == "points" and st.dim == 2:
                 lo, hi = st.bounds
@@ -486,14 +487,14 @@ def metrics(trainer, static: StaticInfo, req: ViewRequest, frame: int, n_modes_s
         else:
             p_data = theory.kde_grid_2d(real, xs, ys, cells=0.0)  # histogram: theory_2d smooths it
         th = theory.theory_2d(xs, ys, p_data, fake, real)
-        d = trainer.d_on(pts.astype(np.float32)).reshape(res, res)
+        d = d_on(trainer, pts.astype(np.float32)).reshape(res, res)
         d_star = th.pop("d_star")
         th.pop("p_g")
         maps = {"xs": xs, "ys": ys, "d_star": d_star, "diff": d - d_star}
     else:
         th = {}
     if static.sigmoid and static.dim <= 2:
-        r, f = trainer.d_outputs(1024)
+        r, f = d_outputs(trainer, 1024)
         th["v"] = theory.value_of_game(r, f)
     scalars.update({k: float(v) for k, v in th.items()})
     return {"scalars": scalars, "theory": maps}
