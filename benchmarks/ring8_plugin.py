@@ -6,7 +6,7 @@ from gan_studio import Plugin
 
 
 def build(n: int = 100_000, hidden: int = 128, layers: int = 2):
-    from gan_studio.core.train.datasets import ring
+    from gan_studio.core.train.data.points import ring
     from gan_studio.core.train.models import mlp_pair
 
     G, D = mlp_pair((2,), 2, hidden=hidden, layers=layers)

@@ -14,7 +14,7 @@ import pytest
 from gan_studio.core.record.runfolder import RunFolder, RunFolderError, RunWriter
 from gan_studio.core.train.config import ConfigError, TrainConfig
 from gan_studio.core.train.datasets import DatasetError, build_dataset
-from gan_studio.core.train.drawing import (MAX_POINTS, DrawingError, DrawnPoints, decode_points, encode_points,
+from gan_studio.core.train.data.drawing import (MAX_POINTS, DrawingError, DrawnPoints, decode_points, encode_points,
                                            stamp_count)
 from gan_studio.core.train.trainer import Trainer
 

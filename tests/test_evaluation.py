@@ -183,7 +183,7 @@ def test_eval_command_on_a_ring8_checkpoint_and_on_digits_samples(tmp_path):
     assert "modes covered" in readable and "Parzen" not in readable
 
     # real digits are their own ceiling; noise is far below it
-    from gan_studio.core.train.datasets import digits
+    from gan_studio.core.train.data.images import digits
     real = digits().images.float().div(255).numpy()[:1000]
     np.save(tmp_path / "real.npy", real)
     np.save(tmp_path / "noise.npy", np.random.default_rng(0).random((1000, 1, 8, 8)).astype(np.float32))

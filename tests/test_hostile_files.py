@@ -21,7 +21,9 @@ from gan_studio.cli import run_cli as cli
 from gan_studio.core import TrainConfig, Trainer
 from gan_studio.core.train import datasets as datasets_mod
 from gan_studio.core.train.checkpoint import save_checkpoint
-from gan_studio.core.train.datasets import DatasetError, ImageDataset, build_dataset
+from gan_studio.core.train.data import images as images_mod
+from gan_studio.core.train.data.images import ImageDataset
+from gan_studio.core.train.datasets import DatasetError, build_dataset
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
@@ -49,7 +51,7 @@ def _no_downloads_no_real_data(monkeypatch, tmp_path):
     def no_download(*a, **k):
         raise AssertionError("a download was attempted")
 
-    monkeypatch.setattr(datasets_mod, "_download_torchvision", no_download)
+    monkeypatch.setattr(images_mod, "_download_torchvision", no_download)
     monkeypatch.setenv("GAN_STUDIO_DATA", str(tmp_path / "default-data-root"))
 
 
@@ -280,7 +282,8 @@ def test_every_dataset_builder_takes_exactly_the_typed_arguments():
     import inspect
 
     from gan_studio.core.train.config import DATASET_ARGS
-    from gan_studio.core.train.datasets import DATASETS, cifar10, image_folder, mnist_like
+    from gan_studio.core.train.data.images import cifar10, image_folder, mnist_like
+    from gan_studio.core.train.datasets import DATASETS
 
     real = {"mnist": mnist_like, "fashion-mnist": mnist_like, "cifar10": cifar10, "image-folder": image_folder}
     assert set(DATASET_ARGS) == set(DATASETS)
@@ -333,7 +336,7 @@ def test_core_refuses_object_and_complex_arrays():
     from gan_studio.core.evaluate.parzen import parzen_evaluate
     from gan_studio.core.evaluate.scores import evaluate_samples
     from gan_studio.core.train.config import ConfigError
-    from gan_studio.core.train.datasets import ArrayPoints
+    from gan_studio.core.train.data.points import ArrayPoints
 
     obj = np.array([[1, "x"], [2, None]], dtype=object)
     for bad in (obj, np.zeros((4, 2), np.complex64)):
@@ -516,7 +519,7 @@ def test_offline_mnist_is_one_line(tmp_path, monkeypatch):
                            "amazonaws.com/mnist/, got:\n<urlopen error [Errno -3] Temporary failure in name "
                            "resolution>\nTried https://yann.lecun.com/exdb/mnist/, got:\n<urlopen error>\n")
 
-    monkeypatch.setattr(datasets_mod, "_download_torchvision", offline)
+    monkeypatch.setattr(images_mod, "_download_torchvision", offline)
     with pytest.raises(DatasetError) as exc:
         build_dataset("mnist", {"root": str(tmp_path), "download": True})  # asked for: nothing is by default
     msg = str(exc.value)
@@ -524,7 +527,7 @@ def test_offline_mnist_is_one_line(tmp_path, monkeypatch):
 
 
 def test_the_data_root_honours_the_cache_variable_and_the_readme_says_so(monkeypatch, tmp_path):
-    from gan_studio.core.train.datasets import default_data_root
+    from gan_studio.core.train.data.images import default_data_root
 
     monkeypatch.delenv("GAN_STUDIO_DATA")
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))

@@ -36,7 +36,7 @@ def load_array(path: str, what: str):
     p = Path(path).expanduser()
     if not p.is_file():
         raise UserError(f"{what}: no such file: {p}")
-    from ..core.train.points_io import check_npy_header
+    from ..core.train.data.points_io import check_npy_header
 
     try:
         if _magic(p):

@@ -188,7 +188,7 @@ def _keep_points(a, trainer):
     and names that copy in its configuration: the folder then holds its own data, and a recipe made from it
     never reads a path outside it."""
     from ..core.atomic import atomic_write_bytes
-    from ..core.train.points_io import points_file_bytes
+    from ..core.train.data.points_io import points_file_bytes
 
     if trainer.config.dataset != "points" or getattr(trainer.dataset, "array", None) is None:
         return trainer

@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.train.config import DATASET_KINDS, ConfigError, TrainConfig, defaults_for_dataset
-from ..core.train.drawing import DrawnPoints, decode_points, stamp_count
+from ..core.train.data.drawing import DrawnPoints, decode_points, stamp_count
 from . import theme
 from .drawing_tools import DrawToolbar, PointCloud
 

@@ -232,7 +232,7 @@ class Recipe:
         """Write the points (if any) to ``folder/points-<hash>.npy`` (atomically; kept if already there)."""
         if self.points is None:
             return None
-        from ..train.points_io import points_file_bytes
+        from ..train.data.points_io import points_file_bytes
 
         name, data = points_file_bytes(self.points)
         p = Path(folder) / name
@@ -373,7 +373,7 @@ def _checked_points(a: np.ndarray, where: str) -> np.ndarray:
 
 def read_points(p: Path, where: str) -> np.ndarray:
     """An N×d points file (.npy without pickles, or .csv/.txt), checked."""
-    from ..train.points_io import read_points_array
+    from ..train.data.points_io import read_points_array
 
     if not p.is_file():
         raise RecipeError(f"{where}: no such points file: {p}")

@@ -439,7 +439,7 @@ def trainer_for_sampling(path, device: str = "cpu"):
     """A trainer rebuilt from a checkpoint to draw samples from (``sample``, ``export``, ``eval``): its networks
     come from the configuration and ``data_info`` (shape, classes), and NO dataset is built: nothing named
     in the file is read, created or downloaded. Its ``dataset`` is a :class:`~.datasets.DataShape`."""
-    from .datasets import DataShape
+    from .data.shape import DataShape
     from .trainer import Trainer
 
     data = load_checkpoint(path)

@@ -20,7 +20,7 @@ from .. import settings as _settings
 
 def _drawn_points(value, where: str) -> str:
     """The ``drawn`` dataset's points: base64 text of float32 x, y pairs, decoded and checked (drawing.py)."""
-    from .drawing import check_points_text  # lazily: numpy is not loaded for `gan-studio --help`
+    from .data.drawing import check_points_text  # lazily: numpy is not loaded for `gan-studio --help`
 
     return check_points_text(value, where)
 

@@ -295,7 +295,8 @@ def _as_tensor(data: Any, where: str) -> torch.Tensor:
 
 
 def _dataset(x: torch.Tensor, modes, image_range, name: str, where: str):
-    from .datasets import ArrayPoints, ImageDataset
+    from .data.images import ImageDataset
+    from .data.points import ArrayPoints
 
     if x.ndim == 0 or x.shape[0] == 0 or x.numel() == 0:
         raise PluginError(f"{where}: data is empty")

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 #: the most points a drawing (and a drawn dataset) may hold
 MAX_POINTS = 100_000

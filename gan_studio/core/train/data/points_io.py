@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError
+from ..config import ConfigError
 
 
 #: the most values (rows × columns) a points file may hold, and the largest text points file read
