@@ -10,6 +10,7 @@ import pytest
 
 from conftest import run_cli
 from gan_studio.core.record import recipe as R
+from gan_studio.core.record.recipe_schedule import InstallSchedule
 from gan_studio.core.record.runfolder import RunFolder
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -62,7 +63,7 @@ def test_a_recipe_round_trips_through_its_file_and_its_one_line_form(tmp_path):
 def test_the_schedule_travels_to_a_training_process():
     import pickle
 
-    fn = pickle.loads(pickle.dumps(R.InstallSchedule([(5, {"k": 2})])))  # what ProcessRun's queue does
+    fn = pickle.loads(pickle.dumps(InstallSchedule([(5, {"k": 2})])))  # what ProcessRun's queue does
     assert fn.changes == [(5, {"k": 2})]
 
 

@@ -1,6 +1,7 @@
 """Recipes in the studio: File → Save recipe… / Open recipe…, Edit → Copy recipe (a one-line form for chat
 and slides) / Paste recipe, and the recipe's title and lesson notes shown under the toolbar, beside the
-preset's explanation. The format and the schedule of changes live in :mod:`gan_studio.core.record.recipe`."""
+preset's explanation. The format lives in :mod:`gan_studio.core.record.recipe`, the schedule of changes in
+:mod:`~gan_studio.core.record.recipe_schedule`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ..core.errors import ConfigError
 from ..core.record import recipe as R
+from ..core.record.recipe_schedule import InstallSchedule
 from ..core.record.runfolder import studio_runs_dir
 
 #: the controls panel's groups, by the start of their titles (controls.py)
@@ -174,7 +176,7 @@ class RecipeManager(QtCore.QObject):
         h = self._handle = w.controller.handle
         self._recipe = rec  # Reset starts it again, with its schedule
         if rec.changes and h is not None:
-            h.call(R.InstallSchedule(rec.changes), "recipe")  # before any step: the commands keep their order
+            h.call(InstallSchedule(rec.changes), "recipe")  # before any step: the commands keep their order
         if autoplay and h is not None:
             h.play()
         self.apply_view(rec)

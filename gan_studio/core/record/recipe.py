@@ -27,59 +27,44 @@ version and a missing points file are refused with one line naming the key (:cla
 The one-line form (for chat and slides) is ``ganstudio:1:`` followed by the URL-safe base64 of the
 zlib-compressed compact JSON (points always inline); :func:`from_text` reads either form.
 
-Torch-free: the studio's window process reads and writes recipes; the schedule (:class:`ChangeSchedule`)
-runs inside the trainer's process.
+Torch-free: the studio's window process reads and writes recipes; the schedule
+(:class:`~.recipe_schedule.ChangeSchedule`) runs inside the trainer's process. The checks of the settings and
+changes are in :mod:`.recipe_checks`, the points and the safety of reading them in :mod:`.recipe_points`.
 """
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import io
 import json
 import os
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..atomic import atomic_write_bytes
 from ..columns import RunEvent
-from ..errors import CheckpointError, ConfigError
-from ..schema import FileFormatError, inside_folder, loads, read_text
-from ..train.config import LIVE_KEYS, TrainConfig, validate_values
+from ..errors import CheckpointError
+from ..schema import FileFormatError, loads, read_text
+from ..train.config import LIVE_KEYS, TrainConfig
 from ..views.viewspec import PANEL_KEYS  # noqa: F401 (re-exported: the panels a recipe may show or hide)
+from .recipe_checks import (MACHINE_KEYS, MAX_RECIPE_BYTES, RecipeError, check_bools, check_changes,
+                            check_config, check_text, one_line, short)
+from .recipe_points import points_array, points_file_at, points_list, read_points, recorded_points
+from .recipe_schedule import ChangeSchedule
 
 FORMAT = "gan-studio/recipe"
 VERSION = 1
 LINE_PREFIX = "ganstudio"
 #: at most this many points are written inline; more go to a ``.points.npy`` file beside the recipe
 INLINE_POINTS_MAX = 20_000
-MAX_POINTS = 2_000_000
-MAX_RECIPE_BYTES = 64 * 2**20
 MAX_LINE_CHARS = 32 * 2**20
-MAX_CHANGES = 100_000
 #: the studio's panels and control groups a recipe may show or hide (torch- and Qt-free names)
 CONTROL_KEYS = ("dock", "algorithm", "rates", "remedies", "speed", "run")
 TOP_KEYS = ("format", "version", "title", "notes", "preset", "config", "changes", "points", "points_file", "view")
-#: dataset arguments that say where data live on one machine: not kept in a recipe
-_MACHINE_KEYS = ("root", "download")
-
-
-class RecipeError(ConfigError):
-    """A recipe cannot be read, written or used; the message (one line) names the recipe and the key."""
-
-
-def _short(v: Any) -> str:
-    text = " ".join(repr(v).split())
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 @dataclass
@@ -111,13 +96,13 @@ class Recipe:
         path = args.pop("path", None)
         if points is None and cfg.get("dataset") == "points" and path is not None:
             points = read_points(Path(path).expanduser(), "the run's points file")
-        cfg["dataset_args"] = {k: v for k, v in args.items() if k not in _MACHINE_KEYS}
+        cfg["dataset_args"] = {k: v for k, v in args.items() if k not in MACHINE_KEYS}
         d = {"format": FORMAT, "version": VERSION, "config": cfg,
              "changes": [{"at": int(at), "set": dict(ch)} for at, ch in changes]}
         rec = cls.from_dict(d, "recipe", points=points)
         rec.title, rec.notes, rec.preset = title or "", notes or "", preset
-        rec.panels = _bools(panels or {}, PANEL_KEYS, "recipe: view: panels")
-        rec.controls = _bools(controls or {}, CONTROL_KEYS, "recipe: view: controls")
+        rec.panels = check_bools(panels or {}, PANEL_KEYS, "recipe: view: panels")
+        rec.controls = check_bools(controls or {}, CONTROL_KEYS, "recipe: view: controls")
         return rec
 
     # ----------------------------------------------------------------------------------- reading
@@ -133,29 +118,29 @@ class Recipe:
             raise RecipeError(f"{where}: not a GAN Studio recipe (\"format\" must be {FORMAT!r})")
         v = d.get("version")
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise RecipeError(f"{where}: version: expected a whole number from 1, got {_short(v)}")
+            raise RecipeError(f"{where}: version: expected a whole number from 1, got {short(v)}")
         if v > VERSION:
             raise RecipeError(f"{where} was written by a newer GAN Studio (recipe format {v}; this one reads "
                               f"{VERSION}); update GAN Studio to open it")
         unknown = [str(k) for k in d if k not in TOP_KEYS]
         if unknown:
-            raise RecipeError(f"{where}: unknown key {_short(unknown[0])} (a recipe has {', '.join(TOP_KEYS)})")
-        title = _text(d, "title", where, 200)
-        notes = _text(d, "notes", where, 20_000)
+            raise RecipeError(f"{where}: unknown key {short(unknown[0])} (a recipe has {', '.join(TOP_KEYS)})")
+        title = check_text(d, "title", where, 200)
+        notes = check_text(d, "notes", where, 20_000)
         preset = d.get("preset")
-        cfg = _config(d, where)
-        changes = _changes(d.get("changes", []), cfg, where)
+        cfg = check_config(d, where)
+        changes = check_changes(d.get("changes", []), cfg, where)
         if "points" in d and "points_file" in d:
             raise RecipeError(f"{where}: give either points or points_file, not both")
         # a path in the settings is a place on the sender's machine: never read as it stands. For points it
         # is read like points_file (inside the recipe's folder); an image folder is named by the receiver
         path = cfg["dataset_args"].pop("path", None)
         if "points" in d:
-            points = _points_array(d["points"], f"{where}: points")
+            points = points_array(d["points"], f"{where}: points")
         elif "points_file" in d:
-            points = _points_file(d["points_file"], where, base_dir)
+            points = points_file_at(d["points_file"], where, base_dir)
         elif path is not None and cfg["dataset"] == "points" and points is None:
-            points = _points_file(path, where, base_dir, "config: dataset_args: path")
+            points = points_file_at(path, where, base_dir, "config: dataset_args: path")
         if cfg["dataset"] == "points":
             if points is None:
                 raise RecipeError(f"{where}: config: dataset 'points' needs the points (a \"points\" list or a "
@@ -167,13 +152,13 @@ class Recipe:
                               f"(this one's dataset is {cfg['dataset']!r})")
         view = d.get("view", {})
         if not isinstance(view, dict):
-            raise RecipeError(f"{where}: view: expected a mapping, got {_short(view)}")
+            raise RecipeError(f"{where}: view: expected a mapping, got {short(view)}")
         bad = [k for k in view if k not in ("panels", "controls")]
         if bad:
-            raise RecipeError(f"{where}: view: unknown key {_short(bad[0])} (it has panels, controls)")
+            raise RecipeError(f"{where}: view: unknown key {short(bad[0])} (it has panels, controls)")
         return cls(config=cfg, changes=changes, title=title, notes=notes, preset=preset, points=points,
-                   panels=_bools(view.get("panels", {}), PANEL_KEYS, f"{where}: view: panels"),
-                   controls=_bools(view.get("controls", {}), CONTROL_KEYS, f"{where}: view: controls"))
+                   panels=check_bools(view.get("panels", {}), PANEL_KEYS, f"{where}: view: panels"),
+                   controls=check_bools(view.get("controls", {}), CONTROL_KEYS, f"{where}: view: controls"))
 
     # ----------------------------------------------------------------------------------- writing
     def to_dict(self, inline_max: int | None = None, points_file: str | None = None) -> dict:
@@ -191,7 +176,7 @@ class Recipe:
             if points_file is not None:
                 d["points_file"] = points_file
             else:
-                d["points"] = _points_list(self.points)
+                d["points"] = points_list(self.points)
         view = {k: v for k, v in (("panels", self.panels), ("controls", self.controls)) if v}
         if view:
             d["view"] = view
@@ -241,160 +226,11 @@ class Recipe:
                 p.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(p, data)
             except (OSError, CheckpointError) as exc:
-                raise RecipeError(f"cannot write the recipe's points to {p}: {_one_line(exc)}") from None
+                raise RecipeError(f"cannot write the recipe's points to {p}: {one_line(exc)}") from None
         return p
 
-    def schedule(self) -> "ChangeSchedule":
+    def schedule(self) -> ChangeSchedule:
         return ChangeSchedule(self.changes)
-
-
-# --------------------------------------------------------------------------------------- checks
-def _text(d: dict, key: str, where: str, max_len: int) -> str:
-    v = d.get(key, "")
-    if not isinstance(v, str):
-        raise RecipeError(f"{where}: {key}: expected text, got {_short(v)}")
-    if len(v) > max_len:
-        raise RecipeError(f"{where}: {key}: longer than {max_len:,} characters")
-    return v
-
-
-def _config(d: dict, where: str) -> dict:
-    raw = d.get("config", {})
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{where}: config: expected a mapping of settings, got {_short(raw)}")
-    base: dict = TrainConfig().to_dict()
-    preset = d.get("preset")
-    if preset is not None:
-        if not isinstance(preset, str):
-            raise RecipeError(f"{where}: preset: expected a preset name, got {_short(preset)}")
-        from ..train.presets import get_preset
-
-        try:
-            base = get_preset(preset).config.to_dict()
-        except ConfigError as exc:
-            raise RecipeError(f"{where}: preset: {exc}") from None
-        if "dataset" in raw and raw["dataset"] != base["dataset"] and "dataset_args" not in raw:
-            base["dataset_args"] = {}
-        if "model" in raw and raw["model"] != base["model"] and "model_args" not in raw:
-            base["model_args"] = {}
-    unknown = [str(k) for k in raw if k not in base]
-    if unknown:
-        raise RecipeError(f"{where}: config: unknown setting {_short(unknown[0])}")
-    for key in ("dataset_args", "model_args"):
-        if key in raw and not isinstance(raw[key], dict):
-            raise RecipeError(f"{where}: config: {key}: expected a mapping, got {_short(raw[key])}")
-    cfg = {**base, **raw}
-    cfg["dataset_args"] = {k: v for k, v in (cfg.get("dataset_args") or {}).items() if k not in _MACHINE_KEYS}
-    try:
-        return TrainConfig.from_dict(cfg).to_dict()
-    except (ConfigError, TypeError, ValueError, OverflowError) as exc:
-        raise RecipeError(f"{where}: config: {_one_line(exc)}") from None
-
-
-def _changes(raw: Any, cfg: dict, where: str) -> list:
-    if not isinstance(raw, list):
-        raise RecipeError(f"{where}: changes: expected a list of {{\"at\": ITERATION, \"set\": {{...}}}}, "
-                          f"got {_short(raw)}")
-    if len(raw) > MAX_CHANGES:
-        raise RecipeError(f"{where}: changes: more than {MAX_CHANGES:,}")
-    out, now, last = [], dict(cfg), 0
-    for i, item in enumerate(raw):
-        w = f"{where}: changes[{i}]"
-        if not isinstance(item, dict):
-            raise RecipeError(f"{w}: expected {{\"at\": ITERATION, \"set\": {{...}}}}, got {_short(item)}")
-        bad = [k for k in item if k not in ("at", "set")]
-        if bad:
-            raise RecipeError(f"{w}: unknown key {_short(bad[0])} (a change has at, set)")
-        at, ch = item.get("at"), item.get("set")
-        if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at <= 2**53:
-            raise RecipeError(f"{w}: at: expected an iteration (a whole number from 0), got {_short(at)}")
-        if at < last:
-            raise RecipeError(f"{w}: at: changes must be in order of iteration ({at} comes after {last})")
-        if not isinstance(ch, dict) or not ch:
-            raise RecipeError(f"{w}: set: expected a mapping of live settings to values, got {_short(ch)}")
-        unknown = [str(k) for k in ch if k not in LIVE_KEYS]
-        if unknown:
-            raise RecipeError(f"{w}: set: {_short(unknown[0])} cannot change during a run (live settings: "
-                              f"{', '.join(LIVE_KEYS)})")
-        try:
-            validate_values(ch)
-            now = TrainConfig.from_dict({**now, **ch}).to_dict()  # the rules that tie settings together
-        except (ConfigError, TypeError, ValueError, OverflowError) as exc:
-            raise RecipeError(f"{w}: set: {_one_line(exc)}") from None
-        out.append((at, dict(ch)))
-        last = at
-    return out
-
-
-def _bools(raw: Any, keys: tuple, where: str) -> dict:
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{where}: expected a mapping of names to true/false, got {_short(raw)}")
-    out = {}
-    for k, v in raw.items():
-        if k not in keys:
-            raise RecipeError(f"{where}: unknown name {_short(k)} (one of {', '.join(keys)})")
-        if not isinstance(v, bool):
-            raise RecipeError(f"{where}: {k}: expected true or false, got {_short(v)}")
-        out[k] = v
-    return out
-
-
-def _points_array(raw: Any, where: str) -> np.ndarray:
-    if not isinstance(raw, list) or len(raw) < 2:
-        raise RecipeError(f"{where}: expected a list of at least 2 points (each a list of numbers)")
-    if len(raw) > MAX_POINTS:
-        raise RecipeError(f"{where}: more than {MAX_POINTS:,} points")
-    first = raw[0]
-    dim = len(first) if isinstance(first, list) else 0
-    if not 1 <= dim <= 64:
-        raise RecipeError(f"{where}[0]: expected a list of 1 to 64 numbers, got {_short(first)}")
-    for i, p in enumerate(raw):
-        if not isinstance(p, list) or len(p) != dim or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) for x in p):
-            raise RecipeError(f"{where}[{i}]: expected {dim} numbers like the first point, got {_short(p)}")
-    return _checked_points(np.asarray(raw, np.float64), where)
-
-
-def _checked_points(a: np.ndarray, where: str) -> np.ndarray:
-    if a.dtype.kind not in "biuf":
-        raise RecipeError(f"{where}: expected numbers, got an array of {a.dtype}")
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2 or a.shape[0] < 2 or not 1 <= a.shape[1] <= 64:
-        raise RecipeError(f"{where}: expected N×d points (N ≥ 2, d ≤ 64), got shape {a.shape}")
-    if a.shape[0] > MAX_POINTS:
-        raise RecipeError(f"{where}: more than {MAX_POINTS:,} points")
-    with np.errstate(over="ignore", invalid="ignore"):
-        a32 = a.astype(np.float32)
-    if not np.isfinite(a32).all():
-        raise RecipeError(f"{where}: the points must be finite numbers (within float32's range)")
-    return a32
-
-
-def read_points(p: Path, where: str) -> np.ndarray:
-    """An N×d points file (.npy without pickles, or .csv/.txt), checked."""
-    from ..train.data.points_io import read_points_array
-
-    if not p.is_file():
-        raise RecipeError(f"{where}: no such points file: {p}")
-    return _checked_points(read_points_array(p, RecipeError, where), f"{where} {p.name}")
-
-
-def _points_file(raw: Any, where: str, base_dir: Path | None, key: str = "points_file") -> np.ndarray:
-    w = f"{where}: {key}"
-    if not isinstance(raw, str) or not raw or len(raw) > 1000:
-        raise RecipeError(f"{w}: expected a file name relative to the recipe, got {_short(raw)}")
-    if base_dir is None:
-        raise RecipeError(f"{w}: a pasted recipe cannot refer to a file; it must carry its points inline")
-    p = inside_folder(raw, base_dir, w, RecipeError, "recipe")
-    if not p.is_file():
-        raise RecipeError(f"{w}: the points file {raw!r} is missing (looked for {p})")
-    return read_points(p, w)
-
-
-def _points_list(a: np.ndarray) -> list:
-    """float32 points as the shortest decimals that read back as the same float32 values."""
-    return [[float(str(x)) for x in row] for row in np.asarray(a, np.float32)]
 
 
 def _pretty(d: dict) -> str:
@@ -497,101 +333,8 @@ def from_run_folder(path: str | os.PathLike, trusted: bool = False, **kw) -> Rec
                for e in run.events() if e.get("event") == RunEvent.SET and isinstance(e.get("changes"), dict)]
     changes = [(at, ch) for at, ch in changes if ch]
     if not trusted and isinstance(cfg, dict) and cfg.get("dataset") == "points" and "points" not in kw:
-        kw["points"] = _recorded_points(run.path, cfg)
+        kw["points"] = recorded_points(run.path, cfg)
     try:
         return Recipe.from_run(cfg, changes, **kw)
     except RecipeError as exc:
         raise RecipeError(f"{run.path}: {exc}") from None
-
-
-def _recorded_points(folder: Path, cfg: dict) -> np.ndarray:
-    """A points run's points as its folder keeps them (see :meth:`Recipe.write_points`), or RecipeError."""
-    import re
-
-    args = cfg.get("dataset_args") if isinstance(cfg.get("dataset_args"), dict) else {}
-    raw = args.get("path")
-    name = PurePosixPath(str(raw).replace("\\", "/")).name if isinstance(raw, str) else ""
-    m = re.fullmatch(r"points-([0-9a-f]{16})\.npy", name)
-    where = f"{folder}: the run's points"
-    p = Path(folder) / name if m else None
-    if p is None or p.is_symlink() or not p.is_file():
-        raise RecipeError(f"{where} are not kept in its folder (run.json names {_short(raw)}); a recipe of a "
-                          "run folder holds only what the run recorded: make it where the points are, with "
-                          "gan-studio train --recipe, or from the studio")
-    if p.stat().st_size > MAX_RECIPE_BYTES * 4:
-        raise RecipeError(f"{where}: {name} is larger than {MAX_RECIPE_BYTES * 4 // 2**20} MB")
-    data = p.read_bytes()
-    if hashlib.sha256(data).hexdigest()[:16] != m.group(1):
-        raise RecipeError(f"{where}: {name} does not match its hash (changed since the run wrote it)")
-    return read_points(p, where)
-
-
-# --------------------------------------------------------------------------------------- replaying changes
-class ChangeSchedule:
-    """A trainer observer that makes a recipe's changes at their iterations: a change ``at`` N is submitted
-    once N iterations are done, so it applies at the start of iteration N + 1 — exactly as a change made in
-    the studio at iteration N. Each is also noted in the run folder being written (a ``set`` event), so a
-    recipe of that run has the same changes. Changes before the trainer's iteration when it starts (a
-    resumed run) are not made again. A change the trainer refuses is skipped (as the studio did) and kept
-    in ``skipped``."""
-
-    def __init__(self, changes) -> None:
-        self.changes = [(int(at), dict(ch)) for at, ch in changes]
-        self._next: int | None = None
-        self.made: list = []
-        self.skipped: list[str] = []
-
-    def install(self, trainer) -> "ChangeSchedule":
-        if self not in trainer.observers:
-            trainer.add_observer(self)
-        self._due(trainer)
-        return self
-
-    def _due(self, trainer) -> None:
-        it = int(trainer.iteration)
-        if self._next is None:
-            self._next = next((i for i, (at, _) in enumerate(self.changes) if at >= it), len(self.changes))
-        while self._next < len(self.changes) and self.changes[self._next][0] <= it:
-            at, ch = self.changes[self._next]
-            self._next += 1
-            if at != it:
-                continue
-            try:
-                trainer.submit(**ch)
-            except ConfigError as exc:
-                self.skipped.append(f"iteration {at}: {exc}")
-                continue
-            self.made.append((at, ch))
-            for obs in trainer.observers:
-                if type(obs).__name__ == "RunWriter":
-                    obs.note(trainer, RunEvent.SET, changes=ch)
-
-    @property
-    def remaining(self) -> int:
-        return len(self.changes) - (self._next or 0)
-
-    def on_run_start(self, trainer) -> None:
-        self._due(trainer)
-
-    def on_iteration(self, trainer, stats) -> None:
-        self._due(trainer)
-
-    def on_diverged(self, trainer, message) -> None:
-        pass
-
-    def on_run_end(self, trainer, reason) -> None:
-        pass
-
-
-class InstallSchedule:
-    """A picklable ``fn(trainer)`` for a live run handle's ``call``: install the schedule in the training
-    process, and apply a change due now at once (a paused run then shows it)."""
-
-    def __init__(self, changes) -> None:
-        self.changes = [(int(at), dict(ch)) for at, ch in changes]
-
-    def __call__(self, trainer) -> int:
-        sched = ChangeSchedule(self.changes).install(trainer)
-        if trainer.pending_changes():
-            trainer.apply_changes()
-        return sched.remaining
