@@ -1,6 +1,7 @@
 """The shape of the code, checked: the core's rooms depend on each other in one direction only, nothing
-imports in a circle, the window is composed of parts, and the action table is the one source of the
-menus, the toolbar and the shortcuts dialog."""
+imports in a circle (lazy imports in functions included), no source file is longer than 500 lines, the window
+is composed of parts, and the action table is the one source of the menus, the toolbar and the shortcuts
+dialog."""
 from __future__ import annotations
 
 import ast
@@ -67,7 +68,8 @@ def test_core_rooms_depend_in_one_direction():
 
 
 def test_no_import_cycles():
-    graph = {_module(p): {t for t in _imports(p, toplevel_only=True)} for p in PKG.rglob("*.py")}
+    """Counting imports inside functions too: a lazy import still ties the two modules together."""
+    graph = {_module(p): _imports(p) for p in PKG.rglob("*.py")}
     seen, stack, cycles = {}, [], []
 
     def visit(m):
@@ -86,6 +88,30 @@ def test_no_import_cycles():
         if m not in seen:
             visit(m)
     assert not cycles, f"import cycles: {cycles}"
+
+
+#: the longest a gan_studio source file may be
+MAX_LINES = 500
+#: files still longer, each with its owner's reason (temporary: the lead empties this after merging)
+LONG_FILES = {
+    "core/record/runfolder.py": "the watch engineer splits it (writer, schema, reader, csv, library)",
+    "core/live/handles.py": "the watch engineer splits it (commands, run loop, pacing, recording sync)",
+    "core/train/checkpoint.py": "the watch engineer splits it",
+}
+
+
+def test_no_source_file_is_longer_than_500_lines():
+    too_long, fixed = [], []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).as_posix()
+        n = len(path.read_text(encoding="utf-8").splitlines())
+        if n > MAX_LINES and rel not in LONG_FILES:
+            too_long.append(f"{rel}: {n} lines")
+        if n <= MAX_LINES and rel in LONG_FILES:
+            fixed.append(rel)
+    assert not too_long, f"split these into their ideas (at most {MAX_LINES} lines a file): {too_long}"
+    assert not fixed, f"these are short now: take them out of LONG_FILES: {fixed}"
+    assert all((PKG / rel).exists() for rel in LONG_FILES), "LONG_FILES names a file that is gone"
 
 
 def test_gui_and_cli_files_and_classes_stay_small():

@@ -47,18 +47,18 @@ def run(a) -> int:
 _WITH_RECIPE = ("steps",)
 
 
-def recipe_trainer(a):
+def recipe_trainer(a, explicit: dict):
     """``gan-studio train --recipe R --out DIR``: the recipe's run, with its changes scheduled. A points
-    dataset's points are written into the run folder (``points-<hash>.npy``) and read from there."""
+    dataset's points are written into the run folder (``points-<hash>.npy``) and read from there.
+    ``explicit``: the settings given as flags (``train``'s ``explicit_settings``: only a few may go with a
+    recipe)."""
     from ..core.record.recipe import load
     from ..core.train.trainer import Trainer
-    from .train import explicit_settings
 
     other = next((f for f, v in (("--resume", a.resume), ("--preset", a.preset),
                                  ("--branch", getattr(a, "branch", None))) if v), None)
     if other:
         raise UserError(f"--recipe gives the run; leave out {other}")
-    explicit = explicit_settings(a)
     located = explicit.get("dataset_args") or {}  # where the receiver's data are: --data-root, --download, path=
     extra = [k for k in explicit if k not in _WITH_RECIPE
              and not (k == "dataset_args" and set(located) <= {"root", "download", "path"})]

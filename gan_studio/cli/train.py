@@ -155,7 +155,7 @@ def setup(a):
     if getattr(a, "recipe", None):  # the recipe's settings, data and scheduled changes (cli/recipe.py)
         from .recipe import recipe_trainer
 
-        return recipe_trainer(a)
+        return recipe_trainer(a, explicit_settings(a))
     explicit = explicit_settings(a)
     if getattr(a, "branch", None) or getattr(a, "at", None) is not None:
         return _branch(a, explicit)
