@@ -88,12 +88,6 @@ def dataset_names() -> str:
     return ", ".join(DATASET_KINDS)
 
 
-def model_names() -> str:
-    from ..core.train.config import MODEL_NAMES
-
-    return ", ".join(MODEL_NAMES)
-
-
 # ------------------------------------------------------------------------------ the studio window's flags
 def add_studio_args(p, *, top: bool = False) -> None:
     """--exit-after, --screenshot and --size, for everything that opens the studio window (the top level,

@@ -38,10 +38,6 @@ class LossInfo:
     g_equilibrium: float
     gradient_penalty: bool = False
 
-    def as_tuple(self) -> tuple:
-        """``Snapshot.loss_info``: (name, sigmoid, d_equilibrium, g_equilibrium)."""
-        return (self.name, self.sigmoid, self.d_equilibrium, self.g_equilibrium)
-
 
 #: Each loss's facts, by name (the aliases point at what they mean).
 LOSS_INFO: dict[str, LossInfo] = {

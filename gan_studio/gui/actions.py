@@ -125,8 +125,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("about", "About GAN Studio", "show_about", None, "", menus=(("help", 0),)),
 )
 
-SPECS = {s.id: s for s in ACTIONS}
-
 
 def key_text(spec: ActionSpec) -> str:
     return QtGui.QKeySequence(spec.shortcut).toString(QtGui.QKeySequence.SequenceFormat.NativeText) \

@@ -8,9 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-T_IMPORT = time.perf_counter()
-
-
 def process_age() -> float | None:
     """Seconds since this process started (Linux: from /proc), or None where unknown."""
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from ..core.errors import ConfigError
 from ..core.settings import LIVE_KEYS, setting
@@ -16,7 +16,6 @@ from ..core.train.plugin_spec import entry_points as plugin_names
 from . import theme
 from .setting_widgets import SettingField, canonical, check_box, combo, label, spin
 
-LOSS_LABELS = setting("loss").labels  # (the settings table's; kept for modules that import it here)
 #: the live settings with a widget of their own in the groups above (the others are under "More settings")
 MAIN_KEYS = ("k", "g_steps", "batch_size", "loss", "optimizer", "lr_d", "lr_g", "unroll", "pack", "mbstd")
 SPEED_STEPS = 60  # slider positions for 1 … 1000 it/s; the last one means "no limit"

@@ -54,10 +54,6 @@ class Worker(QtCore.QObject):
             self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    @property
-    def is_running(self) -> bool:
-        return self._thread.is_alive()
-
     # -- inside the job (worker thread) ------------------------------------------------------------
     @property
     def abort_requested(self) -> bool:
@@ -103,9 +99,3 @@ class Worker(QtCore.QObject):
         finally:
             self.finished.emit()
             self.is_done = True
-
-
-def create_worker(fn: Callable, *args, start: bool = True, **kwargs) -> Worker:
-    """A :class:`Worker` for ``fn(*args, **kwargs)``, started unless ``start=False``."""
-    w = Worker(fn, *args, **kwargs)
-    return w.start() if start else w

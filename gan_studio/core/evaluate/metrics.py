@@ -6,8 +6,6 @@ one high-quality sample is nearest to it.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 
@@ -38,7 +36,3 @@ def mode_metrics(samples: np.ndarray, centers: np.ndarray, sigma: float, thresho
         kl = float("inf")
     return {"modes_covered": covered, "n_modes": n_modes, "high_quality": float(hq.mean()),
             "kl_uniform": kl, "counts": counts.tolist(), "n_samples": int(len(x))}
-
-
-def kl_to_str(v: float) -> str:
-    return "∞" if not math.isfinite(v) else f"{v:.3f}"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -192,18 +191,6 @@ def classifier_for(dataset_name: str, dataset_args: dict | None = None, epochs: 
     return clf, ref
 
 
-def image_scores(clf: _Classifier, ref: dict, x: np.ndarray) -> dict:
-    """Class coverage and classifier score of images x (N×d in [0, 1]) from the classifier alone (the
-    Inception-score formula is torch-fidelity's; FID, KID and precision–recall: :mod:`.fidelity`)."""
-    import torch
-
-    from .fidelity import class_coverage, classifier_score
-
-    _, logits = clf._run(x, logits=True)
-    logits = torch.as_tensor(logits)
-    return {**class_coverage(logits, clf.n_classes), "classifier_score": classifier_score(logits), "n": int(len(x))}
-
-
 # ----------------------------------------------------------------------------------- everything
 def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict | None = None, *,
                      parzen: bool = False, sigmas=None, n_valid: int = 1000, n_test: int = 10000,
@@ -345,7 +332,3 @@ def eval_job(ckpt_path: str, options: dict, reply, cancel_event) -> None:
             os.unlink(ckpt_path)
         except OSError:
             pass
-
-
-def fmt_nats(mean: float, stderr: float) -> str:
-    return f"{mean:,.1f} ± {stderr:,.1f} nats" if math.isfinite(mean) else "—"

@@ -270,7 +270,3 @@ def build_models(name: str, data_shape: tuple, z_dim: int, n_classes: int | None
         return spec.build(tuple(data_shape), z_dim, n_classes if spec.conditional else None, **(args or {}))
     except TypeError as exc:
         raise ConfigError(f"model {name!r}: bad argument ({exc})") from None
-
-
-def count_params(m: nn.Module) -> int:
-    return sum(p.numel() for p in m.parameters())

@@ -34,7 +34,3 @@ def set_hyper(opt: torch.optim.Optimizer, cfg, momentum: float) -> None:
             g["momentum"] = momentum
         if "betas" in g:
             g["betas"] = tuple(cfg.betas)
-
-
-def current_lr(opt: torch.optim.Optimizer) -> float:
-    return float(opt.param_groups[0]["lr"])

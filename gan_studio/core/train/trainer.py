@@ -196,10 +196,6 @@ class Trainer(LiveChanges, Algorithm1, DivergenceGuard):
         self.observers.append(obs)
         return obs
 
-    def remove_observer(self, obs: Observer) -> None:
-        if obs in self.observers:
-            self.observers.remove(obs)
-
     def step(self, d_steps: int | None = None, g_steps: int | None = None) -> IterationStats:
         """Run one iteration: ``k`` D-steps then ``g_steps`` G-steps (either may be overridden, e.g. 0
         for a D-only single step). Raises :class:`Diverged` if the trainer has diverged."""
