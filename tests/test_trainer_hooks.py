@@ -2,20 +2,9 @@
 state (a checkpoint or a rewind) — so no observer needs to diff the trainer's config to notice."""
 from __future__ import annotations
 
-import pytest
-import torch
-
 from gan_studio.core.doctor import DoctorObserver
 from gan_studio.core.train.config import TrainConfig
 from gan_studio.core.train.trainer import Observer, Trainer
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 class Heard(Observer):

@@ -283,10 +283,24 @@ def _simultaneous(d: dict) -> str | None:
     return None
 
 
+def _built_into_mlp(d: dict) -> str | None:
+    """The mode-collapse remedies built into the small MLP pair's D: minibatch std-dev (mlp, cond-mlp) and
+    packing (the unconditional mlp only: a conditional D takes its label with each sample)."""
+    model = d.get("model")
+    if model is None:
+        return None
+    if d.get("mbstd") and model not in ("mlp", "cond-mlp"):
+        return f"minibatch standard deviation is built into the mlp model only, not {model!r}"
+    if d.get("pack", 1) != 1 and model != "mlp":
+        return "packing (PacGAN) is available for the unconditional mlp model only"
+    return None
+
+
 #: Rules that tie settings together: (the settings they read, a check giving the reason or None). Checked
 #: when the first of the settings is present.
 RULES: tuple[tuple[tuple[str, ...], Callable[[dict], str | None]], ...] = (
     (("update", "k", "g_steps", "unroll"), _simultaneous),
+    (("model", "pack", "mbstd"), _built_into_mlp),
 )
 
 

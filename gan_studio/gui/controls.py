@@ -200,7 +200,11 @@ class ControlsPanel(QtWidgets.QWidget):
         outer.addWidget(self.error_label)
         outer.addStretch(1)
 
-        self._config: dict = {}  # the settings in force (what the widgets show)
+        # The window's one "current settings": the run's settings in force (from its snapshots) and the live
+        # changes sent but not yet in force; the widgets show exactly these two together (``_config``).
+        self._in_force: dict = {}
+        self._pending: dict = {}
+        self._config: dict = {}  # what the widgets show: {**_in_force, **_pending}
         self._refused: str | None = None
         for box, key in ((self.k, "k"), (self.g_steps, "g_steps"), (self.batch, "batch_size"),
                          (self.unroll, "unroll"), (self.pack, "pack")):
@@ -266,6 +270,21 @@ class ControlsPanel(QtWidgets.QWidget):
             for w in widgets:
                 w.blockSignals(False)
 
+    def show_in_force(self, cfg: dict) -> dict:
+        """The run's settings in force (each snapshot's). The widgets then show them with the changes still in
+        flight; returns the changes that are now in force (accepted by the run)."""
+        self._in_force = dict(cfg)
+        done = {k: v for k, v in self._pending.items() if cfg.get(k) == v}
+        self._pending = {k: v for k, v in self._pending.items() if k not in done}
+        shown = {**self._in_force, **self._pending}
+        if shown != self._config:
+            self.load_config(shown)
+        return done
+
+    def new_run(self) -> None:
+        """A new run or recording: changes in flight belonged to the last one."""
+        self._in_force, self._pending = {}, {}
+
     def show_drawn(self, on: bool) -> None:
         """List "drawn" (the points of the drawing mode) in the data picker, after the file-based sets."""
         i = self.dataset.findData("drawn")
@@ -298,11 +317,23 @@ class ControlsPanel(QtWidgets.QWidget):
         if self._refused is None:
             self._config[key] = value
 
-    def refuse(self, msg: str) -> None:
-        """The change just emitted was refused: show the reason and put the widgets back to the settings in force."""
+    def sent(self, change: dict) -> None:
+        """A live change the run handle took (from these widgets or a doctor's remedy): shown as in flight
+        until the run's settings have it, or the run refuses it."""
+        self._pending.update(change)
+        shown = {**(self._in_force or self._config), **self._pending}
+        if shown != self._config:
+            self.load_config(shown)
+
+    def refuse(self, msg: str, keys=()) -> None:
+        """A change was refused — the one just emitted (by the run handle, at once) or, later, the one of
+        ``keys`` (by the run): show the reason and put the widgets back to the settings in force."""
         self._refused = msg
-        if self._config:
-            self.load_config(self._config)
+        for key in keys:
+            self._pending.pop(key, None)
+        shown = {**(self._in_force or self._config), **self._pending}
+        if shown:
+            self.load_config(shown)
         for key in ("lr_d", "lr_g"):
             if key in self._config:
                 getattr(self, key).set_value(float(self._config[key]))

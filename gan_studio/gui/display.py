@@ -43,7 +43,6 @@ class Display(QtCore.QObject):
         self.w = window
         self.recent_stats: collections.deque = collections.deque(maxlen=256)  # the last few hundred iterations
         self.iterations_at_ready = self.ready_time = None
-        self._shown_config = None
         self._loss_shown = None
         c = window.controller
         c.staticChanged.connect(self.on_static)
@@ -57,7 +56,7 @@ class Display(QtCore.QObject):
     def clear(self, replay: bool) -> None:
         """A new run or recording is about to be shown: forget the previous one."""
         self.iterations_at_ready = self.ready_time = None
-        self._shown_config = None
+        self.w.controls.new_run()
         self.w.layout_.set_static(None)
         self.on_state("loading", "")
 
@@ -130,9 +129,9 @@ class Display(QtCore.QObject):
     def on_snapshot(self, snap) -> None:
         w, c = self.w, self.w.controller
         try:
-            if snap.config != self._shown_config:
-                self._shown_config = snap.config
-                w.controls.load_config(snap.config)
+            accepted = w.controls.show_in_force(snap.config)
+            if accepted and not c.is_replay:
+                w.runs.accepted(accepted)
             if snap.loss_info and snap.loss_info[0] != self._loss_shown:
                 self._loss_changed(snap.loss_info)
             w.controls.show_rates(snap.lr_d, snap.lr_g)
@@ -166,6 +165,8 @@ class Display(QtCore.QObject):
         w = self.w
         if ev.kind == "warning":  # e.g. what a damaged recording skipped
             self.report(ev.message, "warn")
+        elif ev.kind == "error" and isinstance(ev.data, dict) and isinstance(ev.data.get("refused"), dict):
+            w.controls.refuse(ev.message, ev.data["refused"])  # the run refused a change the handle let through
         elif ev.kind == "error":
             if not w.evaluator.on_save_failed(ev.message):  # the evaluator reports its own failures
                 w.banner.show_message(ev.message, "error")

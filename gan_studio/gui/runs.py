@@ -274,7 +274,11 @@ class RunManager:
         except ConfigError as exc:  # the one validation of a live change: the controls show what is in force
             self.w.controls.refuse(str(exc))
             return
-        self.overrides.update(change)
+        self.w.controls.sent(change)
+
+    def accepted(self, changes: dict) -> None:
+        """Live changes the run has put in force: kept for the next start (a refused change never is)."""
+        self.overrides.update(changes)
         self.save()
 
     # ------------------------------------------------------------------------------------- files

@@ -36,11 +36,7 @@ def resolve_remedies(rule: Rule, config: dict) -> list[dict]:
                 change[key] = val
         if not change or all(config.get(k) == v for k, v in change.items()):
             continue
-        if ("pack" in change or "mbstd" in change) and config.get("model") != "mlp":
-            continue  # built into the unconditional mlp model only (the Trainer refuses the others)
-        if ("unroll" in change or "k" in change) and config.get("update") == "simultaneous":
-            continue  # the original code's joint step takes k = 1 and no unrolling
-        try:
+        try:  # the settings table's rules: e.g. packing is built into the mlp model only, the joint step takes k = 1
             validate_values({**config, **change})
         except ConfigError:
             continue

@@ -502,11 +502,11 @@ class ThreadRun(_Commands):
             self._dirty = True
         elif kind == "set":
             try:
-                tr.submit(**cmd[1])
+                tr.queue(cmd[1])  # validated once, by set(); the trainer checks only what its networks can take
                 if self._recorder is not None:  # (a refused change is not recorded as made)
                     self._recorder.note(tr, RunEvent.SET, changes=cmd[1])
             except ConfigError as exc:
-                self._event("error", str(exc))
+                self._event("error", str(exc), {"refused": dict(cmd[1])})
             if not self._running:
                 tr.apply_changes()  # paused: apply now, so what the window shows is what the next step uses
                 self._dirty = True

@@ -8,7 +8,8 @@ from typing import Any
 
 from . import losses as losses_mod
 from . import optim as optim_mod
-from .config import LIVE_KEYS, ConfigError, TrainConfig, validate_values
+from ..settings import check_live_change
+from .config import ConfigError, TrainConfig
 from .models import build_models
 from .sizes import model_args_of
 
@@ -47,14 +48,16 @@ class LiveChanges:
         self._sync_mbstd()
 
     def submit(self, **changes: Any) -> None:
-        """Queue setting changes (thread-safe). They are validated now and applied, in the order given,
-        at the start of the next iteration. Invalid values raise :class:`ConfigError` immediately."""
-        unknown = [k for k in changes if k not in LIVE_KEYS]
-        if unknown:
-            raise ConfigError(f"cannot change {', '.join(unknown)} on a running trainer (live settings: "
-                              f"{', '.join(LIVE_KEYS)}); start a new run instead")
-        validate_values(changes)
-        validate_values({**self.config.to_dict(), **changes})  # rules that tie settings together
+        """Queue setting changes (thread-safe), for a caller that holds the trainer itself (a recipe's schedule,
+        a test). They are validated now — the settings table's rules, with the settings in force — and applied,
+        in the order given, at the start of the next iteration. Invalid values raise :class:`ConfigError`."""
+        check_live_change(changes, self.config.to_dict())
+        self.queue(changes)
+
+    def queue(self, changes: dict) -> None:
+        """Queue a change that was validated already (a run handle validates every change once, before it is
+        sent: :func:`~gan_studio.core.settings.check_live_change`). Only what the settings cannot say is checked
+        here: whether these networks can take it (a conditional D cannot pack). Raises :class:`ConfigError`."""
         self._check_remedies(changes)
         self._changes.put(dict(changes))
 
