@@ -64,7 +64,7 @@ def run_one(name: str, seed: int) -> dict:
 
 def lecture_demo(out_dir: Path, seed: int, switch_at: int = 1500, total: int = 6000) -> dict:
     """ring8-collapse; at `switch_at` unrolling goes on (as the studio's spin box does); recorded; GIF."""
-    from gan_studio.core.record.export import run_gif
+    from gan_studio.core.export.slides import run_gif
     from gan_studio.core.record.runfolder import RunWriter
 
     cfg = get_preset("ring8-collapse").config.replace(seed=seed, device="cpu", steps=total)

@@ -12,7 +12,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "gan_studio"
 #: the core's rooms, lowest first: a room may import from its own and the rooms before it
-LAYERS = ("base", "train", "evaluate", "doctor", "views", "record", "live")
+LAYERS = ("base", "train", "evaluate", "doctor", "views", "record", "export", "live")
 
 
 def _module(path: Path) -> str:

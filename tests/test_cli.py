@@ -117,7 +117,7 @@ def test_resume_with_a_conflicting_dataset_is_refused(tmp_path):
 
 def test_gif_writer_frames_and_loop(tmp_path):
     from gan_studio.core import TrainConfig, Trainer
-    from gan_studio.core.record.gif import GifRecorder
+    from gan_studio.core.export.gif import GifRecorder
 
     tr = Trainer(TrainConfig(dataset="digits", model="mlp", model_args={"hidden": 16, "out_range": "unit"},
                              z_dim=4, batch_size=16, device="cpu"))

@@ -24,7 +24,7 @@ def test_no_qt_import_in_core_sources():
 
 
 def test_importing_and_training_with_the_core_loads_no_qt():
-    code = ("import sys, gan_studio.core as c, gan_studio.core.train.checkpoint, gan_studio.core.record.gif, "
+    code = ("import sys, gan_studio.core as c, gan_studio.core.train.checkpoint, gan_studio.core.export.gif, "
             "gan_studio.core.evaluate.metrics, gan_studio.core.train.presets\n"
             "t = c.Trainer(c.TrainConfig(device='cpu', batch_size=8)); t.run(2)\n"
             f"bad = [m for m in sys.modules if m.split('.')[0] in {QT!r}]\n"

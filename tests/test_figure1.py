@@ -18,7 +18,7 @@ def fig1_run(tmp_path_factory):
 
 
 def test_figure1_has_four_panels_at_the_chosen_moments(fig1_run, tmp_path):
-    from gan_studio.core.record.figure1 import moments
+    from gan_studio.core.export.figure1 import moments
     from gan_studio.core.record.runfolder import RunFolder
 
     svg = tmp_path / "f.svg"

@@ -308,7 +308,7 @@ def test_replay_and_exports_need_no_torch(trained_run, tmp_path):
     import subprocess
     import sys
 
-    code = (f"import sys\nfrom gan_studio.core.record.replay import ReplayRun\nfrom gan_studio.core.record.export import run_gif\n"
+    code = (f"import sys\nfrom gan_studio.core.record.replay import ReplayRun\nfrom gan_studio.core.export.slides import run_gif\n"
             f"from gan_studio.core.record.runfolder import write_metrics_csv\n"
             f"r = ReplayRun({str(trained_run)!r}); r.seek(3); r.latest(); r.drain_stats()\n"
             f"run_gif(r.folder, 'field', {str(tmp_path / 'g.gif')!r}, max_frames=4)\n"

@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from gan_studio.core import Diverged, TrainConfig, Trainer
-from gan_studio.core.record.gif import GifRecorder
+from gan_studio.core.export.gif import GifRecorder
 from gan_studio.core.record.observers import PeriodicCheckpoint
 from gan_studio.core.train.trainer import RUN_END_REASONS, Observer
 

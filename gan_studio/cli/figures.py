@@ -78,7 +78,7 @@ class Figure1:
 
     @staticmethod
     def run(a) -> int:
-        from gan_studio.core.record.figure1 import write_figure1
+        from gan_studio.core.export.figure1 import write_figure1
         from gan_studio.core.record.runfolder import RunFolder
 
         run = RunFolder(a.run_dir)

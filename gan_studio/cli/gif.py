@@ -27,7 +27,7 @@ def add_arguments(p) -> None:
 
 
 def run(a) -> int:
-    from ..core.record.export import ExportError, latent_loop_frames, run_gif, write_frames_gif
+    from ..core.export.slides import ExportError, latent_loop_frames, run_gif, write_frames_gif
     from ..core.record.runfolder import RunFolder, RunFolderError
 
     src = Path(a.source).expanduser()

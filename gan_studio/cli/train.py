@@ -2,7 +2,7 @@
 
 Under ``torchrun`` every rank trains; rank 0 alone writes the run folder, checkpoint and GIF and prints
 the JSON report. What a run leaves behind is written by trainer observers from the core (the run folder,
-:class:`~gan_studio.core.record.gif.GifRecorder`, :class:`~gan_studio.core.record.observers.PeriodicCheckpoint`).
+:class:`~gan_studio.core.export.gif.GifRecorder`, :class:`~gan_studio.core.record.observers.PeriodicCheckpoint`).
 """
 from __future__ import annotations
 
@@ -260,7 +260,7 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     from ..core.doctor.observer import DoctorObserver
     from ..core.evaluate.metrics import mode_metrics
     from ..core.record.control import TrainerSteering
-    from ..core.record.gif import GifRecorder
+    from ..core.export.gif import GifRecorder
     from ..core.record.observers import PeriodicCheckpoint
     from ..core.record.runfolder import RunFolderError, RunWriter
     from ..core.schema import dumps

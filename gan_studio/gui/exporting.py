@@ -58,7 +58,7 @@ class Exporter(QtCore.QObject):
         path = path or self._save_name("Export the generator", f"{self.w.stem()}-G.safetensors",
                                        "safetensors (*.safetensors)")
         if path:
-            from ..core.record.export import export_generator_call
+            from ..core.export.slides import export_generator_call
 
             self.w.controller.handle.call(functools.partial(export_generator_call, str(path)), "generator")
 
@@ -95,7 +95,7 @@ class Exporter(QtCore.QObject):
                                        "SVG (*.svg);;PNG (*.png)")
         if not path:
             return None
-        from ..core.record.figure1 import write_figure1
+        from ..core.export.figure1 import write_figure1
 
         job = exports.ExportJob(lambda prog, cancelled: write_figure1(rf, path, at), self.w)
         self._start_job(job, f"Writing {Path(path).name}", 1, False)
@@ -165,7 +165,7 @@ class Exporter(QtCore.QObject):
                 return None
             path = path or self._save_name("Save a latent-walk GIF", f"{self.w.stem()}-latent.gif", "GIF (*.gif)")
             if path:
-                from ..core.record.export import latent_loop_frames
+                from ..core.export.slides import latent_loop_frames
 
                 self._pending["latent-gif"] = str(path)
                 self.w.controller.handle.call(functools.partial(latent_loop_frames, n_frames=48), "latent-gif")
@@ -180,7 +180,7 @@ class Exporter(QtCore.QObject):
         path = path or self._save_name(f"Save a GIF of the {view}", f"{self.w.stem()}-{view}.gif", "GIF (*.gif)")
         if not path:
             return None
-        from ..core.record.export import run_gif
+        from ..core.export.slides import run_gif
 
         job = exports.ExportJob(lambda prog, cancelled: run_gif(rf, view, path, progress=prog, cancelled=cancelled),
                                 self.w)
@@ -211,7 +211,7 @@ class Exporter(QtCore.QObject):
         if ev.kind == "latent-gif":
             path = self._pending.pop("latent-gif", None)
             if path and ev.data:
-                from ..core.record.export import write_frames_gif
+                from ..core.export.slides import write_frames_gif
 
                 frames = ev.data
                 job = exports.ExportJob(lambda prog, cancelled: write_frames_gif(frames, path), self.w)

@@ -113,7 +113,7 @@ class ExportJob(Worker):
         self.aborted.connect(self.cancelled)
 
     def _job(self, fn, worker):
-        from ..core.record.export import ExportCancelled
+        from ..core.export.slides import ExportCancelled
 
         try:
             return fn(lambda i, n: self.progress.emit(i, n), lambda: worker.abort_requested)

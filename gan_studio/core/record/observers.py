@@ -1,6 +1,6 @@
 """Trainer observers that keep what a run produces: checkpoints during and at the end of a run.
 
-(The GIF of a run is :class:`gan_studio.core.record.gif.GifRecorder` with a ``path``; the run folder is
+(The GIF of a run is :class:`gan_studio.core.export.gif.GifRecorder` with a ``path``; the run folder is
 :class:`gan_studio.core.record.runfolder.RunWriter`.)
 """
 from __future__ import annotations

@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from ...core.record.render import image_grid
+from ...core.export.render import image_grid
 from ...core.views.viewspec import LATENT
 from .. import theme
 from .base import Panel

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ...core.record.render import image_grid
+from ...core.export.render import image_grid
 from ...core.views.viewspec import SAMPLES
 from .. import theme
 from .base import Panel

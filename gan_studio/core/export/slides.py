@@ -154,7 +154,7 @@ def _pick(n: int, max_frames: int) -> list[int]:
 
 def _frame(run, i: int, view: str, size: int, captions: bool) -> np.ndarray | None:
     """Snapshot ``i``'s frame, or None (with a warning in ``run.warnings``) when it cannot be shown."""
-    from .runfolder import RunFolderError
+    from ..record.runfolder import RunFolderError
 
     try:
         views = run.load(i)  # checked against the run's data; a damaged one raises (and is in run.warnings)
@@ -176,7 +176,7 @@ def run_gif(run, view: str, out: str | Path, *, size: int = 360, duration_ms: in
     A snapshot that cannot be shown (damaged) is left out, with a warning in ``run.warnings``; ``report``, if
     given, receives ``frames`` (written) and ``skipped``."""
     from ..atomic import CheckpointError
-    from .runfolder import RunFolder
+    from ..record.runfolder import RunFolder
 
     if not isinstance(run, RunFolder):
         run = RunFolder(run)

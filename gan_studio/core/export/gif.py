@@ -80,7 +80,7 @@ class GifRecorder(Observer):
 
 
 def write_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int = 100) -> Path:
-    """Animated GIF that loops forever, written atomically (see :func:`gan_studio.core.record.export.write_gif`)."""
-    from .export import write_gif as _write
+    """Animated GIF that loops forever, written atomically (see :func:`gan_studio.core.export.slides.write_gif`)."""
+    from .slides import write_gif as _write
 
     return _write(path, frames, duration_ms)

@@ -192,7 +192,7 @@ def figure1_png(ms: list[dict], panel_w: int = 300, panel_h: int = 260, scale: i
 
 def write_figure1(run_dir: str | os.PathLike, out_path: str | os.PathLike, at: list[int] | None = None) -> Path:
     """Figure 1 from a run folder, as PNG (2×) or SVG by the file name; written atomically."""
-    from .runfolder import RunFolder
+    from ..record.runfolder import RunFolder
 
     out = Path(out_path).expanduser()
     suffix = out.suffix.lower()
