@@ -176,15 +176,14 @@ class ControlReader:
 
 def check_live_changes(changes: dict, config: dict | None = None) -> str | None:
     """Why ``changes`` (settings of :data:`LIVE_KEYS`) cannot be made, by the studio's rules, or None."""
-    from ..train.config import LIVE_KEYS, ConfigError, validate_values
+    from ..errors import ConfigError
+    from ..settings import LIVE_KEYS, check_live_change
 
     unknown = [k for k in changes if k not in LIVE_KEYS]
     if unknown:
         return (f"cannot change {', '.join(unknown)} on a running run (live settings: {', '.join(LIVE_KEYS)})")
     try:
-        validate_values(changes)
-        if config is not None:
-            validate_values({**config, **changes})
+        check_live_change(changes, config)  # the settings table's one validation of a live change
     except ConfigError as exc:
         return str(exc)
     return None
@@ -241,10 +240,10 @@ class TrainerSteering:
         if req.error:
             self._note(trainer, RunEvent.REFUSED, request=req.id, message=req.error)
         elif req.action == "set":
-            why = self.no_changes or check_live_changes(req.changes)
+            why = self.no_changes or check_live_changes(req.changes, trainer.config.to_dict())
             if why is None:
                 try:
-                    trainer.submit(**req.changes)
+                    trainer.queue(req.changes)  # validated just above, once
                 except ConfigError as exc:
                     why = str(exc)
             if why is not None:
