@@ -11,6 +11,7 @@ import math
 import numpy as np
 import torch
 
+from .latent import directions, first_linear, g_with_plane, latent, lerp_matrix
 from .queries import d_on, d_outputs
 from .viewspec import D_HIST, VIEW_NAMES, StaticInfo, ViewRequest  # noqa: F401  (re-exported)
 
@@ -137,102 +138,6 @@ def d_gradient(trainer, points: np.ndarray) -> np.ndarray:
     return g.reshape(len(points), -1).float().cpu().numpy()
 
 
-def _directions(trainer, req: ViewRequest) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The latent plane: centre z0 and two directions u, v (orthogonal, unit-variance scale)."""
-    zd = trainer.config.z_dim
-    fz = trainer.fixed_z
-    a, b = (int(i) % len(fz) for i in req.pick)
-    g = torch.Generator(device="cpu").manual_seed(int(req.walk_seed))
-    r = torch.randn(2, zd, generator=g).to(trainer.device)
-    if req.walk_mode == "picked" and zd > 1:
-        z0 = (fz[a] + fz[b]) / 2
-        u = (fz[b] - fz[a]) / 2
-        v = r[0] - (r[0] @ u) / (u @ u + 1e-12) * u
-        v = v / (v.norm() + 1e-12) * u.norm()
-        return z0, u, v
-    if zd == 1:
-        return torch.zeros(1, device=trainer.device), torch.ones(1, device=trainer.device), torch.zeros(1, device=trainer.device)
-    if zd == 2 and req.walk_mode == "random" and req.walk_seed == 0:
-        e = torch.eye(2, device=trainer.device)
-        return torch.zeros(2, device=trainer.device), e[0], e[1]
-    q, _ = torch.linalg.qr(r.T.cpu())  # two orthonormal directions
-    q = q.T.to(trainer.device)
-    return fz[a] * 0, q[0], q[1]
-
-
-def latent(trainer, static: StaticInfo, req: ViewRequest) -> dict:
-    """Images: a grid G(z0 + a·u + b·v) and an interpolation between two picked samples (Figure 3).
-    2-D points: the generator's image of a latent grid (a warped mesh). 1-D: the curve x = G(z)."""
-    zd = trainer.config.z_dim
-    fz = trainer.fixed_z
-    uniform = trainer.config.noise == "uniform"
-    lim = math.sqrt(3) if uniform else 2.5
-    if static.kind == "images":
-        z0, u, v = _directions(trainer, req)
-        n = 7
-        t = torch.linspace(-2, 2, n, device=trainer.device) if req.walk_mode != "picked" else \
-            torch.linspace(-1.5, 1.5, n, device=trainer.device)
-        grid = z0[None, None] + t[:, None, None] * v[None, None] + t[None, :, None] * u[None, None]
-        walk = trainer.g_on(grid.reshape(-1, zd).cpu().numpy())
-        a, b = (int(i) % len(fz) for i in req.pick)
-        s = torch.linspace(0, 1, 10, device=trainer.device)[:, None]
-        line = trainer.g_on(((1 - s) * fz[a][None] + s * fz[b][None]).cpu().numpy())
-        return {"grid": walk, "n": n, "interp": line}
-    if static.dim == 1 or zd == 1:
-        z = np.linspace(-lim, lim, 200, dtype=np.float32)[:, None]
-        zz = np.zeros((200, zd), np.float32)
-        zz[:, 0] = z[:, 0]
-        x = trainer.g_on(zz)
-        return {"z": z[:, 0], "x": x.reshape(200, -1)}
-    z0, u, v = _directions(trainer, req)
-    n_lines, n_pts = 15, 48
-    a = torch.linspace(-lim, lim, n_lines, device=trainer.device)
-    b = torch.linspace(-lim, lim, n_pts, device=trainer.device)
-    rows = z0[None, None] + a[:, None, None] * v[None, None] + b[None, :, None] * u[None, None]  # lines of const v
-    cols = z0[None, None] + a[:, None, None] * u[None, None] + b[None, :, None] * v[None, None]  # lines of const u
-    zz = torch.cat([rows.reshape(-1, zd), cols.reshape(-1, zd)]).cpu().numpy()
-    x = trainer.g_on(zz).reshape(2, n_lines, n_pts, -1)[..., :2]
-    return {"rows": x[0], "cols": x[1], "lim": lim}
-
-
-def _lerp_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """Linear interpolation from ``n_in`` evenly spaced values to ``n_out`` over the same span, as a matrix."""
-    t = np.linspace(0.0, n_in - 1, n_out)
-    j = np.minimum(np.floor(t).astype(int), n_in - 2)
-    w = (t - j).astype(np.float32)
-    a = np.zeros((n_out, n_in), np.float32)
-    a[np.arange(n_out), j] = 1 - w
-    a[np.arange(n_out), j + 1] = w
-    return a
-
-
-def _first_linear(G):
-    """G's first layer when G is the plain generator of an MLP (body = Linear, …), else None."""
-    from ..train.models import Generator
-
-    body = getattr(G, "body", None)
-    if (type(G).forward is Generator.forward and not G.n_classes and isinstance(body, torch.nn.Sequential)
-            and len(body) > 1 and isinstance(body[0], torch.nn.Linear)):
-        return body[0]
-    return None
-
-
-def _g_with_plane(G, parts: list, plane: tuple) -> torch.Tensor:
-    """G on the concatenated ``parts`` (name, z), the part named "latent" being a plane of z (see
-    LiveViews._inputs): its first layer as z0's activations plus a combination of two directions'."""
-    lin = _first_linear(G)
-    z0, dirs, coef = plane
-    hs = []
-    for k, z in parts:
-        if k == "latent":
-            base = lin(z0[None])  # W·z0 + b
-            hs.append(torch.addmm(base, coef, torch.nn.functional.linear(dirs, lin.weight)))
-        else:
-            hs.append(lin(z))
-    out = G.body[1:](torch.cat(hs) if len(hs) > 1 else hs[0])
-    return out.view(out.shape[0], *G.out_shape)
-
-
 class LiveViews:
     """The per-frame views of a live run (samples, D's histogram, the field, the latent view), computed
     together at display rate (up to 30 times a second, on the training thread, so every millisecond here is
@@ -291,13 +196,13 @@ class LiveViews:
                 gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], rc), np.linspace(lo[1], hi[1], rc))
                 inp["grid"] = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32), device=dev)
                 inp["grid_res"] = (rc, res)
-                inp["lerp"] = None if rc == res else _lerp_matrix(res, rc)
+                inp["lerp"] = None if rc == res else lerp_matrix(res, rc)
                 inp["xs"], inp["ys"] = np.linspace(lo[0], hi[0], res), np.linspace(lo[1], hi[1], res)
             # the latent view's vectors
             uniform = trainer.config.noise == "uniform"
             lim = math.sqrt(3) if uniform else 2.5
             if st.kind == "images":
-                z0, u, v = _directions(trainer, req)
+                z0, u, v = directions(trainer, req)
                 t = torch.linspace(-2, 2, 7, device=dev) if req.walk_mode != "picked" else \
                     torch.linspace(-1.5, 1.5, 7, device=dev)
                 grid = (z0[None, None] + t[:, None, None] * v[None, None] + t[None, :, None] * u[None, None])
@@ -312,7 +217,7 @@ class LiveViews:
                 inp["latent_z"] = zz
                 inp["latent"] = {"z": np.linspace(-lim, lim, 200, dtype=np.float32)}
             else:
-                z0, u, v = _directions(trainer, req)
+                z0, u, v = directions(trainer, req)
                 n_lines, n_pts = 15, 48
                 a = torch.linspace(-lim, lim, n_lines, device=dev)
                 b = torch.linspace(-lim, lim, n_pts, device=dev)
@@ -368,8 +273,8 @@ class LiveViews:
                     zs = [z for _, z in g_parts]
                     lens = [len(z) for z in zs]
                     x = None
-                    if "plane" in inp and _first_linear(G) is not None and trainer.config.z_dim > 16:
-                        x = _g_with_plane(G, g_parts, inp["plane"])
+                    if "plane" in inp and first_linear(G) is not None and trainer.config.z_dim > 16:
+                        x = g_with_plane(G, g_parts, inp["plane"])
                     if x is None:
                         x = G(torch.cat(zs) if len(zs) > 1 else zs[0], None)
                     for (k, _), part in zip(g_parts, torch.split(x, lens)):
