@@ -276,6 +276,13 @@ class RunManager:
             return
         self.w.controls.sent(change)
 
+    def take_in_force(self) -> None:
+        """The run's latest settings in force, even if no display tick has shown them yet (the window closes)."""
+        c = self.w.controller
+        snap = c.handle.latest() if c.handle is not None and not c.is_replay else None
+        if snap is not None:
+            self.accepted(self.w.controls.show_in_force(snap.config))
+
     def accepted(self, changes: dict) -> None:
         """Live changes the run has put in force: kept for the next start (a refused change never is)."""
         self.overrides.update(changes)

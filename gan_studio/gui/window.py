@@ -258,10 +258,7 @@ class StudioWindow(QtWidgets.QMainWindow):
             s.set(f"{prefix}/geometry", self.saveGeometry())
             s.set(f"{prefix}/state", self.saveState())
         self.layout_.save_state(s, screen)
-        c = self.controller
-        snap = c.handle.latest() if c.handle is not None and not c.is_replay else None
-        if snap is not None:  # the run's latest settings in force, even if no display tick has shown them yet
-            self.runs.accepted(self.controls.show_in_force(snap.config))
+        self.runs.take_in_force()
         self.runs.save()
         s.sync()
 
