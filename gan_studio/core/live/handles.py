@@ -371,7 +371,7 @@ class ThreadRun(_Commands):
 
         try:
             self._recorder = tr.add_observer(RunWriter(self._record_dir, tr, every=self._record_every,
-                                                       log_every=self._record_log_every))
+                                                       log_every=self._record_log_every, background=True))
             # its snapshots are taken here (_maybe_record), from the panels' views when they have what it
             # records, instead of computing them again on its own every `every` iterations
             self._recorder.record_snapshots = False
@@ -481,6 +481,7 @@ class ThreadRun(_Commands):
                 self._set_state("paused")
             if self._recorder is not None and tr.iteration > 0:
                 self._recorder.snapshot(tr, state=True)  # with a training state: a paused run can be continued from here
+                self._recorder.flush()  # (on disk before the window offers to continue from it)
         elif kind == "rewind":
             self._rewind(tr, cmd[1])
         elif kind == "step":

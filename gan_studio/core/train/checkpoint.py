@@ -46,7 +46,14 @@ def _write_failure(exc: BaseException, target: Path) -> str:
 def save_checkpoint(trainer, path: str | os.PathLike, history: bool = True) -> Path:
     """Write ``trainer``'s full state atomically: the previous file stays until the new one is complete;
     a failure (a full disk) raises :class:`CheckpointError` and leaves no temp file. ``history=False`` leaves
-    the loss history out (a run folder's training states: their size does not grow with the run)."""
+    the loss history out (a run folder's training states: their size does not grow with the run).
+    The same as :func:`write_checkpoint` of :func:`capture_checkpoint`."""
+    return write_checkpoint(capture_checkpoint(trainer, history), path)
+
+
+def capture_checkpoint(trainer, history: bool = True) -> dict:
+    """``trainer``'s state as a checkpoint's payload, copied to the CPU (training may go on at once: nothing in
+    it is shared with the trainer), ready for :func:`write_checkpoint` (on another thread, say)."""
     payload = {"format": FORMAT, "version": VERSION}
     if history:
         payload.update(trainer.state_dict())
@@ -56,6 +63,24 @@ def save_checkpoint(trainer, path: str | os.PathLike, history: bool = True) -> P
             payload.update(trainer.state_dict())
         finally:
             trainer.history = kept
+    return detached_copy(payload)
+
+
+def detached_copy(obj):
+    """A copy of nested dicts, lists and tuples of tensors and plain values whose tensors are new CPU tensors
+    (the live parameters and optimiser moments keep changing after this returns)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: detached_copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(detached_copy(v) for v in obj)
+    return obj
+
+
+def write_checkpoint(payload: dict, path: str | os.PathLike) -> Path:
+    """Write a captured checkpoint (:func:`capture_checkpoint`) to ``path`` atomically (see
+    :func:`save_checkpoint`)."""
     target = Path(path)
     with atomic_path(target) as tmp:
         try:
