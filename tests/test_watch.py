@@ -373,3 +373,37 @@ def test_the_studio_steers_a_followed_live_folder(qtbot, tmp_path):
     assert bar.steer.isVisible()
     bar.steer.set_folder(None)
     assert not bar.steer.isVisible()
+
+
+def test_a_run_the_studio_started_obeys_its_recordings_control_file(tmp_path):
+    """The studio's own runs (ThreadRun, recording) take `gan-studio control RUN_DIR` as the window's own
+    controls: pause, a live change (applied, recorded with the request's id), a refused one, resume."""
+    from gan_studio.core.live.handles import ThreadRun
+    from gan_studio.core.record.control import append_request, find_answer
+    from gan_studio.core.train.presets import get_preset
+
+    cfg = get_preset("ring8").config.replace(batch_size=32)
+    folder = tmp_path / "rec"
+    run = ThreadRun(cfg, record_dir=str(folder), record_every=20)
+    run.start()
+    try:
+        _wait(lambda: (folder / "metrics.jsonl").exists() and run.latest() is not None
+              and run.latest().iteration > 5, 120, "the run to train")
+        rid = append_request(folder, "pause")
+        assert _wait(lambda: find_answer(folder, rid), 30, "the pause's answer")["event"] == "paused"
+        _wait(lambda: run.latest().state == "paused", 10, "the run to show paused")
+        it = run.latest().iteration
+        ok = append_request(folder, "set", {"lr_d": 0.0004})
+        bad = append_request(folder, "set", {"lr_d": -1})
+        assert _wait(lambda: find_answer(folder, ok), 30, "the change's answer")["changes"] == {"lr_d": 0.0004}
+        refused = _wait(lambda: find_answer(folder, bad), 30, "the refusal")
+        assert refused["event"] == "refused" and "lr_d" in refused["message"]
+        _wait(lambda: run.latest().lr_d == 0.0004, 10, "the new rate in what the run publishes")
+        time.sleep(0.5)
+        assert run.latest().iteration == it  # paused: no iterations
+        rid = append_request(folder, "resume")
+        assert _wait(lambda: find_answer(folder, rid), 30, "the resume's answer")["event"] == "resumed"
+        _wait(lambda: run.latest().iteration > it + 3, 60, "iterations after the resume")
+    finally:
+        assert run.stop(30)
+    assert any(e.get("request") == ok for e in _events(folder, "set"))

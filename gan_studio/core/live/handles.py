@@ -168,6 +168,7 @@ class ThreadRun(_Commands):
         self._record_every = int(record_every)
         self._record_log_every = int(record_log_every)
         self._recorder = None
+        self._control = None  # the recording's control file (gan-studio control RUN_DIR), once recording
         self._doctor_on = bool(doctor)  # the GAN doctor watches the run: findings become `finding` events
         self.doctor = None
         self._limit: int | None = None  # compare mode: train only up to this iteration (lockstep)
@@ -376,6 +377,9 @@ class ThreadRun(_Commands):
             # records, instead of computing them again on its own every `every` iterations
             self._recorder.record_snapshots = False
             self._event("recording", str(self._record_dir))
+            from ..record.control import ControlReader
+
+            self._control = ControlReader(self._record_dir, interval=0.25)
         except Exception as exc:  # noqa: BLE001 - training goes on without a recording
             self._event("error", f"this run is not being recorded: {_describe(exc)}")
 
@@ -426,6 +430,8 @@ class ThreadRun(_Commands):
             if self._narr.on:  # narrating: an iteration starts when a sub-step is asked for
                 wait = 0.0 if self._narr.credits else 0.05
             self._handle_commands(tr, wait)
+            if self._control is not None:
+                self._obey_control_file(tr)
             if self._stop.is_set():
                 break
             now = time.perf_counter()
@@ -463,6 +469,26 @@ class ThreadRun(_Commands):
                 cmd = self._cmds.get_nowait()
             except queue.Empty:
                 return
+
+    def _obey_control_file(self, tr) -> None:
+        """``gan-studio control`` on this run's recording: pause, resume and live changes, checked by the same
+        rules as a watched loop's and ``gan-studio train``'s (control.obey), made as the window's own controls
+        make them, and answered in the recording's metrics.jsonl. The window sees the state and settings change
+        in what the run publishes."""
+        from ..record.control import obey
+
+        for req in self._control.poll():
+            def submit(changes):
+                tr.submit(**changes)
+                if not self._running:
+                    tr.apply_changes()
+                self._dirty = True
+                self._event("warning", "gan-studio control changed "
+                            + ", ".join(f"{k} to {v}" for k, v in changes.items()))
+
+            obey(req, lambda event, **data: self._recorder.note(tr, event, **data), submit=submit,
+                 pause=lambda: self._handle(tr, ("pause",)), resume=lambda: self._handle(tr, ("play",)),
+                 is_paused=lambda: not self._running)
 
     def _handle(self, tr, cmd: tuple) -> None:
         from ..train.trainer import Diverged
