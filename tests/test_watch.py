@@ -407,3 +407,59 @@ def test_a_run_the_studio_started_obeys_its_recordings_control_file(tmp_path):
     finally:
         assert run.stop(30)
     assert any(e.get("request") == ok for e in _events(folder, "set"))
+
+
+def test_the_controls_dock_and_play_steer_a_followed_live_folder(qtbot, tmp_path, monkeypatch):
+    """A live folder opened with follow: Play/Pause pauses and resumes the run itself, the Controls dock's live
+    settings are sent to it (what needs a new run is off), and a refused change puts the control back with the
+    reason, as for a run the studio started."""
+    import gan_studio
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
+    X = _ring(300)
+    G, D = _nets()
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), 0.01), torch.optim.SGD(G.parameters(), 0.01)
+    run = tmp_path / "live"
+    w = gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=2)
+    _loop(w, G, D, opt_d, opt_g, X, 1, 4)
+    win = StudioWindow(settings=Settings(tmp_path / "s.ini"), preset="ring8", persist=False)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        assert win.open_run_folder(str(run), follow=True)
+        qtbot.waitUntil(lambda: win.snapshot is not None, timeout=30_000)
+        c = win.controls
+        assert c.isEnabled() and c.lr_d.isEnabled() and c.k.isEnabled()
+        assert not c.run_group.isEnabled() and not c.speed_group.isEnabled()  # those start a run of the studio's
+        assert win.acts["play"].text() == "❚❚ Pause run"
+
+        def answer():  # the loop reads its control file at its next log
+            w._steer(w._reader.poll(True))
+
+        win.acts["play"].trigger()
+        answer()
+        assert w.paused
+        qtbot.waitUntil(lambda: win.acts["play"].text() == "▶ Resume run", timeout=5000)
+        c.lr_d.edit.setText("0.0005")
+        c.lr_d.edit.editingFinished.emit()
+        answer()
+        qtbot.waitUntil(lambda: "applied at iteration 4" in win.replay_bar.steer.answer.text(), timeout=5000)
+        assert opt_d.param_groups[0]["lr"] == 0.0005
+        k0 = c.k.value()
+        c.k.setValue(k0 + 2)  # nobody in this loop takes k: refused, the box goes back, the reason is shown
+        answer()
+        qtbot.waitUntil(lambda: c.error_label.isVisible() and "nobody in this loop takes k" in c.error_label.text(),
+                        timeout=5000)
+        assert c.k.value() == k0
+        win.grab().save(str(tmp_path / "steer-dock.png"))
+        win.acts["play"].trigger()
+        answer()
+        assert not w.paused
+        qtbot.waitUntil(lambda: win.acts["play"].text() == "❚❚ Pause run", timeout=5000)
+        win.replay_bar.follow.setChecked(False)  # no longer followed: a recording's settings are shown only
+        assert not c.isEnabled()
+    finally:
+        w.close()
+        win.close()
