@@ -4,7 +4,8 @@ in alternating rounds in one process (so a noisy, shared machine slows both alik
     python benchmarks/watch_overhead.py [--seconds 3] [--rounds 4] [--loops ring8 digits-dcgan]
 
 ring8: the ring8 preset's networks (MLP 2×128, batch 256, Adam); digits-dcgan: that preset's DCGAN on the
-bundled 8×8 digits (batch 64). The watch logs every iteration (metrics line, doctor), snapshots every 50
+bundled 8×8 digits (batch 64); dcgan32: a DCGAN-sized loop — the DCGAN pair (width 64, z 100) on 32×32 single-channel
+images (random data: the cost of watching does not depend on what the pictures show), batch 64, Adam(2e-4, 0.5). The watch logs every iteration (metrics line, doctor), snapshots every 50
 iterations (samples, D's field/histogram, mode coverage) with a training state, and reads the control file.
 Prints one JSON object; ratio = watched it/s ÷ unwatched it/s, the median over rounds (target: ≥ 0.95 for
 ring8, ≥ 0.98 for the DCGAN).
@@ -25,7 +26,38 @@ from gan_studio.core import Trainer
 from gan_studio.core.train.presets import get_preset
 
 
+def setup_dcgan32():
+    from gan_studio.core.train.models import dcgan_pair
+
+    torch.manual_seed(0)
+    G, D = dcgan_pair((1, 32, 32), 100, width=64)
+    od = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    og = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    gen = torch.Generator().manual_seed(0)
+    real = torch.rand(2000, 1, 32, 32, generator=gen) * 2 - 1
+    m, zd = 64, 100
+
+    def iteration():
+        x = real[torch.randint(0, len(real), (m,), generator=gen)]
+        with torch.no_grad():
+            fake = G(torch.randn(m, zd, generator=gen))
+        sr, sf = D(x), D(fake)
+        ld = F.softplus(-sr).mean() + F.softplus(sf).mean()
+        od.zero_grad(set_to_none=True)
+        ld.backward()
+        od.step()
+        lg = F.softplus(-D(G(torch.randn(m, zd, generator=gen)))).mean()
+        og.zero_grad(set_to_none=True)
+        lg.backward()
+        og.step()
+        return ld, lg, sr, sf
+
+    return G, D, od, og, iteration, real, zd, None, None
+
+
 def setup(name: str):
+    if name == "dcgan32":
+        return setup_dcgan32()
     tr = Trainer(get_preset(name).config.replace(device="cpu"))
     G, D, cfg, ds = tr.G, tr.D, tr.config, tr.dataset
     od = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
@@ -61,11 +93,11 @@ def setup(name: str):
     return G, D, od, og, iteration, real, zd, getattr(ds, "centers", None), getattr(ds, "sigma", None)
 
 
-def measure(name: str, seconds: float, rounds: int) -> dict:
+def measure(name: str, seconds: float, rounds: int, every: int = 50) -> dict:
     G, D, od, og, iteration, real, zd, centers, sigma = setup(name)
     with tempfile.TemporaryDirectory() as tmp:
         w = gan_studio.watch(f"{tmp}/run", G, D, z_dim=zd, real=real, optimizers={"d": od, "g": og},
-                             centers=centers, sigma=sigma)
+                             centers=centers, sigma=sigma, every=every)
         it = 0
         for _ in range(20):  # warm-up
             iteration()
@@ -95,7 +127,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--loops", nargs="+", default=["ring8", "digits-dcgan"])
+    ap.add_argument("--loops", nargs="+", default=["ring8", "digits-dcgan", "dcgan32"])
+    ap.add_argument("--every", type=int, default=50, help="iterations between the watch's snapshots")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     a = ap.parse_args()
     if a.threads:
@@ -103,7 +136,7 @@ def main() -> None:
     out = {"benchmark": "watch_overhead", "seconds_per_round": a.seconds, "rounds": a.rounds,
            "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
     for name in a.loops:
-        out[name] = measure(name, a.seconds, a.rounds)
+        out[name] = measure(name, a.seconds, a.rounds, a.every)
     print(json.dumps(out))
 
 

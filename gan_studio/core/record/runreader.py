@@ -19,6 +19,10 @@ from .runschema import (MAX_INDEX_BYTES, MAX_RUN_JSON_BYTES, METRIC_LINE, RUN_JS
                         check_index_entry, check_snapshot, check_static, read_npz)
 
 
+#: bytes of metrics.jsonl read at a time
+METRICS_CHUNK = 4 * 2**20
+
+
 class RunFolder:
     """A run folder opened for reading. ``refresh()`` picks up what a running writer added since.
 
@@ -128,9 +132,11 @@ class RunFolder:
         more = len(self.warnings) - 1
         return self.warnings[0] + (f" (and {more} more problem{'s' if more > 1 else ''} skipped)" if more else "")
 
-    def _lines(self, name: str, start: int = 0, limit: int | None = None) -> tuple[list[bytes], int, bool]:
+    def _lines(self, name: str, start: int = 0, limit: int | None = None,
+               chunk: int | None = None) -> tuple[list[bytes], int, bool]:
         """Complete lines of ``name`` from byte ``start``: (lines, bytes consumed, file shrank). A last line
-        without its newline is included when it is complete JSON (else it may still be being written)."""
+        without its newline is included when it is complete JSON (else it may still be being written).
+        ``chunk``: read at most that many bytes (the caller reads on from where this stopped)."""
         r, why = self._locate(self.path / name)
         if r is None:
             if why:
@@ -145,7 +151,13 @@ class RunFolder:
                     self._warn(f"{name} is larger than {limit // 2**20} MB: not read")
                     return [], 0, False
                 f.seek(start)
-                data = f.read()
+                data = f.read() if chunk is None else f.read(chunk)
+                if chunk is not None and len(data) == chunk and start + chunk < size:
+                    cut = data.rfind(b"\n") + 1
+                    if cut:  # (more follows: the unfinished last line is read with the next chunk)
+                        return data[:cut].split(b"\n")[:-1], cut, False
+                    self._warn(f"{name}: a line longer than {chunk // 2**20} MB (skipped)")
+                    return [], len(data), False  # (its rest is skipped as a bad line)
         except OSError as exc:
             self._warn(f"{name} cannot be read ({exc.strerror or exc})")
             return [], 0, False
@@ -197,12 +209,23 @@ class RunFolder:
         return False
 
     def _refresh_metrics(self) -> bool:
-        lines, used, shrank = self._lines("metrics.jsonl", self._metrics_pos)
-        if shrank:  # rewritten (a resumed run keeps its metrics up to where it resumed): read it again
-            self.metrics, self._metrics_pos, self._metrics_line = [], 0, 0
-            self._config_now = dict(self.meta.get("config_start") or self.meta["config"])
-            lines, used, _ = self._lines("metrics.jsonl", 0)
-        changed = shrank
+        """Read what metrics.jsonl gained since the last call, :data:`METRICS_CHUNK` bytes at a time (a long
+        run's file is never read into memory at once; a follower reads only the new tail)."""
+        changed = False
+        while True:
+            lines, used, shrank = self._lines("metrics.jsonl", self._metrics_pos, chunk=METRICS_CHUNK)
+            if shrank:  # rewritten (a resumed run keeps its metrics up to where it resumed): read it again
+                self.metrics, self._metrics_pos, self._metrics_line = [], 0, 0
+                self._config_now = dict(self.meta.get("config_start") or self.meta["config"])
+                changed = True
+                continue
+            changed = self._parse_metrics(lines) or changed
+            self._metrics_pos += used
+            if not used:
+                return changed
+
+    def _parse_metrics(self, lines: list[bytes]) -> bool:
+        changed = False
         for line in lines:
             self._metrics_line += 1
             where = f"metrics.jsonl line {self._metrics_line}"
@@ -218,7 +241,6 @@ class RunFolder:
                 continue
             self.metrics.append(rec)
             changed = True
-        self._metrics_pos += used
         return changed
 
     # -- what the slider shows ------------------------------------------------------------------------
