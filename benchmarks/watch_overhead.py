@@ -26,19 +26,10 @@ from gan_studio.core import Trainer
 from gan_studio.core.train.presets import get_preset
 
 
-def setup_dcgan32():
-    from gan_studio.core.train.models import dcgan_pair
-
-    torch.manual_seed(0)
-    G, D = dcgan_pair((1, 32, 32), 100, width=64)
-    od = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    og = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    gen = torch.Generator().manual_seed(0)
-    real = torch.rand(2000, 1, 32, 32, generator=gen) * 2 - 1
-    m, zd = 64, 100
-
+def gan_iteration(G, D, od, og, batch, m: int, zd: int, gen):
+    """One iteration of a plain non-saturating GAN loop (one D step, one G step) on ``batch()``."""
     def iteration():
-        x = real[torch.randint(0, len(real), (m,), generator=gen)]
+        x = batch()
         with torch.no_grad():
             fake = G(torch.randn(m, zd, generator=gen))
         sr, sf = D(x), D(fake)
@@ -52,7 +43,22 @@ def setup_dcgan32():
         og.step()
         return ld, lg, sr, sf
 
-    return G, D, od, og, iteration, real, zd, None, None
+    return iteration
+
+
+def setup_dcgan32():
+    from gan_studio.core.train.models import dcgan_pair
+
+    torch.manual_seed(0)
+    G, D = dcgan_pair((1, 32, 32), 100, width=64)
+    od = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    og = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    gen = torch.Generator().manual_seed(0)
+    real = torch.rand(2000, 1, 32, 32, generator=gen) * 2 - 1
+    m, zd = 64, 100
+
+    batch = lambda: real[torch.randint(0, len(real), (m,), generator=gen)]
+    return G, D, od, og, gan_iteration(G, D, od, og, batch, m, zd, gen), real, zd, None, None
 
 
 def setup(name: str):
@@ -70,20 +76,7 @@ def setup(name: str):
         x, _ = ds.sample(m, gen)
         return x * 2 - 1 if tanh else x
 
-    def iteration():
-        x = batch()
-        with torch.no_grad():
-            fake = G(torch.randn(m, zd, generator=gen))
-        sr, sf = D(x), D(fake)
-        ld = F.softplus(-sr).mean() + F.softplus(sf).mean()
-        od.zero_grad(set_to_none=True)
-        ld.backward()
-        od.step()
-        lg = F.softplus(-D(G(torch.randn(m, zd, generator=gen)))).mean()
-        og.zero_grad(set_to_none=True)
-        lg.backward()
-        og.step()
-        return ld, lg, sr, sf
+    iteration = gan_iteration(G, D, od, og, batch, m, zd, gen)
 
     if ds.kind == "points":
         real = batch()

@@ -293,6 +293,18 @@ def _pause_change_resume(run: Path, proc, lr_key: str, lr: float, k: int):
 
 
 @pytest.mark.slow
+def _live_loop(run: Path, every: int, iterations: int):
+    """A small watched 2-D loop (SGD) that has logged ``iterations`` iterations into ``run``: (watch, opt_d)."""
+    import gan_studio
+
+    X = _ring(300)
+    G, D = _nets()
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), 0.01), torch.optim.SGD(G.parameters(), 0.01)
+    w = gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=every)
+    _loop(w, G, D, opt_d, opt_g, X, 1, iterations)
+    return w, opt_d
+
+
 def test_control_pauses_changes_and_resumes_the_example_loop(tmp_path):
     run = tmp_path / "mine"
     proc = subprocess.Popen([sys.executable, str(REPO / "examples" / "watch_loop.py"), str(run), "1000000"],
@@ -325,15 +337,10 @@ def test_gan_studio_train_obeys_the_same_controls(tmp_path):
 def test_the_studio_steers_a_followed_live_folder(qtbot, tmp_path):
     """The replay bar of a followed folder sends Pause / Resume / a change through the control file and shows
     the run's answer (a watched loop here, answering at its logs)."""
-    import gan_studio
     from gan_studio.gui.replaybar import ReplayBar
 
-    X = _ring(300)
-    G, D = _nets()
-    opt_d, opt_g = torch.optim.SGD(D.parameters(), 0.01), torch.optim.SGD(G.parameters(), 0.01)
     run = tmp_path / "live"
-    w = gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=50)
-    _loop(w, G, D, opt_d, opt_g, X, 1, 3)
+    w, opt_d = _live_loop(run, every=50, iterations=3)
     bar = ReplayBar()
     qtbot.addWidget(bar)
     bar.set_run("Replay: live", 1, 0, True)
@@ -413,17 +420,12 @@ def test_the_controls_dock_and_play_steer_a_followed_live_folder(qtbot, tmp_path
     """A live folder opened with follow: Play/Pause pauses and resumes the run itself, the Controls dock's live
     settings are sent to it (what needs a new run is off), and a refused change puts the control back with the
     reason, as for a run the studio started."""
-    import gan_studio
     from gan_studio.gui.settings import Settings
     from gan_studio.gui.window import StudioWindow
 
     monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
-    X = _ring(300)
-    G, D = _nets()
-    opt_d, opt_g = torch.optim.SGD(D.parameters(), 0.01), torch.optim.SGD(G.parameters(), 0.01)
     run = tmp_path / "live"
-    w = gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=2)
-    _loop(w, G, D, opt_d, opt_g, X, 1, 4)
+    w, opt_d = _live_loop(run, every=2, iterations=4)
     win = StudioWindow(settings=Settings(tmp_path / "s.ini"), preset="ring8", persist=False)
     qtbot.addWidget(win)
     win.show()
