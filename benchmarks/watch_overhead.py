@@ -8,7 +8,8 @@ bundled 8×8 digits (batch 64); dcgan32: a DCGAN-sized loop — the DCGAN pair (
 images (random data: the cost of watching does not depend on what the pictures show), batch 64, Adam(2e-4, 0.5). The watch logs every iteration (metrics line, doctor), snapshots every 50
 iterations (samples, D's field/histogram, mode coverage) with a training state, and reads the control file.
 Prints one JSON object; ratio = watched it/s ÷ unwatched it/s, the median over rounds (target: ≥ 0.95 for
-ring8, ≥ 0.98 for the DCGAN).
+ring8, ≥ 0.98 for the DCGAN); cpu_ratio = the same from the loop thread's own CPU time per iteration (what the
+watch costs the loop itself; on a machine loaded by other jobs the wall-clock rates swing far more).
 """
 from __future__ import annotations
 
@@ -94,10 +95,10 @@ def measure(name: str, seconds: float, rounds: int, every: int = 50) -> dict:
         it = 0
         for _ in range(20):  # warm-up
             iteration()
-        bare, watched = [], []
+        bare, watched, cpu = [], [], {"bare": [], "watched": []}
         for r in range(rounds):
             for which in (("bare", "watched") if r % 2 == 0 else ("watched", "bare")):
-                n, t0 = 0, time.perf_counter()
+                n, t0, c0 = 0, time.perf_counter(), time.thread_time()
                 while time.perf_counter() - t0 < seconds:
                     ld, lg, sr, sf = iteration()
                     n += 1
@@ -107,12 +108,16 @@ def measure(name: str, seconds: float, rounds: int, every: int = 50) -> dict:
                     else:
                         ld.item(), lg.item()  # the same synchronisation as a logging loop
                 rate = n / (time.perf_counter() - t0)
+                cpu[which].append((time.thread_time() - c0) / n)  # the loop's own thread: not slowed by the load
                 (bare if which == "bare" else watched).append(rate)
         w.close()
         snaps = len(w.writer.index)
     ratios = [a / b for a, b in zip(watched, bare)]
+    cpu_ratios = [b / a for a, b in zip(cpu["watched"], cpu["bare"])]
     return {"bare_it_per_s": [round(v, 1) for v in bare], "watched_it_per_s": [round(v, 1) for v in watched],
             "ratio_median": round(statistics.median(ratios), 3), "ratios": [round(v, 3) for v in ratios],
+            "thread_ms_per_it": {k: [round(1000 * v, 2) for v in vs] for k, vs in cpu.items()},
+            "cpu_ratio_median": round(statistics.median(cpu_ratios), 3), "cpu_ratios": [round(v, 3) for v in cpu_ratios],
             "watched_iterations": it, "snapshots": snaps, "errors": w.errors}
 
 
