@@ -3,6 +3,7 @@ and what the panels show: frames per second, UI stalls. Measured side by side in
 so load from other processes hits both alike).
 
     python benchmarks/studio.py [--presets ring8 digits] [--seconds 15] [--rounds 2] [--modes smooth fast]
+                                [--baseline /path/to/other/checkout]
 
 Runs the real commands in subprocesses (the studio on the offscreen platform). Prints one JSON object:
 
@@ -65,10 +66,19 @@ def _last_iteration(metrics: Path) -> int | None:
     return None
 
 
-def headless(preset: str, seconds: float, threads: int | None, steps: int = 100_000_000, warmup: float = 3.0) -> dict:
+def _env(tree: str | None) -> dict:
+    """The environment of a subprocess running GAN Studio from ``tree`` (None: the one this runs from)."""
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(tree).resolve()), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def headless(preset: str, seconds: float, threads: int | None, steps: int = 100_000_000, warmup: float = 3.0,
+             tree: str | None = None) -> dict:
     """`gan-studio train --steps steps` from `warmup` seconds after its first logged iteration, for `seconds`
     (it is stopped then, or when it ends): ``it_per_s``, and ``cpu_ms_per_it`` where /proc is readable."""
-    env = dict(os.environ)
+    env = _env(tree)
     env.pop("OMP_NUM_THREADS", None)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
@@ -128,11 +138,11 @@ def _cpu_sample(pid: int) -> tuple[float, float | None, float | None]:
     return time.perf_counter(), _cpu_seconds(pid), train
 
 
-def studio(preset: str, seconds: float, mode: str) -> dict:
+def studio(preset: str, seconds: float, mode: str, tree: str | None = None) -> dict:
     """The studio with ``--exit-after seconds``: its JSON line, ``perf`` (the training process's own
     figures) and, where /proc is readable, the CPU (in cores) of the window's process (``ui_cpu``) and of
     the training process (``train_cpu``) over the second half of the run."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GAN_STUDIO_VIEWS=mode)
+    env = dict(_env(tree), QT_QPA_PLATFORM="offscreen", GAN_STUDIO_VIEWS=mode)
     with tempfile.TemporaryDirectory() as cfg:
         perf = Path(cfg) / "perf.jsonl"
         env.update(GAN_STUDIO_CONFIG_DIR=cfg, GAN_STUDIO_PERF=str(perf))
@@ -166,26 +176,41 @@ def _med(xs):
 
 
 def bench_preset(preset: str, seconds: float, rounds: int, modes: list[str], threads: int,
-                 default_threads: bool = False) -> dict:
+                 default_threads: bool = False, baseline: str | None = None) -> dict:
     hr: dict[str, list[dict]] = {"cli": [], "train_only": []}
     if default_threads:
         hr["cli_default_threads"] = []
+    if baseline:
+        hr["cli_baseline"] = []
     s: dict[str, list[dict]] = {m: [] for m in modes}
+    if baseline:
+        s.update({f"{m}_baseline": [] for m in modes})
     rate = headless(preset, 3.0, threads, warmup=1.0)["it_per_s"]  # sizes the CLI runs
-    for _ in range(rounds):
+    for r in range(rounds):
         steps = int(rate * (seconds + 8.0))  # what it trains in its start, warm-up and measured time
-        hr["cli"].append(headless(preset, seconds, threads, steps=steps))
+        # the order alternates from round to round, so load from other processes hits each alike
+        jobs = [("cli", lambda: headless(preset, seconds, threads, steps=steps))]
+        if baseline:
+            jobs.append(("cli_baseline", lambda: headless(preset, seconds, threads, steps=steps, tree=baseline)))
         for m in modes:
-            s[m].append(studio(preset, seconds + 3.0, m))  # + the studio's own start (torch loads in its child)
-        hr["train_only"].append(headless(preset, seconds, threads))
-        rate = hr["train_only"][-1]["it_per_s"]
+            jobs.append((m, lambda m=m: studio(preset, seconds + 3.0, m)))  # + the studio's start (torch loads)
+            if baseline:
+                jobs.append((f"{m}_baseline", lambda m=m: studio(preset, seconds + 3.0, m, tree=baseline)))
+        jobs.append(("train_only", lambda: headless(preset, seconds, threads)))
         if default_threads:
-            hr["cli_default_threads"].append(headless(preset, seconds, None, steps=steps))
+            jobs.append(("cli_default_threads", lambda: headless(preset, seconds, None, steps=steps)))
+        for name, job in (jobs if r % 2 == 0 else jobs[::-1]):
+            (hr if name in hr else s)[name].append(job())
+        rate = hr["train_only"][-1]["it_per_s"]
     h = {k: [r["it_per_s"] for r in rs] for k, rs in hr.items()}
     out = {"headless_it_per_s": {k: [round(v, 1) for v in vs] for k, vs in h.items()},
            "headless_cpu_ms_per_it": {k: [round(r["cpu_ms_per_it"], 3) if "cpu_ms_per_it" in r else None for r in rs]
                                       for k, rs in hr.items()},
-           "studio_threads": threads, "modes": {}}
+           "studio_threads": threads, "modes": {},
+           # each headless figure against the bare loop: the median's ratio, and each round's (the spread)
+           "headless_ratio": {k: {"median": round(statistics.median(v) / statistics.median(h["train_only"]), 3),
+                                  "rounds": [round(a / b, 3) for a, b in zip(v, h["train_only"])]}
+                              for k, v in h.items() if k != "train_only"}}
     for m, runs in s.items():
         ips = [r["it_per_s"] for r in runs]
         perf = [r.get("perf") or {} for r in runs]
@@ -197,6 +222,7 @@ def bench_preset(preset: str, seconds: float, rounds: int, modes: list[str], thr
         out["modes"][m] = {
             "it_per_s": ips,
             "ratio": {k: round(statistics.median(ips) / statistics.median(v), 3) for k, v in h.items()},
+            "ratio_rounds": [round(a / b, 3) for a, b in zip(ips, h["train_only"])],
             "ui_fps": [r.get("ui_fps") for r in runs], "views_fps": views_fps,
             "ui_stall_p99_ms": [r["ui_stall_p99_ms"] for r in runs],
             # the training process: views computed and snapshots published a second, CPU per frame of views,
@@ -227,12 +253,15 @@ def main(argv=None) -> dict:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--modes", nargs="+", default=["smooth", "fast"])
     ap.add_argument("--default-threads", action="store_true", help="also headless with torch's default threads")
+    ap.add_argument("--baseline", metavar="TREE", help="also run `cli` and the studio from another source tree "
+                    "(e.g. the main branch's checkout), interleaved with this one: ``*_baseline`` figures")
     a = ap.parse_args(argv)
     presets = [a.preset] if a.preset else a.presets
     threads = studio_threads()
     out = {"benchmark": "studio", "seconds": a.seconds, "rounds": a.rounds, "cpus": os.cpu_count(), "presets": {}}
     for p in presets:
-        out["presets"][p] = bench_preset(p, a.seconds, a.rounds, a.modes, threads, a.default_threads)
+        out["presets"][p] = bench_preset(p, a.seconds, a.rounds, a.modes, threads, a.default_threads,
+                                         a.baseline)
         print(json.dumps({p: out["presets"][p]}), file=sys.stderr, flush=True)  # progress
     print(json.dumps(out))
     return out

@@ -293,6 +293,18 @@ def _pause_change_resume(run: Path, proc, lr_key: str, lr: float, k: int):
 
 
 @pytest.mark.slow
+def _live_loop(run: Path, every: int, iterations: int):
+    """A small watched 2-D loop (SGD) that has logged ``iterations`` iterations into ``run``: (watch, opt_d)."""
+    import gan_studio
+
+    X = _ring(300)
+    G, D = _nets()
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), 0.01), torch.optim.SGD(G.parameters(), 0.01)
+    w = gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=every)
+    _loop(w, G, D, opt_d, opt_g, X, 1, iterations)
+    return w, opt_d
+
+
 def test_control_pauses_changes_and_resumes_the_example_loop(tmp_path):
     run = tmp_path / "mine"
     proc = subprocess.Popen([sys.executable, str(REPO / "examples" / "watch_loop.py"), str(run), "1000000"],
@@ -325,15 +337,10 @@ def test_gan_studio_train_obeys_the_same_controls(tmp_path):
 def test_the_studio_steers_a_followed_live_folder(qtbot, tmp_path):
     """The replay bar of a followed folder sends Pause / Resume / a change through the control file and shows
     the run's answer (a watched loop here, answering at its logs)."""
-    import gan_studio
     from gan_studio.gui.replaybar import ReplayBar
 
-    X = _ring(300)
-    G, D = _nets()
-    opt_d, opt_g = torch.optim.SGD(D.parameters(), 0.01), torch.optim.SGD(G.parameters(), 0.01)
     run = tmp_path / "live"
-    w = gan_studio.watch(run, G, D, z_dim=2, real=X, optimizers={"d": opt_d, "g": opt_g}, every=50)
-    _loop(w, G, D, opt_d, opt_g, X, 1, 3)
+    w, opt_d = _live_loop(run, every=50, iterations=3)
     bar = ReplayBar()
     qtbot.addWidget(bar)
     bar.set_run("Replay: live", 1, 0, True)
@@ -373,3 +380,88 @@ def test_the_studio_steers_a_followed_live_folder(qtbot, tmp_path):
     assert bar.steer.isVisible()
     bar.steer.set_folder(None)
     assert not bar.steer.isVisible()
+
+
+def test_a_run_the_studio_started_obeys_its_recordings_control_file(tmp_path):
+    """The studio's own runs (ThreadRun, recording) take `gan-studio control RUN_DIR` as the window's own
+    controls: pause, a live change (applied, recorded with the request's id), a refused one, resume."""
+    from gan_studio.core.live.handles import ThreadRun
+    from gan_studio.core.record.control import append_request, find_answer
+    from gan_studio.core.train.presets import get_preset
+
+    cfg = get_preset("ring8").config.replace(batch_size=32)
+    folder = tmp_path / "rec"
+    run = ThreadRun(cfg, record_dir=str(folder), record_every=20)
+    run.start()
+    try:
+        _wait(lambda: (folder / "metrics.jsonl").exists() and run.latest() is not None
+              and run.latest().iteration > 5, 120, "the run to train")
+        rid = append_request(folder, "pause")
+        assert _wait(lambda: find_answer(folder, rid), 30, "the pause's answer")["event"] == "paused"
+        _wait(lambda: run.latest().state == "paused", 10, "the run to show paused")
+        it = run.latest().iteration
+        ok = append_request(folder, "set", {"lr_d": 0.0004})
+        bad = append_request(folder, "set", {"lr_d": -1})
+        assert _wait(lambda: find_answer(folder, ok), 30, "the change's answer")["changes"] == {"lr_d": 0.0004}
+        refused = _wait(lambda: find_answer(folder, bad), 30, "the refusal")
+        assert refused["event"] == "refused" and "lr_d" in refused["message"]
+        _wait(lambda: run.latest().lr_d == 0.0004, 10, "the new rate in what the run publishes")
+        time.sleep(0.5)
+        assert run.latest().iteration == it  # paused: no iterations
+        rid = append_request(folder, "resume")
+        assert _wait(lambda: find_answer(folder, rid), 30, "the resume's answer")["event"] == "resumed"
+        _wait(lambda: run.latest().iteration > it + 3, 60, "iterations after the resume")
+    finally:
+        assert run.stop(30)
+    assert any(e.get("request") == ok for e in _events(folder, "set"))
+
+
+def test_the_controls_dock_and_play_steer_a_followed_live_folder(qtbot, tmp_path, monkeypatch):
+    """A live folder opened with follow: Play/Pause pauses and resumes the run itself, the Controls dock's live
+    settings are sent to it (what needs a new run is off), and a refused change puts the control back with the
+    reason, as for a run the studio started."""
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
+    run = tmp_path / "live"
+    w, opt_d = _live_loop(run, every=2, iterations=4)
+    win = StudioWindow(settings=Settings(tmp_path / "s.ini"), preset="ring8", persist=False)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        assert win.open_run_folder(str(run), follow=True)
+        qtbot.waitUntil(lambda: win.snapshot is not None, timeout=30_000)
+        c = win.controls
+        assert c.isEnabled() and c.lr_d.isEnabled() and c.k.isEnabled()
+        assert not c.run_group.isEnabled() and not c.speed_group.isEnabled()  # those start a run of the studio's
+        assert win.acts["play"].text() == "❚❚ Pause run"
+
+        def answer():  # the loop reads its control file at its next log
+            w._steer(w._reader.poll(True))
+
+        win.acts["play"].trigger()
+        answer()
+        assert w.paused
+        qtbot.waitUntil(lambda: win.acts["play"].text() == "▶ Resume run", timeout=5000)
+        c.lr_d.edit.setText("0.0005")
+        c.lr_d.edit.editingFinished.emit()
+        answer()
+        qtbot.waitUntil(lambda: "applied at iteration 4" in win.replay_bar.steer.answer.text(), timeout=5000)
+        assert opt_d.param_groups[0]["lr"] == 0.0005
+        k0 = c.k.value()
+        c.k.setValue(k0 + 2)  # nobody in this loop takes k: refused, the box goes back, the reason is shown
+        answer()
+        qtbot.waitUntil(lambda: c.error_label.isVisible() and "nobody in this loop takes k" in c.error_label.text(),
+                        timeout=5000)
+        assert c.k.value() == k0
+        win.grab().save(str(tmp_path / "steer-dock.png"))
+        win.acts["play"].trigger()
+        answer()
+        assert not w.paused
+        qtbot.waitUntil(lambda: win.acts["play"].text() == "❚❚ Pause run", timeout=5000)
+        win.replay_bar.follow.setChecked(False)  # no longer followed: a recording's settings are shown only
+        assert not c.isEnabled()
+    finally:
+        w.close()
+        win.close()

@@ -282,11 +282,12 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     atomic_write_bytes(out / "config.json", (dumps(trainer.config.to_dict(), indent=2) + "\n").encode())
     ckpt, gif_path = out / "checkpoint.pt", out / "samples.gif"
     clock = trainer.add_observer(_Stopwatch())
-    gif = trainer.add_observer(GifRecorder(every=a.gif_every or max(1, steps // 60), path=gif_path))
+    # the GIF's frames and the run folder's files are drawn and written off the training thread
+    gif = trainer.add_observer(GifRecorder(every=a.gif_every or max(1, steps // 60), path=gif_path, background=True))
     gif.capture(trainer)  # the first frame, before the clock starts
     try:
         writer = trainer.add_observer(RunWriter(out, trainer, log_every=a.log_every, resume=bool(a.resume),
-                                                every=max(1, steps // 200)))
+                                                every=max(1, steps // 200), background=True))
     except RunFolderError as exc:
         raise UserError(str(exc)) from None
     bar = trainer.add_observer(ProgressBar(steps, start, not a.quiet))
@@ -313,6 +314,7 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
         say(lines)
         kept = keep_last_iteration(trainer, watch)
         PeriodicCheckpoint(ckpt).save(trainer)
+        gif.flush()
         if gif.frames:
             gif.write(gif_path, gif.duration_ms)
         print(f"gan-studio train: kept the run folder {out} and a checkpoint of {kept}", file=sys.stderr)
@@ -324,6 +326,8 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
         if status != "plugin-error":
             raise
         writer.close()
+    if writer.first_error:  # (the run folder's writer failed, on a full disk say: one line, training went on)
+        print(f"gan-studio train: {writer.first_error}", file=sys.stderr)
     done = trainer.iteration - start
     result = {"status": status, "iterations": trainer.iteration, "trained": done, "seconds": round(seconds, 3),
               "it_per_s": round(done / seconds, 2) if seconds > 0 else 0.0, "device": str(trainer.device),

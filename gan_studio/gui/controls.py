@@ -180,6 +180,7 @@ class ControlsPanel(QtWidgets.QWidget):
         fs.addWidget(self.speed, 1)
         fs.addWidget(self.speed_label)
         outer.addWidget(speed)
+        self.speed_group = speed
 
         run = QtWidgets.QGroupBox("Run (changes start a new run)")
         fn = QtWidgets.QFormLayout(run)
@@ -192,6 +193,7 @@ class ControlsPanel(QtWidgets.QWidget):
         for key, w in (("dataset", self.dataset), ("model", self.model), ("seed", self.seed), ("device", self.device)):
             fn.addRow(label(key), w)
         outer.addWidget(run)
+        self.run_group = run
 
         self.error_label = QtWidgets.QLabel("")
         self.error_label.setWordWrap(True)
@@ -300,6 +302,12 @@ class ControlsPanel(QtWidgets.QWidget):
             self.lr_d.set_value(lr_d)
         if not self.lr_g.slider.isSliderDown() and not self.lr_g.edit.hasFocus() and self.lr_g.error is None:
             self.lr_g.set_value(lr_g)
+
+    def set_steering(self, on: bool) -> None:
+        """Steering a run written elsewhere (a followed live folder): its live settings are sent to it; the
+        speed and what needs a new run belong to the studio's own runs and are off."""
+        self.speed_group.setEnabled(not on)
+        self.run_group.setEnabled(not on)
 
     def show_error(self, msg: str | None) -> None:
         self.error_label.setText(msg or "")

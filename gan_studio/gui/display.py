@@ -157,6 +157,10 @@ class Display(QtCore.QObject):
         replay = state == "replay"
         A.update_enabled(w.acts, ready=state not in ("loading", "error", "stopped"),
                          live=state in ("running", "paused", "diverged"))
+        steer = w.replay_bar.steer
+        if replay and steer.live:  # a followed live run: Play/Pause pause and resume the run itself
+            w.acts["play"].setText("▶ Resume run" if steer.run_paused else "❚❚ Pause run")
+            return
         playing = w.replay_bar.timer.isActive() if replay else state == "running"
         w.acts["play"].setText("❚❚ Pause" if playing else "▶ Play")
 

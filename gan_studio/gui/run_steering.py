@@ -15,11 +15,20 @@ from PySide6 import QtCore, QtWidgets
 
 
 class SteerStrip(QtWidgets.QFrame):
-    """Pause run, Resume run, a KEY=VALUE change and the last answer; hidden unless a live folder is set."""
+    """Pause run, Resume run, a KEY=VALUE change and the last answer; hidden unless a live folder is set.
+
+    The window's own controls (the Controls dock, Play/Pause) steer a followed folder through it too
+    (:meth:`send_changes`, :meth:`toggle_run`); ``answered(event, text)`` reports each answer ("refused", "set",
+    "paused", ...) so they show what is in force."""
+
+    answered = QtCore.Signal(str, str)
+    steerable = QtCore.Signal(bool)  # a live folder is (or is no longer) being steered
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.folder: Path | None = None
+        self.run_paused = False  # as the run last answered
+        self._following = False
         self.pending: dict[str, tuple[str, float]] = {}  # request id → (what was asked, when)
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(6, 0, 0, 0)
@@ -51,13 +60,36 @@ class SteerStrip(QtWidgets.QFrame):
         """Steer ``folder`` (a run folder being followed), or nothing (None: hidden). ``shown``: whether it is
         followed now (see :meth:`set_following`)."""
         self.folder = Path(folder) if folder is not None else None
+        self.run_paused = False
         self.pending.clear()
         self.answer.setText("")
         self.set_following(shown)
 
     def set_following(self, on: bool) -> None:
         """Shown while the folder is followed (a live run), hidden for a finished recording."""
+        self._following = bool(on)
         self.setVisible(self.folder is not None and bool(on))
+        self.steerable.emit(self.live)
+
+    @property
+    def live(self) -> bool:
+        """Whether a followed folder is being steered (what the window's controls then send here)."""
+        return self.folder is not None and self._following
+
+    def toggle_run(self) -> bool:
+        """Pause the run, or resume it when it last answered paused."""
+        return self.send("resume" if self.run_paused else "pause")
+
+    def send_changes(self, changes: dict) -> str | None:
+        """Send live changes (checked here first by the studio's rules); why they were not sent, or None."""
+        from ..core.record.control import check_live_changes
+        from ..core.train.config import LIVE_KEYS
+
+        why = check_live_changes({k: v for k, v in changes.items() if k in LIVE_KEYS}) if changes else None
+        if why:
+            self._say(why, bad=True)
+            return why
+        return None if self.send("set", changes) else self.answer.toolTip()
 
     def _say(self, text: str, bad: bool = False) -> None:
         self.answer.setStyleSheet("color: #b91c1c;" if bad else "color: #166534;")
@@ -121,3 +153,6 @@ class SteerStrip(QtWidgets.QFrame):
             else:
                 done = {"paused": "paused", "resumed": "resumed"}.get(ans["event"], "applied")
                 self._say(f"{what}: {done} at iteration {it:,}")
+                if ans["event"] in ("paused", "resumed"):
+                    self.run_paused = ans["event"] == "paused"
+            self.answered.emit(ans["event"], self.answer.toolTip())

@@ -269,6 +269,13 @@ class RunManager:
         h = self.w.controller.handle
         if h is None:
             return
+        steer = self.w.replay_bar.steer
+        if self.w.controller.is_replay:  # a followed live folder: sent to the run; its answer shows what is in force
+            if steer.live:
+                why = steer.send_changes(change)
+                if why:
+                    self.w.controls.refuse(why)
+            return
         try:
             h.set(**change)
         except ConfigError as exc:  # the one validation of a live change: the controls show what is in force
@@ -325,7 +332,9 @@ class RunManager:
         w, c = self.w, self.w.controller
         if c.handle is None:
             return
-        if c.is_replay:
+        if c.is_replay and w.replay_bar.steer.live:  # a followed live run: pause or resume it
+            w.replay_bar.steer.toggle_run()
+        elif c.is_replay:
             w.replay_bar.toggle_play()
             w.display.on_state("replay", c.snapshot.message if c.snapshot else "")
         elif c.state == "running":

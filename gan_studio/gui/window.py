@@ -125,6 +125,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.replay_bar.seek.connect(lambda pos: self.controller.is_replay and self.controller.handle.seek(pos))
         self.replay_bar.closeRequested.connect(self.runs.close_replay)
         self.replay_bar.follow.toggled.connect(lambda on: setattr(self.controller, "follow", on))
+        self.replay_bar.steer.steerable.connect(self._steering)  # a followed live folder: the controls steer it
+        self.replay_bar.steer.answered.connect(self._steer_answer)
 
     # ------------------------------------------------------------------------------------------ public state
     @property
@@ -182,8 +184,30 @@ class StudioWindow(QtWidgets.QMainWindow):
         if not replay:
             self.replay_bar.hide()
         self.controls_dock.widget().setEnabled(not replay)  # a recording's settings are shown, not changed
+        self.controls.set_steering(False)  # (a followed live folder turns steering on: _steering)
         if cfg is not None:
             self.controls.load_config(cfg)
+
+    def _steering(self, on: bool) -> None:
+        """The Controls dock and Play/Pause drive a followed live run (through its control file) or, for a
+        recording, show its settings only."""
+        on = on and self.controller.is_replay
+        self.controls_dock.widget().setEnabled(on or not self.controller.is_replay)
+        self.controls.set_steering(on)
+        if self.controller.is_replay:
+            self.display.on_state("replay", self.controller.snapshot.message if self.controller.snapshot else "")
+
+    def _steer_answer(self, event: str, text: str) -> None:
+        """A followed run answered: a refusal puts the controls back and says why; pause/resume relabel Play."""
+        if event == "refused":
+            snap = self.controller.snapshot
+            if snap is not None:  # what the run has in force (the controls took the refused value as sent)
+                self.controls.load_config(snap.config)
+            self.controls.refuse(text)
+        else:
+            self.controls.show_error(None)
+        if self.controller.is_replay:
+            self.display.on_state("replay", self.controller.snapshot.message if self.controller.snapshot else "")
 
     def cycle_preset(self, delta: int) -> None:
         self.runs.cycle(delta)

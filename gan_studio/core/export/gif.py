@@ -38,10 +38,13 @@ class GifRecorder(Observer):
     so a run of any length gives an evenly spaced animation in bounded memory.
 
     With ``path``, it also records the first and the last picture of each :meth:`Trainer.run` and writes the
-    GIF there when the run ends (finished, stopped, diverged or interrupted; not after an error)."""
+    GIF there when the run ends (finished, stopped, diverged or interrupted; not after an error).
+
+    With ``background=True`` a frame is drawn on a thread of its own from copies of G's and D's weights
+    (:mod:`.shadow`), so training does not wait for it; :meth:`flush` waits for the frames asked for."""
 
     def __init__(self, every: int = 50, max_frames: int = 120, path: str | Path | None = None,
-                 duration_ms: int = 100) -> None:
+                 duration_ms: int = 100, background: bool = False) -> None:
         if every < 1 or max_frames < 2:
             raise ValueError("every must be ≥ 1 and max_frames ≥ 2")
         self.every = int(every)
@@ -50,6 +53,12 @@ class GifRecorder(Observer):
         self.duration_ms = int(duration_ms)
         self.frames: list[tuple[int, np.ndarray]] = []
         self._real = None
+        self._last: int | None = None  # the iteration of the newest frame asked for
+        self._bg = self._shadow = None
+        if background:
+            from ..record.background import Writer
+
+            self._bg = Writer("gan-studio-gif", max_pending=2)
 
     def on_iteration(self, trainer, stats) -> None:
         if stats.iteration % self.every == 0:
@@ -64,18 +73,39 @@ class GifRecorder(Observer):
             self.capture(trainer)
             self.write(self.path, self.duration_ms)
 
+    def flush(self) -> None:
+        """Wait for the frames asked for (drawn on the background thread)."""
+        if self._bg is not None:
+            self._bg.drain()
+
     def capture(self, trainer) -> None:
-        if self.frames and self.frames[-1][0] == trainer.iteration:
+        it = int(trainer.iteration)
+        if self._last == it:
             return
+        self._last = it
         if self._real is None and trainer.dataset.kind == "points":
             self._real = real_view(trainer, 1024)[0].cpu().numpy()
-        self.frames.append((trainer.iteration, frame_for(trainer, self._real)))
+        if self._bg is not None and self._shadow is None:
+            from ..record.shadow import shadow_of
+
+            self._shadow = getattr(trainer.config, "plugin", None) is None and shadow_of(trainer) or False
+        if self._bg is not None and self._shadow:
+            from ..record.shadow import capture_weights
+
+            weights, shadow, real = capture_weights(trainer), self._shadow, self._real
+            self._bg.submit(lambda: self._keep(it, frame_for(shadow.load(weights), real)))
+        else:
+            self._keep(it, frame_for(trainer, self._real))
+
+    def _keep(self, it: int, frame: np.ndarray) -> None:
+        self.frames.append((it, frame))
         while len(self.frames) > self.max_frames:
             self.every *= 2  # keep the multiples of the doubled interval: still evenly spaced
             kept = [f for f in self.frames if f[0] % self.every == 0]
             self.frames = kept if len(kept) < len(self.frames) else self.frames[::2]
 
     def write(self, path: str | Path, duration_ms: int = 100) -> Path:
+        self.flush()
         return write_gif(path, [f for _, f in self.frames], duration_ms)
 
 

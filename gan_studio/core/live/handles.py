@@ -14,7 +14,6 @@ This is the studio's worker, kept free of Qt so it runs (and is tested) headless
 """
 from __future__ import annotations
 
-import itertools
 import os
 import queue
 import threading
@@ -24,129 +23,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..columns import RunEvent, row as stats_row
+from ..columns import row as stats_row
 from ..protocol import STAT_COLUMNS, Capability, Event, EventKind, Snapshot  # noqa: F401 (re-exported)
-from ..settings import check_live_change
-from ..train.config import ConfigError, TrainConfig
-from ..views.viewspec import D_HIST
+from ..train.config import ConfigError, TrainConfig  # noqa: F401 (re-exported)
+from .commands import (DEFAULT_VIEWS_MODE, HELPER_DELAY, VIEWS_MODES, Commands, check_live_changes,  # noqa: F401
+                       check_speed, check_step_kind, run_ids, views_mode)
+from .commands import describe_error as _describe
+from .dispatch import CommandHandlers
+from .recording_sync import RecordingSync
 
-_run_ids = itertools.count(1)
-
-#: How the panels are fed while training (``views=`` on a run handle, or ``GAN_STUDIO_VIEWS``):
-#:
-#: * ``smooth``: the display first: new views for every display tick (30 a second) while they take at
-#:   most 20% of the training thread's CPU time;
-#: * ``fast``: training first: 15 snapshots a second at most, views within 4% of its CPU time.
-#:
-#: ``publish_hz``: snapshots a second (statistics, state); ``views_hz``: of those, how many carry new
-#: views at most; ``views_budget``: the share of the CPU time the training thread gets that views may use
-#: (on a busy machine, or one core shared with the window, the thread gets less than a core; the views
-#: rate drops below ``views_hz`` where they cost more: slow or busy machines, big models).
-VIEWS_MODES = {
-    "smooth": {"publish_hz": 30.0, "views_hz": 30.0, "views_budget": 0.20},
-    "fast": {"publish_hz": 15.0, "views_hz": 15.0, "views_budget": 0.04},
-}
-DEFAULT_VIEWS_MODE = "smooth"
-#: Seconds a run trains (with views computed on its own thread) before it starts a views helper process of its
-#: own (a ThreadRun asked for one; short runs never pay for it). A helper the window started begins at once.
-HELPER_DELAY = 1.0
-
-
-def views_mode(mode: str | None = None) -> str:
-    """The views mode to use: ``mode`` if given, else ``GAN_STUDIO_VIEWS`` if it names one, else the default."""
-    if mode is not None:
-        if mode not in VIEWS_MODES:
-            raise ConfigError(f"views mode must be one of {', '.join(VIEWS_MODES)}, not {mode!r}")
-        return mode
-    env = os.environ.get("GAN_STUDIO_VIEWS", "").strip().lower()
-    return env if env in VIEWS_MODES else DEFAULT_VIEWS_MODE
-
-
-def check_step_kind(kind: str) -> None:
-    if kind not in ("full", "d", "g"):
-        raise ValueError(f"step kind must be full, d or g, not {kind!r}")
-
-
-def check_live_changes(changes: dict, in_force: dict | None = None) -> None:
-    """The one validator of live setting changes (the settings table's), used by every run handle before a change is queued."""
-    check_live_change(changes, in_force)
-
-
-def check_speed(it_per_s: float | None) -> None:
-    if it_per_s is not None and not (it_per_s > 0):
-        raise ConfigError(f"the speed limit must be a positive number of iterations per second, got {it_per_s}")
-
-
-class _Commands:
-    """The commands of a live run: validated here, queued with ``_put``, applied by the training loop
-    between iterations in the order given. Shared by :class:`ThreadRun` and :class:`ProcessRun`."""
-
-    capabilities = Capability.TRAIN
-
-    def _put(self, *cmd) -> None:  # pragma: no cover - each handle says where commands go
-        raise NotImplementedError
-
-    def play(self) -> None:
-        self._put("play")
-
-    def pause(self) -> None:
-        self._put("pause")
-
-    def step(self, kind: str = "full") -> None:
-        """One iteration now: ``full`` (k D-steps then the G-steps), ``d`` (one D-step) or ``g`` (one G-step)."""
-        check_step_kind(kind)
-        self._put("step", kind)
-
-    def set(self, **changes: Any) -> None:
-        """Change live settings; validated now (raises :class:`ConfigError`), applied at the next iteration."""
-        check_live_changes(changes, getattr(self.latest(), "config", None))  # with the settings in force
-        self._put("set", dict(changes))
-
-    def set_speed(self, it_per_s: float | None) -> None:
-        """Limit training to ``it_per_s`` iterations per second (None: as fast as possible)."""
-        check_speed(it_per_s)
-        self._put("speed", it_per_s)
-
-    def set_views(self, request) -> None:
-        self._put("views", request)
-
-    def set_views_mode(self, mode: str) -> None:
-        """``smooth`` (views for every display tick) or ``fast`` (fewer views, more training); see VIEWS_MODES."""
-        mode = views_mode(mode)
-        self.views_mode = mode
-        self._put("views_mode", mode)
-
-    def save(self, path: str) -> None:
-        self._put("save", str(path))
-
-    def set_limit(self, iteration: int | None) -> None:
-        """Train only until this iteration, then wait (None: no limit). Compare mode keeps two runs in step."""
-        self._put("limit", None if iteration is None else int(iteration))
-
-    def call(self, fn: Callable[[Any], Any], label: str = "call") -> None:
-        """Run ``fn(trainer)`` in the training loop between iterations; its result comes back as an event
-        of kind ``label`` (an EventKind). For a :class:`ProcessRun`, ``fn`` must be picklable (a module-level function)."""
-        self._put("call", fn, EventKind(label).value)
-
-    def close(self, timeout: float | None = 2.0) -> bool:
-        return self.stop(timeout)
-
-    def rewind(self, iteration: int | None = None) -> None:
-        """Go back to a recorded training state — ``iteration``, or the last one before now — and continue from
-        there with the settings in force; what was recorded after it is dropped (a ``rewound`` event follows)."""
-        self._put("rewind", None if iteration is None else int(iteration))
-
-    # narrate mode (Algorithm 1 in slow motion; see narrate.py)
-    def narrate(self, on: bool = True) -> None:
-        """On: the trainer stops after each sub-step of Algorithm 1 (a ``substep`` event) until :meth:`substep`."""
-        self._put("narrate", bool(on))
-
-    def substep(self) -> None:
-        """Narrating: run the next sub-step (after an iteration's last one: start the next iteration)."""
-        self._put("substep")
-
-
-class ThreadRun(_Commands):
+class ThreadRun(Commands, CommandHandlers, RecordingSync):
     """A trainer in a background thread of this process (headless tests, GAN_STUDIO_THREAD_WORKER=1)."""
 
     def __init__(self, config: TrainConfig, *, start_paused: bool = False, views: str | None = None,
@@ -157,7 +43,7 @@ class ThreadRun(_Commands):
                  record_every: int = 50, record_log_every: int = 10, checkpoint_path: str | None = None,
                  doctor: bool = True, branch: dict | None = None, views_process: bool | None = None,
                  views_conn=None) -> None:
-        self.run_id = next(_run_ids) if run_id is None else run_id
+        self.run_id = next(run_ids) if run_id is None else run_id
         self.config = config
         self._factory = trainer_factory
         self._checkpoint = checkpoint
@@ -168,6 +54,7 @@ class ThreadRun(_Commands):
         self._record_every = int(record_every)
         self._record_log_every = int(record_log_every)
         self._recorder = None
+        self._control = None  # the recording's control file (gan-studio control RUN_DIR), once recording
         self._doctor_on = bool(doctor)  # the GAN doctor watches the run: findings become `finding` events
         self.doctor = None
         self._limit: int | None = None  # compare mode: train only up to this iteration (lockstep)
@@ -366,18 +253,6 @@ class ThreadRun(_Commands):
                 self._set_state("stopped")
             self._publish(force=True)
 
-    def _start_recording(self, tr) -> None:
-        from ..record.runfolder import RunWriter
-
-        try:
-            self._recorder = tr.add_observer(RunWriter(self._record_dir, tr, every=self._record_every,
-                                                       log_every=self._record_log_every))
-            # its snapshots are taken here (_maybe_record), from the panels' views when they have what it
-            # records, instead of computing them again on its own every `every` iterations
-            self._recorder.record_snapshots = False
-            self._event("recording", str(self._record_dir))
-        except Exception as exc:  # noqa: BLE001 - training goes on without a recording
-            self._event("error", f"this run is not being recorded: {_describe(exc)}")
 
     def _start_helper(self, tr) -> None:
         """Decide whether views go to a helper process; it is asked to start after a second of training (short
@@ -426,6 +301,8 @@ class ThreadRun(_Commands):
             if self._narr.on:  # narrating: an iteration starts when a sub-step is asked for
                 wait = 0.0 if self._narr.credits else 0.05
             self._handle_commands(tr, wait)
+            if self._control is not None:
+                self._obey_control_file(tr)
             if self._stop.is_set():
                 break
             now = time.perf_counter()
@@ -450,122 +327,9 @@ class ThreadRun(_Commands):
                     self._next_step = max(now, self._next_step) + 1.0 / self._speed
             self._maybe_publish(tr)
 
-    def _handle_commands(self, tr, wait: float) -> None:
-        for cmd in self._narr.take_deferred():  # what arrived while a narrated iteration waited
-            self._handle(tr, cmd)
-        try:
-            cmd = self._cmds.get(timeout=wait) if wait > 0 else self._cmds.get_nowait()
-        except queue.Empty:
-            return
-        while True:
-            self._handle(tr, cmd)
-            try:
-                cmd = self._cmds.get_nowait()
-            except queue.Empty:
-                return
 
-    def _handle(self, tr, cmd: tuple) -> None:
-        from ..train.trainer import Diverged
 
-        kind = cmd[0]
-        if kind == "play":
-            if tr.diverged:
-                tr.clear_divergence()  # continue from the restored weights (the user may have lowered the lr)
-            self._running = True
-            self._next_step = 0.0
-            self._set_state("running")
-        elif kind == "pause":
-            self._settle_helper()
-            self._running = False
-            if self.state == "running":
-                self._set_state("paused")
-            if self._recorder is not None and tr.iteration > 0:
-                self._recorder.snapshot(tr, state=True)  # with a training state: a paused run can be continued from here
-        elif kind == "rewind":
-            self._rewind(tr, cmd[1])
-        elif kind == "step":
-            if tr.diverged:
-                tr.clear_divergence()
-                self._set_state("paused")
-            self._running = False
-            if self.state == "running":
-                self._set_state("paused")
-            self._settle_helper()
-            d, g = {"full": (None, None), "d": (1, 0), "g": (0, 1)}[cmd[1]]
-            try:
-                self._record(tr.step(d, g))
-                if self._recorder is not None:
-                    self._maybe_record(tr)
-            except Diverged as exc:
-                self._set_state("diverged", str(exc))
-                self._event("diverged", str(exc))
-            self._dirty = True
-        elif kind == "set":
-            try:
-                tr.queue(cmd[1])  # validated once, by set(); the trainer checks only what its networks can take
-                if self._recorder is not None:  # (a refused change is not recorded as made)
-                    self._recorder.note(tr, RunEvent.SET, changes=cmd[1])
-            except ConfigError as exc:
-                self._event("error", str(exc), {"refused": dict(cmd[1])})
-            if not self._running:
-                tr.apply_changes()  # paused: apply now, so what the window shows is what the next step uses
-                self._dirty = True
-        elif kind == "speed":
-            self._speed = cmd[1]
-            self._next_step = 0.0
-        elif kind == "views_mode":
-            self._set_views_mode(cmd[1])
-            self._views_due = 0.0
-        elif kind == "views":
-            self._request = cmd[1]
-            self._views_due = 0.0
-            self._nn_due = 0.0
-            self._metrics_due = 0.0
-            self._dirty = True
-        elif kind == "save":
-            from ..train.checkpoint import save_checkpoint
 
-            try:
-                save_checkpoint(tr, cmd[1])
-                self._event("saved", cmd[1])
-            except Exception as exc:
-                self._event("error", f"could not save the checkpoint to {cmd[1]}: {_describe(exc)}")
-        elif kind == "stop":
-            self._stop.set()
-        elif kind == "limit":
-            self._limit = cmd[1]
-        elif kind in ("narrate", "substep"):
-            self._narr.command(tr, cmd)
-        elif kind == "call":
-            try:
-                self._event(cmd[2], "done", cmd[1](tr))
-            except Exception as exc:
-                self._event("error", f"{cmd[2]} failed: {_describe(exc)}")
-
-    def _rewind(self, tr, iteration: int | None) -> None:
-        from ..record.branch import rewind_target, rewind_trainer
-
-        rec = self._recorder
-        if rec is None:
-            self._event("error", "this run is not being recorded: there is no earlier state to go back to")
-            return
-        came = tr.iteration
-        try:
-            target = rewind_target(rec.path, came, iteration)
-            rewind_trainer(tr, rec.path, target)
-        except ConfigError as exc:  # no state there, a damaged file: the run goes on unchanged
-            self._event("error", f"cannot go back: {exc}")
-            return
-        rec.truncate(tr, target)
-        if self._helper is not None:
-            self._helper.cancel()  # views of the abandoned future
-        with self._stats_lock:
-            self._stats = [s for s in self._stats if s[0] <= target]
-        if self.state == "diverged":
-            self._set_state("running" if self._running else "paused")
-        self._metrics_it = -1
-        self._dirty = True
-        self._event("rewound", f"back to iteration {target:,} (from {came:,})", {"iteration": target, "from": came})
 
     def _record(self, s) -> None:
         with self._stats_lock:
@@ -639,125 +403,13 @@ class ThreadRun(_Commands):
         self._last_publish = now
         self._dirty = False
 
-    def _last_recorded(self) -> int:
-        """The recording's newest snapshot, counting one whose views are still in the helper."""
-        rec, helper = self._recorder, self._helper
-        last = rec.index[-1]["iteration"] if rec.index else -(10 ** 9)
-        pending = helper.record_in_flight if helper is not None else None
-        return last if pending is None else max(last, pending)
 
-    def _record_keeps(self) -> tuple:
-        """The views a recording snapshot holds."""
-        st = self._static
-        return ("samples", D_HIST, "field") if st.kind == "points" and st.dim <= 2 else ("samples", D_HIST)
 
-    def _send_views(self, tr, now: float) -> None:
-        """Ask the views helper for this iteration's views (with a recording snapshot's state when one is due)."""
-        helper, req, st, rec = self._helper, self._request, self._static, self._recorder
-        names = req.names
-        nn = "nn" in names and st.kind == "images" and now >= self._nn_due
-        met = "metrics" in names and st.kind == "points" and (now >= self._metrics_due or self._metrics_it < 0)
-        record = False
-        if rec is not None:
-            if tr.iteration - self._last_recorded() >= rec.every and all(k in names for k in self._record_keeps()):
-                c1 = time.thread_time()
-                record = rec.begin_snapshot(tr)  # the state now; the snapshot when the views are back
-                self.perf["record_cpu_s"] += time.thread_time() - c1
-        self._frame += 1
-        c0 = time.thread_time()
-        if not helper.request(tr, req, names, self._frame, nn=nn, metrics=met, record=record):
-            if record:
-                rec.drop_state(tr.iteration)  # written for a snapshot that will not come
-            return
-        self._views_sent_at = now
-        if nn:
-            self._nn_due = now + self._nn_dt
-        if met:
-            self._metrics_due = now + self._metrics_dt
-        cost = time.thread_time() - c0
-        self.perf["views"] += 1
-        self.perf["views_cpu_s"] += cost
-        self.perf["requests"] += 1
-        self.perf["request_cpu_s"] += cost
-        self._views_cost = cost if self._views_cost == 0 else 0.8 * self._views_cost + 0.2 * cost
-        interval = max(self._views_dt, helper.min_interval(),
-                       self._views_cost / (self._views_budget * self._cpu_share))
-        self._views_due = max(self._views_due + interval, now + 0.5 * interval)
 
-    def _from_helper(self, accept: bool, timeout: float = 0.0) -> tuple | None:
-        """Views that came back from the helper: (views, their iteration), or None. Dropped unless ``accept``
-        (the run stopped running meanwhile: views are computed here then) and not cancelled; a recording
-        snapshot they carry is recorded all the same, when its iteration has not been undone."""
-        helper, rec = self._helper, self._recorder
-        res = helper.poll(timeout)
-        if helper.lost_record is not None:
-            if rec is not None:
-                rec.drop_state(helper.lost_record)
-            helper.lost_record = None
-        if helper.dead and not self._helper_warned:
-            self._helper_warned = True
-            self._event("warning", f"the panels are computed by the training process itself (a little slower): "
-                                   f"{helper.error}")
-        if res is None:
-            return None
-        self.perf["helper_views"] += 1
-        self.perf["helper_cpu_s"] += helper.last_cost
-        views, it = res["views"], res["iteration"]
-        if res["record"] and rec is not None:  # its state is written: the snapshot goes with it, or neither
-            c0 = time.thread_time()
-            now_it = self.trainer.iteration if self.trainer is not None else it
-            if (res["error"] or views is None or it > now_it or not all(k in views for k in self._record_keeps())
-                    or not rec.add_snapshot(it, views)):
-                rec.drop_state(it)
-            self.perf["records"] += 1
-            self.perf["record_cpu_s"] += time.thread_time() - c0
-        if not accept or res["stale"] or res["error"]:
-            return None
-        if res["metrics"] is not None:
-            self._metrics_done(res["metrics"], views)
-        self._keep_previous(views)
-        return views, it
 
-    def _settle_helper(self) -> None:
-        """Before the run stops running: wait (briefly) for the views in flight, so a recording gets its snapshot."""
-        helper = self._helper
-        if helper is not None and not helper.idle:
-            self._from_helper(False, 1.0)
-            if not helper.idle:
-                helper.cancel()  # slow: its views are not shown when they come (its snapshot is still recorded)
 
-    def _metrics_done(self, m: dict, out: dict) -> None:
-        if m["scalars"]["iteration"] != self._metrics_it:  # a history point per new iteration
-            self._metrics_it = m["scalars"]["iteration"]
-            self._event("metrics", "", m["scalars"])
-        out["theory"] = m["theory"]
 
-    def _keep_previous(self, out: dict) -> None:
-        """Views with their own, slower cadence (nearest neighbours, the theory maps) stay until renewed."""
-        names = self._request.names if self._request is not None else ()
-        prev = self._latest.views if self._latest is not None else {}
-        for name, key in (("nn", "nn"), ("metrics", "theory")):
-            if name in names and key not in out and key in prev:
-                out[key] = prev[key]
 
-    def _maybe_record(self, tr, views: dict | None = None) -> None:
-        """A snapshot for the recording once ``every`` iterations have passed since the last one: from
-        ``views`` (just computed for the panels) when they hold what a recording keeps; computed by the
-        recorder itself only when no such views came for twice that long."""
-        rec = self._recorder
-        gap = tr.iteration - self._last_recorded()
-        if gap < rec.every:
-            return
-        keeps = self._record_keeps()
-        c0 = time.thread_time()
-        if views is not None and all(k in views for k in keeps):
-            rec.snapshot(tr, views)
-        elif views is None and gap >= 2 * rec.every:
-            rec.snapshot(tr)
-        else:
-            return
-        self.perf["records"] += 1
-        self.perf["record_cpu_s"] += time.thread_time() - c0
 
     def _compute_views(self, tr, now: float) -> dict:
         from ..views import views as V
@@ -813,11 +465,3 @@ class ThreadRun(_Commands):
             except (BrokenPipeError, EOFError, OSError):  # the window is gone: stop training
                 self._stop.set()
 
-
-def _describe(exc: BaseException) -> str:
-    msg = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, MemoryError) or "out of memory" in msg.lower():
-        return f"out of memory ({msg.splitlines()[0]}); try a smaller batch size"
-    if isinstance(exc, (ValueError, ConfigError, FileNotFoundError, OSError, KeyError)):
-        return msg.splitlines()[0] if isinstance(exc, OSError) else msg
-    return f"{type(exc).__name__}: {msg.splitlines()[0]}"

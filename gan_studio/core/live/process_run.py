@@ -15,7 +15,8 @@ import numpy as np
 
 from ..protocol import STAT_COLUMNS, Event, Snapshot
 from ..train.config import TrainConfig
-from .handles import ThreadRun, _Commands, _run_ids, views_mode
+from .commands import Commands as _Commands, run_ids as _run_ids, views_mode
+from .handles import ThreadRun
 
 
 def _child_main(cfg_dict: dict, kwargs: dict, inbox, conn) -> None:

@@ -190,25 +190,55 @@ def check_live_changes(changes: dict, config: dict | None = None) -> str | None:
 
 
 def find_answer(run_dir: str | os.PathLike, request_id: str) -> dict | None:
-    """The run's answer to request ``request_id`` (its event in ``metrics.jsonl``), or None (not yet)."""
+    """The run's answer to request ``request_id`` (its event in ``metrics.jsonl``), or None (not yet). The file
+    is read line by line (a long run's is large)."""
     p = Path(run_dir) / "metrics.jsonl"
     needle = json.dumps(request_id).encode()
     try:
         with open(p, "rb") as f:
-            data = f.read()
+            for line in f:
+                if needle not in line:
+                    continue
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict) and rec.get("request") == request_id and rec.get("event") in ANSWER_EVENTS:
+                    return rec
     except OSError:
         return None
-    if needle not in data:
-        return None
-    for line in data.splitlines():
-        if needle in line:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(rec, dict) and rec.get("request") == request_id and rec.get("event") in ANSWER_EVENTS:
-                return rec
     return None
+
+
+def obey(req: Request, note, *, submit, pause, resume, is_paused, no_changes: str | None = None,
+         config: dict | None = None) -> None:
+    """Act on one request and answer it with ``note(event, **data)`` (see the module's docstring): the one rule
+    for every run that obeys a control file. ``submit(changes)`` makes checked live changes (raises ConfigError
+    to refuse them); ``pause()``/``resume()``/``is_paused()``: the run's own; ``no_changes``: why every ``set``
+    is refused (a run that takes none)."""
+    from ..train.config import ConfigError
+
+    if req.error:
+        note(RunEvent.REFUSED, request=req.id, message=req.error)
+    elif req.action == "set":
+        why = no_changes or check_live_changes(req.changes, config)
+        if why is None:
+            try:
+                submit(req.changes)
+            except ConfigError as exc:
+                why = str(exc)
+        if why is not None:
+            note(RunEvent.REFUSED, request=req.id, message=why, asked=req.changes)
+        else:
+            note(RunEvent.SET, changes=req.changes, request=req.id)
+    elif req.action == "pause":
+        note(RunEvent.PAUSED, request=req.id)
+        pause()
+    elif is_paused():
+        note(RunEvent.RESUMED, request=req.id)
+        resume()
+    else:
+        note(RunEvent.REFUSED, request=req.id, message="the run is not paused")
 
 
 # ------------------------------------------------------------------------------------- gan-studio train
@@ -235,32 +265,14 @@ class TrainerSteering:
             pass  # a full disk or a closed file: training goes on
 
     def handle(self, trainer, req: Request) -> None:
-        from ..train.config import ConfigError
-
-        if req.error:
-            self._note(trainer, RunEvent.REFUSED, request=req.id, message=req.error)
-        elif req.action == "set":
-            why = self.no_changes or check_live_changes(req.changes, trainer.config.to_dict())
-            if why is None:
-                try:
-                    trainer.queue(req.changes)  # validated just above, once
-                except ConfigError as exc:
-                    why = str(exc)
-            if why is not None:
-                self._note(trainer, RunEvent.REFUSED, request=req.id, message=why, asked=req.changes)
-                return
+        def submit(changes):
+            trainer.queue(changes)  # validated once, by obey's check_live_changes
             if self.paused:
                 trainer.apply_changes()
-            self._note(trainer, RunEvent.SET, changes=req.changes, request=req.id)
-        elif req.action == "pause":
-            self._note(trainer, RunEvent.PAUSED, request=req.id)
-            self.paused = True
-        else:
-            if self.paused:
-                self._note(trainer, RunEvent.RESUMED, request=req.id)
-            else:
-                self._note(trainer, RunEvent.REFUSED, request=req.id, message="the run is not paused")
-            self.paused = False
+
+        obey(req, lambda event, **data: self._note(trainer, event, **data), submit=submit,
+             pause=lambda: setattr(self, "paused", True), resume=lambda: setattr(self, "paused", False),
+             is_paused=lambda: self.paused, no_changes=self.no_changes, config=trainer.config.to_dict())
 
     def check(self, trainer, force: bool = False) -> None:
         for req in self.reader.poll(force):
@@ -290,4 +302,4 @@ class TrainerSteering:
 
 
 __all__ = ["ACTIONS", "ANSWER_EVENTS", "CONTROL_FILE", "ControlReader", "Request", "TrainerSteering",
-           "append_request", "check_live_changes", "find_answer", "new_request_id", "parse_line"]
+           "append_request", "obey", "check_live_changes", "find_answer", "new_request_id", "parse_line"]
