@@ -486,3 +486,62 @@ def test_an_exception_after_d_was_updated_keeps_the_last_safe_weights(tmp_path, 
     ck = load_checkpoint(out / "checkpoint.pt")
     assert ck["iteration"] == 0 and len(ck["history"]["iteration"]) == 0  # the safe copy from before iteration 1
     assert json.loads(stdout)["iterations"] == 0
+
+
+FIVE_D = """
+import torch
+from torch import nn
+from gan_studio import Plugin
+
+def build(dim=5):
+    g = torch.Generator().manual_seed(1)
+    centres = torch.randn(4, dim, generator=g) * 3
+    data = centres[torch.randint(4, (800,), generator=g)] + 0.1 * torch.randn(800, dim, generator=g)
+    G = nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Linear(32, dim))
+    D = nn.Sequential(nn.Linear(dim, 32), nn.ReLU(), nn.Linear(32, 1))
+    return Plugin(G, D, z_dim=3, data=data, modes=centres, name="blobs in 5-D")
+"""
+
+
+def test_points_of_five_dimensions_are_shown_on_the_datas_first_two_principal_axes(qtbot, tmp_path, capsys):
+    from gan_studio.core.record.export import frame_from_views
+    from gan_studio.core.record.runfolder import RunFolder
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    plug = tmp_path / "five.py"
+    plug.write_text(FIVE_D)
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "train", "--plugin", plug, "--steps", "20", "--batch-size", "32", "--out", out,
+                            "--quiet")
+    assert code == 0, err
+    assert json.loads(stdout)["n_modes"] == 4
+    rf = RunFolder(out)
+    st = rf.static
+    assert st.dim == 5 and st.plane is not None
+    mean, axes = st.plane
+    real = np.asarray(st.real, np.float64)
+    # the axes are the real data's first two principal directions: they hold more variance than any other
+    var = ((real - mean) @ axes.T).var(0)
+    assert var[0] >= var[1] >= np.linalg.eigvalsh(np.cov(real.T))[-3] - 1e-6
+    views = rf.load(len(rf.index) - 1)
+    assert views["samples"].shape[1] == 5  # recorded in the data's own space, projected when drawn
+    frame = frame_from_views(views, st, "samples", size=200)
+    assert frame.shape == (200, 200, 3) and (frame != 255).any(-1).mean() > 0.002  # points drawn, not a blank box
+    assert (gif := run_cli("gif", out, "--out", tmp_path / "f.gif")).returncode == 0, gif.stderr
+
+    w = StudioWindow(settings=Settings(tmp_path / "s.ini"), preset="ring8")
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    assert w.open_run_folder(str(out))
+    field = w.layout_.panels["field"]
+    qtbot.waitUntil(lambda: field.frames >= 1, timeout=20_000)
+    assert field.isVisible() and "first two principal axes" in field.subtitle.text()
+    fx, fy = field.fake.getData()
+    shown = w.snapshot.views["samples"]
+    np.testing.assert_allclose(np.c_[fx, fy], (shown - mean) @ axes.T, rtol=1e-5, atol=1e-5)
+    rx, _ = field.real.getData()
+    assert len(rx) > 100 and not field.heat.isVisible()
+    field.grab().save(str(tmp_path / "field5.png"))
+    w.close()
