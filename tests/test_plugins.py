@@ -545,3 +545,47 @@ def test_points_of_five_dimensions_are_shown_on_the_datas_first_two_principal_ax
     assert len(rx) > 100 and not field.heat.isVisible()
     field.grab().save(str(tmp_path / "field5.png"))
     w.close()
+
+
+
+def test_a_plugins_views_are_drawn_by_the_views_helper_with_the_consent_it_is_sent(tmp_path):
+    """The studio's views helper (a process of its own, never the window's) builds the plug-in run's trainer only
+    because the training process, which runs it with the user's consent, sends that consent; it then draws the
+    same views as the training thread would (the studio's plug-in runs train as fast as a preset's)."""
+    import time
+
+    from gan_studio.core.live.views_process import ViewsHelper, frame_views, start_helper
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.core.train.config import TrainConfig
+    from gan_studio.core.train.trainer import Trainer
+    from gan_studio.core.views import views as V
+    from gan_studio.core.views.viewspec import ViewRequest
+
+    ref = plugin_spec.parse_ref(str(RING))
+    plugin_spec.allow(ref)
+    info = {"record": dict(plugin_spec.check_record({"kind": ref.kind, "source": ref.source, "function": "build",
+                                                     "args": {}}), name="ring of 8"),
+            "settings": {"batch_size": 64}, "z_dim": 2, "noise": "normal"}
+    tr = Trainer(TrainConfig.from_dict(dict(TrainConfig().to_dict(), **plugin_spec.plugin_settings(info))))
+    tr.run(20)
+    static = V.static_info(tr)
+    h = ViewsHelper(*start_helper())
+    try:
+        h.begin(tr, static)
+        t0 = time.time()
+        while not (h.ready or h.dead) and time.time() - t0 < 180:
+            h.poll()
+            time.sleep(0.02)
+        assert h.ready and not h.dead, h.error
+        req = ViewRequest(names=frozenset({"samples", "d_hist", "field", "latent"}))
+        assert h.request(tr, req, req.names, 1)
+        got = None
+        while got is None and time.time() - t0 < 240:
+            got = h.poll()
+            time.sleep(0.02)
+        assert got is not None and got["error"] is None and got["iteration"] == 20
+        here = frame_views(V.LiveViews(static), tr, req, 1, req.names, nn=False)
+        np.testing.assert_allclose(got["views"]["samples"], here["samples"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got["views"]["field"]["d"], here["field"]["d"], rtol=1e-5, atol=1e-6)
+    finally:
+        h.close()
