@@ -589,3 +589,51 @@ def test_a_plugins_views_are_drawn_by_the_views_helper_with_the_consent_it_is_se
         np.testing.assert_allclose(got["views"]["field"]["d"], here["field"]["d"], rtol=1e-5, atol=1e-6)
     finally:
         h.close()
+
+
+def _answer_next_dialog(qtbot, button: str, seen: list) -> None:
+    """Click ``button`` ("Yes"/"No") of the next modal message box, as a user would; its text goes to ``seen``."""
+    from PySide6 import QtCore, QtWidgets
+
+    def click():
+        box = QtWidgets.QApplication.activeModalWidget()
+        if not isinstance(box, QtWidgets.QMessageBox):
+            QtCore.QTimer.singleShot(50, click)
+            return
+        seen.append(box.text())
+        box.button(getattr(QtWidgets.QMessageBox.StandardButton, button)).click()
+
+    QtCore.QTimer.singleShot(50, click)
+
+
+def test_the_studio_opening_a_checkpoint_that_names_a_plugin_asks_in_a_dialog(qtbot, tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    out = tmp_path / "ring"
+    assert cli(capsys, "train", "--plugin", RING, "--steps", "7", "--batch-size", "32", "--out", out, "--quiet")[0] == 0
+    plugin_spec.forget_all()  # a new session: the window's user named no plug-in
+    monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
+    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="ring8", autoplay=False, persist=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.start()
+    first = w.controller.handle
+    seen: list = []
+    _answer_next_dialog(qtbot, "No", seen)
+    assert w.runs.open_checkpoint(str(out / "checkpoint.pt")) is False  # what Ctrl+O calls with the chosen file
+    sha = hashlib.sha256(RING.read_bytes()).hexdigest()
+    assert seen and str(RING) in seen[0] and sha in seen[0]
+    assert w.banner.isVisible() and f"--plugin {RING}" in w.banner.label.text()
+    assert w.controller.handle is first and not plugin_spec.is_allowed({"kind": "file", "source": str(RING)})
+
+    _answer_next_dialog(qtbot, "Yes", seen)
+    assert w.runs.open_checkpoint(str(out / "checkpoint.pt"))
+    assert len(seen) == 2 and sha in seen[1]
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.iteration == 7 and w.static is not None
+                    and w.static.name == "ring of 8", timeout=120_000)
+    assert not w.snapshot.message
+    w.close()

@@ -13,7 +13,7 @@ from ..core.live.process_run import ProcessRun
 from ..core.record.runfolder import RunFolderError, new_recording
 from ..core.train.config import (DATASET_KINDS, STRUCTURAL_KEYS, ConfigError, TrainConfig, defaults_for_dataset,
                                  validate_values)
-from ..core.train.plugin_spec import PluginConsentError
+from ..core.train.plugin_spec import PluginConsentError, PluginError, checkpoint_plugin, is_allowed, ref_of
 from ..core.train.presets import all_presets
 
 
@@ -115,11 +115,14 @@ class RunManager:
             self.w.banner.show_message(note, "warn")
 
     def start_run(self, cfg: TrainConfig, autoplay: bool = False, checkpoint_path: str | None = None,
-                  label: str | None = None, branch: dict | None = None, record_dir: Path | None = None) -> None:
+                  label: str | None = None, branch: dict | None = None, record_dir: Path | None = None,
+                  plugin_consent: dict | None = None) -> None:
         w = self.w
         kw = {}
         if self.run_class is ProcessRun:
             kw["threads"] = train_threads()
+            if plugin_consent is not None:  # the plug-in a checkpoint names: the user said yes (or --plugin)
+                kw["plugin_consent"] = dict(plugin_consent)
         kw.update(self.views_options())
         if checkpoint_path is not None:
             kw["checkpoint_path"] = str(checkpoint_path)
@@ -283,8 +286,20 @@ class RunManager:
         if not p.is_file():
             self.w.fail(f"Cannot open the checkpoint: no such file {p}")
             return False
-        # the training process reads it (this process never imports torch); a bad file ends in a clear error
-        self.start_run(self.current_config(), autoplay=False, checkpoint_path=str(p), label=p.stem)
+        # the training process reads it (this process never imports torch); a bad file ends in a clear error.
+        # One that names a plug-in: its path and SHA-256 (read by a short-lived process) in a dialog first
+        self.w.status.showMessage(f"reading {p.name}…")
+        QtWidgets.QApplication.processEvents()
+        try:
+            rec = checkpoint_plugin(p)
+        except PluginError:
+            rec = None  # unreadable: the training process says why
+        if rec is not None and not is_allowed(rec) and not self.ask_plugin_consent(rec):
+            self.w.fail(f"Not opened: {p} uses the plug-in {rec['source']}, whose code runs only when you say yes "
+                        f"(or start the studio with --plugin {ref_of(rec).flag}).")
+            return False
+        self.start_run(self.current_config(), autoplay=False, checkpoint_path=str(p), label=p.stem,
+                       plugin_consent=rec)
         self.w.status.showMessage(f"resuming {p.name}", 6000)
         return True
 
