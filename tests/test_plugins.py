@@ -637,3 +637,21 @@ def test_the_studio_opening_a_checkpoint_that_names_a_plugin_asks_in_a_dialog(qt
                     and w.static.name == "ring of 8", timeout=120_000)
     assert not w.snapshot.message
     w.close()
+
+
+def test_a_plugin_that_hangs_ends_the_process_and_writes_nothing(tmp_path):
+    """The build that never returns is left behind, but the process ends: exit 2 with one line naming the file and
+    the limit. One that never lets Python run again (C code holding the interpreter lock) is ended by the
+    backstop a little later (exit 1, with where it was stuck; the run folder it claimed stays empty), instead of
+    hanging for ever."""
+    busy, c_loop = tmp_path / "busy.py", tmp_path / "c_loop.py"
+    busy.write_text("def build():\n    while True:\n        pass\n")
+    c_loop.write_text("import itertools\n\ndef build():\n    return sum(itertools.count())\n")
+    env = {"GAN_STUDIO_PLUGIN_TIMEOUT": "1"}
+    p = run_cli("train", "--plugin", busy, "--steps", "3", "--out", tmp_path / "a", "--quiet", env=env, timeout=120)
+    assert p.returncode == 2 and p.stderr.strip().count("\n") == 0, p.stderr
+    assert f"{busy}: build() did not return within 1 s" in p.stderr
+    p = run_cli("train", "--plugin", c_loop, "--steps", "3", "--out", tmp_path / "b", "--quiet", env=env, timeout=120)
+    assert p.returncode == 1 and f'File "{c_loop}", line 4 in build' in p.stderr, p.stderr
+    assert not (tmp_path / "a").exists()
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())  # at most the empty --out it claimed
