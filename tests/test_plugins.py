@@ -655,3 +655,27 @@ def test_a_plugin_that_hangs_ends_the_process_and_writes_nothing(tmp_path):
     assert p.returncode == 1 and f'File "{c_loop}", line 4 in build' in p.stderr, p.stderr
     assert not (tmp_path / "a").exists()
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())  # at most the empty --out it claimed
+
+
+def test_evaluate_now_on_a_labelled_image_plugin_gives_parzen_and_says_there_is_no_classifier(tmp_path, capsys):
+    import queue
+    import threading
+
+    from gan_studio.core.evaluate.scores import eval_job
+    from gan_studio.core.train.checkpoint import load_checkpoint
+
+    plug = tmp_path / "mine.py"
+    plug.write_text(DICT_AND_DATASET)  # images given as (x, label) pairs
+    out = tmp_path / "run"
+    code, _, err = cli(capsys, "train", "--plugin", f"{plug}:make", "--plugin-arg", "width=8", "--plugin-arg",
+                       "flag=true", "--plugin-arg", "label=hello", "--steps", "3", "--out", out, "--quiet")
+    assert code == 0, err
+    rec = load_checkpoint(out / "checkpoint.pt")["config"]["plugin"]
+    q: queue.Queue = queue.Queue()
+    eval_job(str(out / "checkpoint.pt"), {"n": 200, "plugin_consent": rec}, q, threading.Event())  # as the studio
+    msgs = [q.get() for _ in range(q.qsize())]
+    done = [m[1] for m in msgs if m[0] == "done"]
+    assert done, msgs
+    r = done[0]
+    assert "no evaluation classifier for a plug-in's images" in r["note"] and "images" not in r
+    assert np.isfinite(r["parzen"]["mean"])
