@@ -400,6 +400,13 @@ def test_the_studios_model_picker_lists_installed_plugins_and_trains_one(qtbot, 
         w.runs.toggle_play()
     qtbot.waitUntil(lambda: w.run.latest() is not None and w.run.latest().iteration > 3, timeout=60_000)
     assert "myganpkg" in w.preset_summary.text() or "ring of 8" in w.preset_summary.text()
+    # packing and minibatch std need the built-in D: disabled, with the reason shown under them
+    c = w.controls
+    assert not c.pack.isEnabled() and not c.mbstd.isEnabled()
+    assert c.remedy_note.isVisibleTo(c) and "need the built-in D" in c.remedy_note.text()
+    w.runs.change_live({"pack": 2})  # as a recipe's scheduled change would ask: refused with that reason
+    qtbot.waitUntil(lambda: "need the built-in discriminator" in (w.snapshot.message or "") or
+                    "need the built-in discriminator" in w.banner.label.text(), timeout=30_000)
     w.close()
 
 

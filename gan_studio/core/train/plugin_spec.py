@@ -26,6 +26,9 @@ ENTRY_POINT_GROUP = "gan_studio.plugins"
 #: The exit status of ``gan-studio train`` when the plug-in's own code raised during training (beside 0 done,
 #: 2 bad input, 3 diverged).
 EXIT_PLUGIN_ERROR = 4
+#: Why packing and the minibatch-std feature are refused for a plug-in (the command line, live changes, the studio).
+NO_REMEDIES = ("packing and the minibatch-std feature need the built-in discriminator: a plug-in's own D cannot "
+               "take them")
 #: Seconds a plug-in's module and function may take to return (``GAN_STUDIO_PLUGIN_TIMEOUT`` overrides).
 DEFAULT_TIMEOUT_S = 120.0
 

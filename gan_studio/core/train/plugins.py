@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from .config import LIVE_KEYS, ConfigError, validate_values
-from .plugin_spec import (DEFAULT_TIMEOUT_S, PLUGIN, PLUGIN_FIELDS, REQUIRED_FIELDS, Plugin, PluginError, PluginRef,
-                          check_args, check_record, file_sha256, ref_of, require_consent)
+from .plugin_spec import (DEFAULT_TIMEOUT_S, NO_REMEDIES, PLUGIN, PLUGIN_FIELDS, REQUIRED_FIELDS, Plugin, PluginError,
+                          PluginRef, check_args, check_record, file_sha256, ref_of, require_consent)
 
 #: Settings a plug-in may give defaults for (``Plugin.settings``).
 SETTING_KEYS = LIVE_KEYS + ("steps", "update", "seed")
@@ -388,8 +388,7 @@ def check_plugin(value: Any, where: str, default_name: str, dirs: list[str] | No
     except ConfigError as exc:
         raise PluginError(f"{where}: settings: {exc}") from None
     if settings.get("pack", 1) != 1 or settings.get("mbstd"):
-        raise PluginError(f"{where}: settings: packing and the minibatch-std feature need the built-in "
-                          f"discriminator (a plug-in's own D cannot take them)")
+        raise PluginError(f"{where}: settings: {NO_REMEDIES}")
     x = _as_tensor(f["data"], where)
     dataset, out_range = _dataset(x, f["modes"], tuple(float(v) for v in image_range), name, where)
     Gw = PluginGenerator(G, z_dim, dataset.shape, out_range)

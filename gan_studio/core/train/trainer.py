@@ -173,6 +173,10 @@ class Trainer:
         return [m for m in self.D.modules() if isinstance(m, MinibatchStd)]
 
     def _check_remedies(self, d: dict) -> None:
+        if self.config.plugin is not None and (d.get("mbstd") or d.get("pack", 1) > 1):
+            from .plugin_spec import NO_REMEDIES
+
+            raise ConfigError(NO_REMEDIES)
         if d.get("mbstd") and not self._mbstd_layers():
             raise ConfigError(f"minibatch standard deviation is built into the mlp model only, not {self.config.model!r}")
         if d.get("pack", 1) > 1 and (self.config.model != "mlp" or self.conditional):
