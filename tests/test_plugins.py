@@ -343,6 +343,14 @@ def test_an_installed_package_registers_a_plugin_by_name(tmp_path, capsys, monke
     assert code == 0, err
     rec = json.loads((out / "config.json").read_text())["plugin"]
     assert rec["kind"] == "module" and rec["source"] == "myganpkg.rings" and len(rec["sha256"]) == 64
+    from gan_studio.core.train import plugin_spec
+
+    plugin_spec.forget_all()  # the consent rule holds for a registered plug-in too: its name, not the file, says yes
+    code, _, err = cli(capsys, "train", "--resume", out / "checkpoint.pt", "--steps", "6", "--out", out, "--quiet")
+    assert code == 2 and "uses the plug-in myganpkg.rings" in err and "add --plugin myganpkg.rings" in err
+    code, stdout, err = cli(capsys, "train", "--resume", out / "checkpoint.pt", "--steps", "6", "--out", out, "--quiet",
+                            "--plugin", "myring")
+    assert code == 0 and json.loads(stdout)["iterations"] == 6, err
     sys.modules.pop("myganpkg.rings", None)
     sys.modules.pop("myganpkg", None)
 
