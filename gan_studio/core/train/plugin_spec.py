@@ -232,7 +232,17 @@ def probe(ref: PluginRef, args: dict, seed: int = 0) -> dict:
 
 def checkpoint_plugin(path: str | os.PathLike) -> dict | None:
     """The plug-in record a checkpoint names (None when it names none, or cannot be read: the training process
-    then says why), read in a separate process: the studio's window never loads a checkpoint (nor torch)."""
+    then says why), read in a separate process: the studio's window never loads a checkpoint (nor torch).
+    A checkpoint whose pickle does not even hold the record's ``sha256`` key costs no process."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            pkl = next((m for m in z.infolist() if m.filename.endswith("/data.pkl")), None)
+            if pkl is None or pkl.file_size > 64 << 20 or b"sha256" not in z.read(pkl):
+                return None
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError):
+        return None
     out = _in_a_process(["--names", str(path)], 300.0, f"{path}: reading the checkpoint")
     return out.get("plugin")
 
