@@ -273,7 +273,7 @@ def test_the_studio_trains_a_plugin_in_the_training_process_only(tmp_path):
     plug.write_text(MARKS_ITS_PROCESS)
     pids = tmp_path / "pids.txt"
     env = dict(os.environ, PLUGIN_PIDS=str(pids), QT_QPA_PLATFORM="offscreen", GAN_STUDIO_RECORD="0")
-    p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "20",
+    p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "45",
                           "--screenshot", tmp_path / "s.png"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=env)
     out, err = p.communicate(timeout=240)
@@ -694,3 +694,17 @@ def test_evaluate_now_on_a_labelled_image_plugin_gives_parzen_and_says_there_is_
     r = done[0]
     assert "no evaluation classifier for a plug-in's images" in r["note"] and "images" not in r
     assert np.isfinite(r["parzen"]["mean"])
+
+
+def test_the_live_fid_switch_is_offered_only_for_images_a_classifier_exists_for(qtbot):
+    from gan_studio.core.views.viewspec import StaticInfo
+    from gan_studio.gui.panels import EvaluationPanel
+
+    p = EvaluationPanel()
+    qtbot.addWidget(p)
+    p.show()
+    common = dict(kind="images", dim=64, shape=(1, 8, 8), name="x", description="")
+    p.set_static(StaticInfo(**common, n_classes=10))  # e.g. the digits preset: labelled
+    assert p.fid.auto_row.isVisibleTo(p)
+    p.set_static(StaticInfo(**common, n_classes=0))  # a plug-in's images: no classifier, so no live FID
+    assert not p.fid.auto_row.isVisibleTo(p)
