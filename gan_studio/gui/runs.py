@@ -13,7 +13,8 @@ from ..core.live.process_run import ProcessRun
 from ..core.record.runfolder import RunFolderError, new_recording
 from ..core.train.config import (DATASET_KINDS, STRUCTURAL_KEYS, ConfigError, TrainConfig, defaults_for_dataset,
                                  validate_values)
-from ..core.train.plugin_spec import PluginConsentError, PluginError, checkpoint_plugin, is_allowed, ref_of
+from ..core.train.plugin_spec import (PluginConsentError, PluginError, allow, checkpoint_plugin, file_sha256, is_allowed,
+                                      ref_of)
 from ..core.train.presets import all_presets
 
 
@@ -62,6 +63,24 @@ def train_threads() -> int:
     if env and env.strip().isdigit() and int(env) > 0:
         return int(env)
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+def ask_plugin_consent(parent, rec: dict) -> bool:
+    """A dialog with the plug-in's path and SHA-256 (and whether the file changed since): yes lets its code
+    run in the training process, as --plugin would."""
+    try:
+        now = file_sha256(rec["source"]) if rec["kind"] == "file" else None
+    except OSError:
+        now = None
+    was = rec.get("sha256") or "?"
+    changed = f"\n\nThe file has changed since: its SHA-256 is now {now}." if now and now != was else ""
+    text = (f"This run uses the plug-in\n{rec['source']}\n(function {rec.get('function') or 'build'}, "
+            f"SHA-256 {was}).{changed}\n\nIts code will run in the training process. Run it?")
+    yes = QtWidgets.QMessageBox.question(parent, "Run this plug-in's code?", text)
+    if yes != QtWidgets.QMessageBox.StandardButton.Yes:
+        return False
+    allow(ref_of(rec))
+    return True
 
 
 class RunManager:
@@ -140,7 +159,7 @@ class RunManager:
         try:
             run = self.run_class(cfg, start_paused=not autoplay, **kw)
         except PluginConsentError as exc:  # a recipe or file names a plug-in the user did not name: ask
-            if not self.ask_plugin_consent(cfg.plugin):
+            if not ask_plugin_consent(self.w, cfg.plugin):
                 w.fail(str(exc).replace("add --plugin", "start the studio with --plugin"))
                 return
             run = self.run_class(cfg, start_paused=not autoplay, **kw)
@@ -226,29 +245,10 @@ class RunManager:
         self.save()
         self.start_run(cfg, autoplay=w.controller.state == "running")
 
-    def ask_plugin_consent(self, rec: dict) -> bool:
-        """A dialog with the plug-in's path and SHA-256 (and whether the file changed since): yes lets its code
-        run in the training process, as --plugin would."""
-        from ..core.train.plugin_spec import allow, file_sha256, ref_of
-
-        try:
-            now = file_sha256(rec["source"]) if rec["kind"] == "file" else None
-        except OSError:
-            now = None
-        was = rec.get("sha256") or "?"
-        changed = f"\n\nThe file has changed since: its SHA-256 is now {now}." if now and now != was else ""
-        text = (f"This run uses the plug-in\n{rec['source']}\n(function {rec.get('function') or 'build'}, "
-                f"SHA-256 {was}).{changed}\n\nIts code will run in the training process. Run it?")
-        yes = QtWidgets.QMessageBox.question(self.w, "Run this plug-in's code?", text)
-        if yes != QtWidgets.QMessageBox.StandardButton.Yes:
-            return False
-        allow(ref_of(rec))
-        return True
-
     def start_plugin(self, name: str) -> None:
         """The user picked an installed plug-in: learn its settings in a separate process (this one never runs
         its code), then train it; picking it is the consent to run it in the training process."""
-        from ..core.train.plugin_spec import PluginError, allow, parse_ref, plugin_settings, probe
+        from ..core.train.plugin_spec import parse_ref, plugin_settings, probe
 
         w = self.w
         if not w.ask("Start a new run?", f"The plug-in “{name}” brings its own networks and data (its code runs in "
@@ -294,7 +294,7 @@ class RunManager:
             rec = checkpoint_plugin(p)
         except PluginError:
             rec = None  # unreadable: the training process says why
-        if rec is not None and not is_allowed(rec) and not self.ask_plugin_consent(rec):
+        if rec is not None and not is_allowed(rec) and not ask_plugin_consent(self.w, rec):
             self.w.fail(f"Not opened: {p} uses the plug-in {rec['source']}, whose code runs only when you say yes "
                         f"(or start the studio with --plugin {ref_of(rec).flag}).")
             return False
