@@ -273,7 +273,7 @@ def test_the_studio_trains_a_plugin_in_the_training_process_only(tmp_path):
     plug.write_text(MARKS_ITS_PROCESS)
     pids = tmp_path / "pids.txt"
     env = dict(os.environ, PLUGIN_PIDS=str(pids), QT_QPA_PLATFORM="offscreen", GAN_STUDIO_RECORD="0")
-    p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "20",
+    p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "45",
                           "--screenshot", tmp_path / "s.png"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=env)
     out, err = p.communicate(timeout=240)
@@ -343,6 +343,14 @@ def test_an_installed_package_registers_a_plugin_by_name(tmp_path, capsys, monke
     assert code == 0, err
     rec = json.loads((out / "config.json").read_text())["plugin"]
     assert rec["kind"] == "module" and rec["source"] == "myganpkg.rings" and len(rec["sha256"]) == 64
+    from gan_studio.core.train import plugin_spec
+
+    plugin_spec.forget_all()  # the consent rule holds for a registered plug-in too: its name, not the file, says yes
+    code, _, err = cli(capsys, "train", "--resume", out / "checkpoint.pt", "--steps", "6", "--out", out, "--quiet")
+    assert code == 2 and "uses the plug-in myganpkg.rings" in err and "add --plugin myganpkg.rings" in err
+    code, stdout, err = cli(capsys, "train", "--resume", out / "checkpoint.pt", "--steps", "6", "--out", out, "--quiet",
+                            "--plugin", "myring")
+    assert code == 0 and json.loads(stdout)["iterations"] == 6, err
     sys.modules.pop("myganpkg.rings", None)
     sys.modules.pop("myganpkg", None)
 
@@ -400,6 +408,13 @@ def test_the_studios_model_picker_lists_installed_plugins_and_trains_one(qtbot, 
         w.runs.toggle_play()
     qtbot.waitUntil(lambda: w.run.latest() is not None and w.run.latest().iteration > 3, timeout=60_000)
     assert "myganpkg" in w.preset_summary.text() or "ring of 8" in w.preset_summary.text()
+    # packing and minibatch std need the built-in D: disabled, with the reason shown under them
+    c = w.controls
+    assert not c.pack.isEnabled() and not c.mbstd.isEnabled()
+    assert c.remedy_note.isVisibleTo(c) and "need the built-in D" in c.remedy_note.text()
+    w.runs.change_live({"pack": 2})  # as a recipe's scheduled change would ask: refused with that reason
+    qtbot.waitUntil(lambda: "need the built-in discriminator" in (w.snapshot.message or "") or
+                    "need the built-in discriminator" in w.banner.label.text(), timeout=30_000)
     w.close()
 
 
@@ -486,3 +501,210 @@ def test_an_exception_after_d_was_updated_keeps_the_last_safe_weights(tmp_path, 
     ck = load_checkpoint(out / "checkpoint.pt")
     assert ck["iteration"] == 0 and len(ck["history"]["iteration"]) == 0  # the safe copy from before iteration 1
     assert json.loads(stdout)["iterations"] == 0
+
+
+FIVE_D = """
+import torch
+from torch import nn
+from gan_studio import Plugin
+
+def build(dim=5):
+    g = torch.Generator().manual_seed(1)
+    centres = torch.randn(4, dim, generator=g) * 3
+    data = centres[torch.randint(4, (800,), generator=g)] + 0.1 * torch.randn(800, dim, generator=g)
+    G = nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Linear(32, dim))
+    D = nn.Sequential(nn.Linear(dim, 32), nn.ReLU(), nn.Linear(32, 1))
+    return Plugin(G, D, z_dim=3, data=data, modes=centres, name="blobs in 5-D")
+"""
+
+
+def test_points_of_five_dimensions_are_shown_on_the_datas_first_two_principal_axes(qtbot, tmp_path, capsys):
+    from gan_studio.core.record.export import frame_from_views
+    from gan_studio.core.record.runfolder import RunFolder
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    plug = tmp_path / "five.py"
+    plug.write_text(FIVE_D)
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "train", "--plugin", plug, "--steps", "20", "--batch-size", "32", "--out", out,
+                            "--quiet")
+    assert code == 0, err
+    assert json.loads(stdout)["n_modes"] == 4
+    rf = RunFolder(out)
+    st = rf.static
+    assert st.dim == 5 and st.plane is not None
+    mean, axes = st.plane
+    real = np.asarray(st.real, np.float64)
+    # the axes are the real data's first two principal directions: they hold more variance than any other
+    var = ((real - mean) @ axes.T).var(0)
+    assert var[0] >= var[1] >= np.linalg.eigvalsh(np.cov(real.T))[-3] - 1e-6
+    views = rf.load(len(rf.index) - 1)
+    assert views["samples"].shape[1] == 5  # recorded in the data's own space, projected when drawn
+    frame = frame_from_views(views, st, "samples", size=200)
+    assert frame.shape == (200, 200, 3) and (frame != 255).any(-1).mean() > 0.002  # points drawn, not a blank box
+    assert (gif := run_cli("gif", out, "--out", tmp_path / "f.gif")).returncode == 0, gif.stderr
+
+    w = StudioWindow(settings=Settings(tmp_path / "s.ini"), preset="ring8")
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    assert w.open_run_folder(str(out))
+    field = w.layout_.panels["field"]
+    qtbot.waitUntil(lambda: field.frames >= 1, timeout=20_000)
+    assert field.isVisible() and "first two principal axes" in field.subtitle.text()
+    fx, fy = field.fake.getData()
+    shown = w.snapshot.views["samples"]
+    np.testing.assert_allclose(np.c_[fx, fy], (shown - mean) @ axes.T, rtol=1e-5, atol=1e-5)
+    rx, _ = field.real.getData()
+    assert len(rx) > 100 and not field.heat.isVisible()
+    field.grab().save(str(tmp_path / "field5.png"))
+    w.close()
+
+
+
+def test_a_plugins_views_are_drawn_by_the_views_helper_with_the_consent_it_is_sent(tmp_path):
+    """The studio's views helper (a process of its own, never the window's) builds the plug-in run's trainer only
+    because the training process, which runs it with the user's consent, sends that consent; it then draws the
+    same views as the training thread would (the studio's plug-in runs train as fast as a preset's)."""
+    import time
+
+    from gan_studio.core.live.views_process import ViewsHelper, frame_views, start_helper
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.core.train.config import TrainConfig
+    from gan_studio.core.train.trainer import Trainer
+    from gan_studio.core.views import views as V
+    from gan_studio.core.views.viewspec import ViewRequest
+
+    ref = plugin_spec.parse_ref(str(RING))
+    plugin_spec.allow(ref)
+    info = {"record": dict(plugin_spec.check_record({"kind": ref.kind, "source": ref.source, "function": "build",
+                                                     "args": {}}), name="ring of 8"),
+            "settings": {"batch_size": 64}, "z_dim": 2, "noise": "normal"}
+    tr = Trainer(TrainConfig.from_dict(dict(TrainConfig().to_dict(), **plugin_spec.plugin_settings(info))))
+    tr.run(20)
+    static = V.static_info(tr)
+    h = ViewsHelper(*start_helper())
+    try:
+        h.begin(tr, static)
+        t0 = time.time()
+        while not (h.ready or h.dead) and time.time() - t0 < 180:
+            h.poll()
+            time.sleep(0.02)
+        assert h.ready and not h.dead, h.error
+        req = ViewRequest(names=frozenset({"samples", "d_hist", "field", "latent"}))
+        assert h.request(tr, req, req.names, 1)
+        got = None
+        while got is None and time.time() - t0 < 240:
+            got = h.poll()
+            time.sleep(0.02)
+        assert got is not None and got["error"] is None and got["iteration"] == 20
+        here = frame_views(V.LiveViews(static), tr, req, 1, req.names, nn=False)
+        np.testing.assert_allclose(got["views"]["samples"], here["samples"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got["views"]["field"]["d"], here["field"]["d"], rtol=1e-5, atol=1e-6)
+    finally:
+        h.close()
+
+
+def _answer_next_dialog(qtbot, button: str, seen: list) -> None:
+    """Click ``button`` ("Yes"/"No") of the next modal message box, as a user would; its text goes to ``seen``."""
+    from PySide6 import QtCore, QtWidgets
+
+    def click():
+        box = QtWidgets.QApplication.activeModalWidget()
+        if not isinstance(box, QtWidgets.QMessageBox):
+            QtCore.QTimer.singleShot(50, click)
+            return
+        seen.append(box.text())
+        box.button(getattr(QtWidgets.QMessageBox.StandardButton, button)).click()
+
+    QtCore.QTimer.singleShot(50, click)
+
+
+def test_the_studio_opening_a_checkpoint_that_names_a_plugin_asks_in_a_dialog(qtbot, tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    from gan_studio.core.train import plugin_spec
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    out = tmp_path / "ring"
+    assert cli(capsys, "train", "--plugin", RING, "--steps", "7", "--batch-size", "32", "--out", out, "--quiet")[0] == 0
+    plugin_spec.forget_all()  # a new session: the window's user named no plug-in
+    monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
+    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="ring8", autoplay=False, persist=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.start()
+    first = w.controller.handle
+    seen: list = []
+    _answer_next_dialog(qtbot, "No", seen)
+    assert w.runs.open_checkpoint(str(out / "checkpoint.pt")) is False  # what Ctrl+O calls with the chosen file
+    sha = hashlib.sha256(RING.read_bytes()).hexdigest()
+    assert seen and str(RING) in seen[0] and sha in seen[0]
+    assert w.banner.isVisible() and f"--plugin {RING}" in w.banner.label.text()
+    assert w.controller.handle is first and not plugin_spec.is_allowed({"kind": "file", "source": str(RING)})
+
+    _answer_next_dialog(qtbot, "Yes", seen)
+    assert w.runs.open_checkpoint(str(out / "checkpoint.pt"))
+    assert len(seen) == 2 and sha in seen[1]
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.iteration == 7 and w.static is not None
+                    and w.static.name == "ring of 8", timeout=120_000)
+    assert not w.snapshot.message
+    w.close()
+
+
+def test_a_plugin_that_hangs_ends_the_process_and_writes_nothing(tmp_path):
+    """The build that never returns is left behind, but the process ends: exit 2 with one line naming the file and
+    the limit. One that never lets Python run again (C code holding the interpreter lock) is ended by the
+    backstop a little later (exit 1, with where it was stuck; the run folder it claimed stays empty), instead of
+    hanging for ever."""
+    busy, c_loop = tmp_path / "busy.py", tmp_path / "c_loop.py"
+    busy.write_text("def build():\n    while True:\n        pass\n")
+    c_loop.write_text("import itertools\n\ndef build():\n    return sum(itertools.count())\n")
+    env = {"GAN_STUDIO_PLUGIN_TIMEOUT": "1"}
+    p = run_cli("train", "--plugin", busy, "--steps", "3", "--out", tmp_path / "a", "--quiet", env=env, timeout=120)
+    assert p.returncode == 2 and p.stderr.strip().count("\n") == 0, p.stderr
+    assert f"{busy}: build() did not return within 1 s" in p.stderr
+    p = run_cli("train", "--plugin", c_loop, "--steps", "3", "--out", tmp_path / "b", "--quiet", env=env, timeout=120)
+    assert p.returncode == 1 and f'File "{c_loop}", line 4 in build' in p.stderr, p.stderr
+    assert not (tmp_path / "a").exists()
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())  # at most the empty --out it claimed
+
+
+def test_evaluate_now_on_a_labelled_image_plugin_gives_parzen_and_says_there_is_no_classifier(tmp_path, capsys):
+    import queue
+    import threading
+
+    from gan_studio.core.evaluate.scores import eval_job
+    from gan_studio.core.train.checkpoint import load_checkpoint
+
+    plug = tmp_path / "mine.py"
+    plug.write_text(DICT_AND_DATASET)  # images given as (x, label) pairs
+    out = tmp_path / "run"
+    code, _, err = cli(capsys, "train", "--plugin", f"{plug}:make", "--plugin-arg", "width=8", "--plugin-arg",
+                       "flag=true", "--plugin-arg", "label=hello", "--steps", "3", "--out", out, "--quiet")
+    assert code == 0, err
+    rec = load_checkpoint(out / "checkpoint.pt")["config"]["plugin"]
+    q: queue.Queue = queue.Queue()
+    eval_job(str(out / "checkpoint.pt"), {"n": 200, "plugin_consent": rec}, q, threading.Event())  # as the studio
+    msgs = [q.get() for _ in range(q.qsize())]
+    done = [m[1] for m in msgs if m[0] == "done"]
+    assert done, msgs
+    r = done[0]
+    assert "no evaluation classifier for a plug-in's images" in r["note"] and "images" not in r
+    assert np.isfinite(r["parzen"]["mean"])
+
+
+def test_the_live_fid_switch_is_offered_only_for_images_a_classifier_exists_for(qtbot):
+    from gan_studio.core.views.viewspec import StaticInfo
+    from gan_studio.gui.panels import EvaluationPanel
+
+    p = EvaluationPanel()
+    qtbot.addWidget(p)
+    p.show()
+    common = dict(kind="images", dim=64, shape=(1, 8, 8), name="x", description="")
+    p.set_static(StaticInfo(**common, n_classes=10))  # e.g. the digits preset: labelled
+    assert p.fid.auto_row.isVisibleTo(p)
+    p.set_static(StaticInfo(**common, n_classes=0))  # a plug-in's images: no classifier, so no live FID
+    assert not p.fid.auto_row.isVisibleTo(p)

@@ -6,6 +6,7 @@ import sys
 import traceback
 
 from ..core.settings import PLUGIN, STRUCTURAL_KEYS
+from ..core.train.plugin_spec import NO_REMEDIES
 from .args import kv
 from .errors import UserError
 
@@ -53,8 +54,7 @@ def plugin_config(a, ref, explicit: dict) -> dict:
         flags = ", ".join("--" + k.replace("_args", "_arg").replace("_", "-") for k in clash) or "--data-root"
         raise UserError(f"--plugin gives the networks and the data: leave out {flags}")
     if explicit.get("pack", 1) != 1 or explicit.get("mbstd"):  # refused before the plug-in's code runs
-        raise UserError("packing and the minibatch-std feature need the built-in discriminator: a plug-in's own D "
-                        "cannot take them (leave out --pack/--mbstd)")
+        raise UserError(f"{NO_REMEDIES} (leave out --pack/--mbstd)")
     rec = record(ref, dict(a.plugin_arg or []))
     seed = explicit.get("seed", TrainConfig.seed)
     parts = build_parts(rec, seed=seed)
@@ -72,8 +72,7 @@ def plugin_config(a, ref, explicit: dict) -> dict:
 def check_plugin_flags(a, ref) -> None:
     """With --resume, --recipe or --branch, --plugin is the consent only: the recorded arguments are used."""
     if ref is not None and (getattr(a, "pack", None) or 1) != 1 or (ref is not None and getattr(a, "mbstd", None)):
-        raise UserError("packing and the minibatch-std feature need the built-in discriminator: a plug-in's own D "
-                        "cannot take them (leave out --pack/--mbstd)")
+        raise UserError(f"{NO_REMEDIES} (leave out --pack/--mbstd)")
     if ref is not None and a.plugin_arg:
         raise UserError("--plugin-arg makes a new run: a checkpoint, recipe or recorded run keeps the arguments it "
                         "was trained with (leave out --plugin-arg)")

@@ -283,12 +283,19 @@ def _simultaneous(d: dict) -> str | None:
     return None
 
 
+#: Why a plug-in run cannot take the remedies built into the small MLP pair's D.
+NO_REMEDIES = ("packing and the minibatch-std feature need the built-in discriminator: a plug-in's own D cannot "
+               "take them")
+
+
 def _built_into_mlp(d: dict) -> str | None:
     """The mode-collapse remedies built into the small MLP pair's D: minibatch std-dev (mlp, cond-mlp) and
     packing (the unconditional mlp only: a conditional D takes its label with each sample)."""
     model = d.get("model")
     if model is None:
         return None
+    if model == PLUGIN and (d.get("mbstd") or d.get("pack", 1) != 1):
+        return NO_REMEDIES
     if d.get("mbstd") and model not in ("mlp", "cond-mlp"):
         return f"minibatch standard deviation is built into the mlp model only, not {model!r}"
     if d.get("pack", 1) != 1 and model != "mlp":

@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ..core.errors import ConfigError
 from ..core.settings import LIVE_KEYS, setting
-from ..core.train.plugin_spec import entry_points as plugin_names
+from ..core.train.plugin_spec import NO_REMEDIES, entry_points as plugin_names
 from . import theme
 from .setting_widgets import SettingField, canonical, check_box, combo, label, spin
 
@@ -147,6 +147,10 @@ class ControlsPanel(QtWidgets.QWidget):
         fm.addRow(label("unroll"), self.unroll)
         fm.addRow(label("pack"), self.pack)
         fm.addRow("", self.mbstd)
+        self.remedy_note = QtWidgets.QLabel("")  # why packing and minibatch std are off, when they are
+        self.remedy_note.setStyleSheet("color: #666;")
+        self.remedy_note.setVisible(False)
+        fm.addRow(self.remedy_note)
         outer.addWidget(rem)
 
         # every other live setting of the table (momentum, Adam's betas, the schedules, the gradient penalty),
@@ -254,10 +258,14 @@ class ControlsPanel(QtWidgets.QWidget):
             conv = cfg.get("model") == "mlp"
             self.pack.setEnabled(conv)
             self.mbstd.setEnabled(conv)
-            why = ("\n(a plug-in's own discriminator cannot take packing or the minibatch-std feature: they need "
-                   "the built-in D)" if cfg.get("model") == "plugin" else "\n(packing is available for the mlp model only)")
-            self.pack.setToolTip(self.pack.toolTip().split("\n")[0] + ("" if conv else why))
-            self.mbstd.setToolTip(self.mbstd.toolTip().split("\n")[0] + ("" if conv else why))
+            why = (NO_REMEDIES if cfg.get("model") == PLUGIN else
+                   "packing and the minibatch-std feature are available for the mlp model only")
+            self.pack.setToolTip(self.pack.toolTip().split("\n")[0] + ("" if conv else f"\n({why})"))
+            self.mbstd.setToolTip(self.mbstd.toolTip().split("\n")[0] + ("" if conv else f"\n({why})"))
+            self.remedy_note.setText("" if conv else "packing and minibatch std need the built-in D:\nyour "
+                                     "plug-in brings its own" if cfg.get("model") == "plugin" else
+                                     "packing and minibatch std: mlp model only")
+            self.remedy_note.setVisible(not conv)
             self.loss.setCurrentIndex(max(0, self.loss.findData(canonical("loss", cfg["loss"]))))
             self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(cfg["optimizer"])))
             if cfg["dataset"] == "drawn":

@@ -142,21 +142,21 @@ class Evidence:
         st = self.w.controller.static
         self.missed = []
         samples = snap.views.get("samples") if snap is not None else None
-        if (d is None or d["name"] not in MODE_RULES or st is None or st.kind != "points" or st.dim != 2
+        if (d is None or d["name"] not in MODE_RULES or st is None or st.kind != "points" or st.dim < 2
                 or st.centers is None or not st.sigma or samples is None or len(samples) == 0):
             self.circles.setData([], [])
             _label(self.circle_label, "")
             return
-        c = np.asarray(st.centers, np.float64).reshape(len(st.centers), -1)[:, :2]
-        x = np.asarray(samples, np.float64).reshape(len(samples), -1)[:, :2]
+        c = np.asarray(st.centers, np.float64).reshape(len(st.centers), -1)
+        x = np.asarray(samples, np.float64).reshape(len(samples), -1)
         x = x[np.isfinite(x).all(1)]
         near = ((x[:, None, :] - c[None]) ** 2).sum(-1).argmin(1) if len(x) else np.zeros(0, int)
         share = np.bincount(near, minlength=len(c)) / max(len(x), 1)
         self.missed = [i for i in range(len(c)) if share[i] < 0.25 / len(c)]  # under a quarter of a fair share
-        lo, hi = st.bounds
+        lo, hi = st.plane_bounds  # more than 2-D: the modes drawn where the field panel projects them
         # a 3σ circle, or one a tenth of the field wide where the modes are too narrow for that to show
         size = max(6.0 * float(st.sigma), 0.1 * float(np.min(np.asarray(hi) - np.asarray(lo))))
-        pts = c[self.missed]
+        pts = st.to_plane(c)[self.missed]
         self.circles.setData(pts[:, 0], pts[:, 1], size=size)
         self.circle_label.setPos(float(lo[0]), float(lo[1]))
         _label(self.circle_label, f"circled: {len(self.missed)} of {len(c)} modes G misses" if self.missed else "")

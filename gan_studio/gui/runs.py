@@ -13,7 +13,8 @@ from ..core.live.process_run import ProcessRun
 from ..core.record.runfolder import RunFolderError, new_recording
 from ..core.train.config import (DATASET_KINDS, STRUCTURAL_KEYS, ConfigError, TrainConfig, defaults_for_dataset,
                                  validate_values)
-from ..core.train.plugin_spec import PluginConsentError
+from ..core.train.plugin_spec import (PluginConsentError, PluginError, allow, checkpoint_plugin, file_sha256, is_allowed,
+                                      ref_of)
 from ..core.train.presets import all_presets
 
 
@@ -62,6 +63,24 @@ def train_threads() -> int:
     if env and env.strip().isdigit() and int(env) > 0:
         return int(env)
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+def ask_plugin_consent(parent, rec: dict) -> bool:
+    """A dialog with the plug-in's path and SHA-256 (and whether the file changed since): yes lets its code
+    run in the training process, as --plugin would."""
+    try:
+        now = file_sha256(rec["source"]) if rec["kind"] == "file" else None
+    except OSError:
+        now = None
+    was = rec.get("sha256") or "?"
+    changed = f"\n\nThe file has changed since: its SHA-256 is now {now}." if now and now != was else ""
+    text = (f"This run uses the plug-in\n{rec['source']}\n(function {rec.get('function') or 'build'}, "
+            f"SHA-256 {was}).{changed}\n\nIts code will run in the training process. Run it?")
+    yes = QtWidgets.QMessageBox.question(parent, "Run this plug-in's code?", text)
+    if yes != QtWidgets.QMessageBox.StandardButton.Yes:
+        return False
+    allow(ref_of(rec))
+    return True
 
 
 class RunManager:
@@ -115,11 +134,14 @@ class RunManager:
             self.w.banner.show_message(note, "warn")
 
     def start_run(self, cfg: TrainConfig, autoplay: bool = False, checkpoint_path: str | None = None,
-                  label: str | None = None, branch: dict | None = None, record_dir: Path | None = None) -> None:
+                  label: str | None = None, branch: dict | None = None, record_dir: Path | None = None,
+                  plugin_consent: dict | None = None) -> None:
         w = self.w
         kw = {}
         if self.run_class is ProcessRun:
             kw["threads"] = train_threads()
+            if plugin_consent is not None:  # the plug-in a checkpoint names: the user said yes (or --plugin)
+                kw["plugin_consent"] = dict(plugin_consent)
         kw.update(self.views_options())
         if checkpoint_path is not None:
             kw["checkpoint_path"] = str(checkpoint_path)
@@ -137,7 +159,7 @@ class RunManager:
         try:
             run = self.run_class(cfg, start_paused=not autoplay, **kw)
         except PluginConsentError as exc:  # a recipe or file names a plug-in the user did not name: ask
-            if not self.ask_plugin_consent(cfg.plugin):
+            if not ask_plugin_consent(self.w, cfg.plugin):
                 w.fail(str(exc).replace("add --plugin", "start the studio with --plugin"))
                 return
             run = self.run_class(cfg, start_paused=not autoplay, **kw)
@@ -223,29 +245,10 @@ class RunManager:
         self.save()
         self.start_run(cfg, autoplay=w.controller.state == "running")
 
-    def ask_plugin_consent(self, rec: dict) -> bool:
-        """A dialog with the plug-in's path and SHA-256 (and whether the file changed since): yes lets its code
-        run in the training process, as --plugin would."""
-        from ..core.train.plugin_spec import allow, file_sha256, ref_of
-
-        try:
-            now = file_sha256(rec["source"]) if rec["kind"] == "file" else None
-        except OSError:
-            now = None
-        was = rec.get("sha256") or "?"
-        changed = f"\n\nThe file has changed since: its SHA-256 is now {now}." if now and now != was else ""
-        text = (f"This run uses the plug-in\n{rec['source']}\n(function {rec.get('function') or 'build'}, "
-                f"SHA-256 {was}).{changed}\n\nIts code will run in the training process. Run it?")
-        yes = QtWidgets.QMessageBox.question(self.w, "Run this plug-in's code?", text)
-        if yes != QtWidgets.QMessageBox.StandardButton.Yes:
-            return False
-        allow(ref_of(rec))
-        return True
-
     def start_plugin(self, name: str) -> None:
         """The user picked an installed plug-in: learn its settings in a separate process (this one never runs
         its code), then train it; picking it is the consent to run it in the training process."""
-        from ..core.train.plugin_spec import PluginError, allow, parse_ref, plugin_settings, probe
+        from ..core.train.plugin_spec import parse_ref, plugin_settings, probe
 
         w = self.w
         if not w.ask("Start a new run?", f"The plug-in “{name}” brings its own networks and data (its code runs in "
@@ -301,8 +304,20 @@ class RunManager:
         if not p.is_file():
             self.w.fail(f"Cannot open the checkpoint: no such file {p}")
             return False
-        # the training process reads it (this process never imports torch); a bad file ends in a clear error
-        self.start_run(self.current_config(), autoplay=False, checkpoint_path=str(p), label=p.stem)
+        # the training process reads it (this process never imports torch); a bad file ends in a clear error.
+        # One that names a plug-in: its path and SHA-256 (read by a short-lived process) in a dialog first
+        self.w.status.showMessage(f"reading {p.name}…")
+        QtWidgets.QApplication.processEvents()
+        try:
+            rec = checkpoint_plugin(p)
+        except PluginError:
+            rec = None  # unreadable: the training process says why
+        if rec is not None and not is_allowed(rec) and not ask_plugin_consent(self.w, rec):
+            self.w.fail(f"Not opened: {p} uses the plug-in {rec['source']}, whose code runs only when you say yes "
+                        f"(or start the studio with --plugin {ref_of(rec).flag}).")
+            return False
+        self.start_run(self.current_config(), autoplay=False, checkpoint_path=str(p), label=p.stem,
+                       plugin_consent=rec)
         self.w.status.showMessage(f"resuming {p.name}", 6000)
         return True
 

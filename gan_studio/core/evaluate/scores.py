@@ -252,6 +252,9 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
                 inception_path=inception_path, progress=progress, stage=stage, cancel=cancel, cache=cache_dir())
             out["images_ceiling"] = {k: v for k, v in ceiling.items() if k not in ("class_counts",)}
             out["images_ceiling"]["note"] = "the real held-out images' own scores"
+        elif dataset is not None:  # a plug-in's images: GAN Studio has no classifier for them
+            out["note"] = ("no evaluation classifier for a plug-in's images (one is trained only for the built-in "
+                           "labelled sets): no classifier score, FID or precision/recall; Parzen is given")
     elif features != "classifier":
         raise EvaluationError(f"--features {features}: FID and its features are for image data, "
                               f"not {dataset_name} ({kind})")

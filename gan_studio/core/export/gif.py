@@ -29,8 +29,13 @@ def frame_for(trainer, real_points: np.ndarray | None = None, field_res: int = 6
         if not trainer.loss.sigmoid:  # critic scores: squash for display only
             field = 1 / (1 + np.exp(-(field - np.median(field)) / (field.std() + 1e-8)))
         return render.scatter(real_points, fake, lo, hi, field=field)
-    # higher-dimensional points: first two coordinates
-    return render.scatter(real_points[:, :2], fake[:, :2], lo[:2], hi[:2])
+    # more dimensions: on the real data's first two principal axes (as the studio draws them)
+    from ..views.viewspec import StaticInfo
+
+    st = StaticInfo(kind="points", dim=ds.dim, shape=tuple(ds.shape), name=ds.name, description="",
+                    real=np.asarray(real_points))
+    lo, hi = st.plane_bounds
+    return render.scatter(st.to_plane(real_points), st.to_plane(fake), lo, hi)
 
 
 class GifRecorder(Observer):

@@ -122,7 +122,7 @@ def frame_from_views(views: dict, static, view: str, size: int = 360) -> np.ndar
         return render.image_grid(np.asarray(fakes)[:64], scale=max(1, size // (8 * (static.shape[-1] + 1))))
     f = views.get("field")
     real = static.real if static.real is not None else np.zeros((0, static.dim))
-    lo, hi = static.bounds
+    lo, hi = static.plane_bounds  # more than 2-D: the real data's first two principal axes
     if static.dim == 1:
         if view == "field" and f is not None:
             return curves_1d(f["x"], static.p_data, f.get("p_g"), f.get("d"), width=size,
@@ -134,9 +134,8 @@ def frame_from_views(views: dict, static, view: str, size: int = 360) -> np.ndar
         d = np.asarray(f["d"], np.float64)
         if not static.sigmoid:  # critic scores: squash for display only
             d = 1 / (1 + np.exp(-(d - np.median(d)) / (d.std() + 1e-8)))
-    pts = np.asarray(fakes if fakes is not None else np.zeros((0, 2)))[:, :2]
-    return render.scatter(np.asarray(real)[:, :2], pts, np.asarray(lo)[:2], np.asarray(hi)[:2], size=size,
-                          dot=3, field=d)
+    pts = static.to_plane(fakes if fakes is not None else np.zeros((0, static.dim)))
+    return render.scatter(static.to_plane(real), pts, lo, hi, size=size, dot=3, field=d)
 
 
 def _label(entry: dict) -> str:
@@ -232,7 +231,7 @@ def latent_loop_frames(trainer, n_frames: int = 48, size: int = 360) -> list[np.
     g = torch.Generator().manual_seed(7)
     u = torch.randn(n, zd, generator=g).numpy() * float(z.std() or 1.0)
     frames = []
-    lo, hi = st.bounds if st.bounds is not None else (None, None)
+    lo, hi = st.plane_bounds if st.bounds is not None else (None, None)
     for t in np.linspace(0, 2 * math.pi, n_frames, endpoint=False):
         zt = z * math.cos(t) + u * math.sin(t)
         x = trainer.g_on(zt)
@@ -242,7 +241,7 @@ def latent_loop_frames(trainer, n_frames: int = 48, size: int = 360) -> list[np.
             fr = render.histogram_1d(st.real, x.reshape(-1), float(lo[0]), float(hi[0]), width=size,
                                      height=int(size * 0.62))
         else:
-            fr = render.scatter(st.real[:, :2], x.reshape(n, -1)[:, :2], lo[:2], hi[:2], size=size, dot=3)
+            fr = render.scatter(st.to_plane(st.real), st.to_plane(x), lo, hi, size=size, dot=3)
         frames.append(fr)
     return frames
 

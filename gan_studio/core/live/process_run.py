@@ -99,11 +99,11 @@ class ProcessRun(_Commands):
         self._recv, send = ctx.Pipe(duplex=False)
         kwargs = dict(kwargs, start_paused=start_paused, run_id=self.run_id)
         kwargs.setdefault("views_process", True)  # the window's process leaves a core mostly idle
-        if config.plugin is not None:  # the user's code: run in the training process only, with their consent
-            from ..train.plugin_spec import require_consent
+        if config.plugin is not None:  # the user's code: run in the training process (and its views helper),
+            from ..train.plugin_spec import require_consent  # never in the window's, with their consent
 
             require_consent(config.plugin)
-            kwargs.update(plugin_consent=dict(config.plugin), views_process=False)
+            kwargs.update(plugin_consent=dict(config.plugin))
         self._helper_proc = None
         self._views_conn = None
         if kwargs["views_process"] and str(config.device) in ("auto", "cpu"):

@@ -299,6 +299,10 @@ def _helper_main(conn) -> None:
         return
     _, cfg_dict, static = msg
     try:
+        if cfg_dict.get("plugin"):  # sent by a training process that runs this plug-in with the user's consent
+            from ..train.plugin_spec import allow, check_record, ref_of
+
+            allow(ref_of(check_record(cfg_dict["plugin"])))
         tr = Trainer(TrainConfig.from_dict(dict(cfg_dict, device="cpu")))
         live = V.LiveViews(static)
         conn.send(("ready",))

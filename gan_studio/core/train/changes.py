@@ -8,7 +8,7 @@ from typing import Any
 
 from . import losses as losses_mod
 from . import optim as optim_mod
-from ..settings import check_live_change
+from ..settings import NO_REMEDIES, check_live_change
 from .config import ConfigError, TrainConfig
 from .models import build_models
 from .sizes import model_args_of
@@ -30,6 +30,8 @@ class LiveChanges:
         return [m for m in self.D.modules() if isinstance(m, MinibatchStd)]
 
     def _check_remedies(self, d: dict) -> None:
+        if self.config.plugin is not None and (d.get("mbstd") or d.get("pack", 1) > 1):
+            raise ConfigError(NO_REMEDIES)
         if d.get("mbstd") and not self._mbstd_layers():
             raise ConfigError(f"minibatch standard deviation is built into the mlp model only, not {self.config.model!r}")
         if d.get("pack", 1) > 1 and (self.config.model != "mlp" or self.conditional):

@@ -20,12 +20,13 @@ from typing import Any
 from ..errors import ConfigError
 
 #: The ``dataset`` and ``model`` a plug-in run's configuration names (its ``plugin`` field says which).
-from ..settings import PLUGIN  # noqa: E402 (the name lives in the settings table)
+from ..settings import NO_REMEDIES, PLUGIN  # noqa: E402,F401 (the names live in the settings table)
 #: The entry-point group an installed package registers plug-ins in (``name = "package.module:function"``).
 ENTRY_POINT_GROUP = "gan_studio.plugins"
 #: The exit status of ``gan-studio train`` when the plug-in's own code raised during training (beside 0 done,
 #: 2 bad input, 3 diverged).
 EXIT_PLUGIN_ERROR = 4
+#: Why packing and the minibatch-std feature are refused for a plug-in (the command line, live changes, the studio).
 #: Seconds a plug-in's module and function may take to return (``GAN_STUDIO_PLUGIN_TIMEOUT`` overrides).
 DEFAULT_TIMEOUT_S = 120.0
 
@@ -218,26 +219,49 @@ def probe(ref: PluginRef, args: dict, seed: int = 0) -> dict:
     ``kind``, ``shape``), learned by running it in a separate process (:mod:`.plugin_probe`): for the studio's
     window, which never runs a plug-in's code. Raises :class:`PluginError` with the plug-in's own message."""
     import json
-    import subprocess
-    import sys
 
     rec = {"kind": ref.kind, "source": ref.source, "function": ref.function, "args": check_args(args)}
     limit = float(os.environ.get("GAN_STUDIO_PLUGIN_TIMEOUT", DEFAULT_TIMEOUT_S) or DEFAULT_TIMEOUT_S) + 120
-    try:
-        p = subprocess.run([sys.executable, "-m", "gan_studio.core.train.plugin_probe", json.dumps(rec), str(seed)],
-                           capture_output=True, text=True, timeout=limit)
-    except subprocess.TimeoutExpired:
-        raise PluginError(f"{ref.source}: the plug-in did not load within {limit:g} s") from None
-    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-    try:
-        out = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        tail = " ".join(p.stderr.split())[-300:]
-        raise PluginError(f"{ref.source}: the plug-in's process ended without a result ({tail or p.returncode})") \
-            from None
+    out = _in_a_process([json.dumps(rec), str(seed)], limit, f"{ref.source}: the plug-in")
     if "error" in out:
         raise PluginError(out["error"])
     return out
+
+
+def checkpoint_plugin(path: str | os.PathLike) -> dict | None:
+    """The plug-in record a checkpoint names (None when it names none, or cannot be read: the training process
+    then says why), read in a separate process: the studio's window never loads a checkpoint (nor torch).
+    A checkpoint whose pickle does not even hold the record's ``sha256`` key costs no process."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            pkl = next((m for m in z.infolist() if m.filename.endswith("/data.pkl")), None)
+            if pkl is None or pkl.file_size > 64 << 20 or b"sha256" not in z.read(pkl):
+                return None
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError):
+        return None
+    out = _in_a_process(["--names", str(path)], 300.0, f"{path}: reading the checkpoint")
+    return out.get("plugin")
+
+
+def _in_a_process(argv: list[str], limit: float, what: str) -> dict:
+    """``python -m gan_studio.core.train.plugin_probe ARGV``'s one JSON line."""
+    import json
+    import subprocess
+    import sys
+
+    try:
+        p = subprocess.run([sys.executable, "-m", "gan_studio.core.train.plugin_probe", *argv],
+                           capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        raise PluginError(f"{what} did not finish within {limit:g} s") from None
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, ValueError):
+        tail = " ".join(p.stderr.split())[-300:]
+        raise PluginError(f"{what}: its process ended without a result ({tail or p.returncode})") from None
 
 
 def plugin_settings(info: dict) -> dict:

@@ -9,6 +9,7 @@ naming the plug-in's file, and its line for exceptions.
 """
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import importlib.util
 import linecache
@@ -26,8 +27,8 @@ import torch
 from torch import nn
 
 from .config import LIVE_KEYS, ConfigError, validate_values
-from .plugin_spec import (DEFAULT_TIMEOUT_S, PLUGIN, PLUGIN_FIELDS, REQUIRED_FIELDS, Plugin, PluginError, PluginRef,
-                          check_args, check_record, file_sha256, ref_of, require_consent)
+from .plugin_spec import (DEFAULT_TIMEOUT_S, NO_REMEDIES, PLUGIN, PLUGIN_FIELDS, REQUIRED_FIELDS, Plugin, PluginError,
+                          PluginRef, check_args, check_record, file_sha256, ref_of, require_consent)
 
 #: Settings a plug-in may give defaults for (``Plugin.settings``).
 SETTING_KEYS = LIVE_KEYS + ("steps", "update", "seed")
@@ -109,15 +110,35 @@ def _call_with_limit(fn, what: str, where: str):
             box["error"] = exc
 
     t = threading.Thread(target=target, name="gan-studio-plugin", daemon=True)
-    t.start()
     limit = _timeout()
-    t.join(limit)
-    if t.is_alive():
+    backstop = _arm_backstop(limit + BACKSTOP_S)
+    try:
+        t.start()
+        t.join(limit)
+    finally:
+        if backstop:
+            faulthandler.cancel_dump_traceback_later()
+    if t.is_alive():  # the thread is a daemon: it ends with the process, which ends next on the command line
         raise PluginError(f"{where}: {what} did not return within {limit:g} s (GAN_STUDIO_PLUGIN_TIMEOUT sets "
                           f"the limit, in seconds)")
     if "error" in box:
         raise box["error"]
     return box.get("value")
+
+
+#: Seconds past the time limit after which a plug-in that never lets Python run again (C code holding the
+#: interpreter lock, e.g. ``sum(itertools.count())``: the waiting thread cannot even wake up) ends the process:
+#: exit status 1, with where each thread was (faulthandler's watchdog needs no interpreter lock).
+BACKSTOP_S = 15.0
+
+
+def _arm_backstop(seconds: float) -> bool:
+    err = sys.__stderr__
+    try:
+        faulthandler.dump_traceback_later(seconds, exit=True, file=err)
+        return True
+    except (AttributeError, ValueError, OSError, RuntimeError):  # no real stderr (an embedding host)
+        return False
 
 
 def load_module(ref: PluginRef) -> Loaded:
@@ -368,8 +389,7 @@ def check_plugin(value: Any, where: str, default_name: str, dirs: list[str] | No
     except ConfigError as exc:
         raise PluginError(f"{where}: settings: {exc}") from None
     if settings.get("pack", 1) != 1 or settings.get("mbstd"):
-        raise PluginError(f"{where}: settings: packing and the minibatch-std feature need the built-in "
-                          f"discriminator (a plug-in's own D cannot take them)")
+        raise PluginError(f"{where}: settings: {NO_REMEDIES}")
     x = _as_tensor(f["data"], where)
     dataset, out_range = _dataset(x, f["modes"], tuple(float(v) for v in image_range), name, where)
     Gw = PluginGenerator(G, z_dim, dataset.shape, out_range)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -54,3 +55,43 @@ class StaticInfo:
     g_equilibrium: float = 0.0
     loss: str = ""
     extra: dict = field(default_factory=dict)
+
+    # -- points of more than 2 dimensions: shown on the real data's first two principal axes -------------
+    @cached_property
+    def plane(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(mean, axes 2×d) of the real points when they have more than 2 dimensions, else None."""
+        if self.kind != "points" or self.dim <= 2 or self.real is None or len(self.real) < 2:
+            return None
+        return principal_plane(self.real)
+
+    def to_plane(self, x) -> np.ndarray:
+        """Points as they are drawn: N×2 (their first two principal coordinates when d > 2), N×1 for 1-D."""
+        x = np.asarray(x, np.float64).reshape(len(x), -1)
+        pl = self.plane
+        return x if pl is None else (x - pl[0]) @ pl[1].T
+
+    @cached_property
+    def plane_bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The drawn box: ``bounds`` for 1-D and 2-D points; for more dimensions, one around the projected real
+        points with the same margin as the data's own box."""
+        if self.plane is None:
+            return self.bounds
+        p = self.to_plane(self.real)
+        p = p[np.isfinite(p).all(1)]
+        lo, hi = p.min(0), p.max(0)
+        pad = 0.15 * float((hi - lo).max()) + 1e-3
+        return lo - pad, hi + pad
+
+
+def principal_plane(points) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and the first two principal axes (2×d, unit length) of N×d points; each axis's sign is fixed
+    (its largest component positive), so samples of the same data give the same picture."""
+    x = np.asarray(points, np.float64).reshape(len(points), -1)
+    x = x[np.isfinite(x).all(1)]
+    mean = x.mean(0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    axes = vt[:2].copy()
+    if len(axes) < 2:  # fewer than 2 distinct directions: any second axis orthogonal to the first
+        axes = np.eye(x.shape[1])[:2]
+    axes *= np.where(axes[np.arange(2), np.abs(axes).argmax(1)] < 0, -1.0, 1.0)[:, None]
+    return mean, axes

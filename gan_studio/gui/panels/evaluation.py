@@ -303,6 +303,8 @@ class EvaluationPanel(Panel):
         if "images" in r:
             note += "\n" + self.fid.note(r)
             self.fid.show(self.results)
+        if r.get("note"):  # e.g. no classifier for a plug-in's images
+            note = f"{r['note']}.\n{note}"
         self.note.setText(note)
         self.set_busy(False, f"done: iteration {r.get('iteration', 0):,}")
         self._update_headline()

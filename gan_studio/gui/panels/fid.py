@@ -46,8 +46,8 @@ class FidSection:
         self.next_due = 0
         self.curve.setData([], [])
         self.plot.setVisible(False)
-        self.auto_row.setVisible(static is not None and static.kind == "images"
-                                 and getattr(static, "n_classes", None) is not None)
+        # labelled images only (an evaluation classifier exists for them): not a plug-in's, not an image folder
+        self.auto_row.setVisible(static is not None and static.kind == "images" and bool(getattr(static, "n_classes", 0)))
 
     def options(self) -> dict:
         """The evaluation job's options: a live-curve point skips Parzen and draws fewer samples."""

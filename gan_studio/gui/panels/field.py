@@ -5,6 +5,8 @@ red = "generated", white = 0.5) and, optionally, arrows along ∇ₓD on the gen
 in which the discriminator pushes them.
 1-D: the paper's Figure 1: p_data (black, dotted), p_g (green), D (blue, dashed), and below them the mapping
 x = G(z) from a uniform grid of z (lower line) onto x (upper line).
+More than 2 dimensions (a plug-in's points): real and generated points projected on the real data's first two
+principal axes (no D heatmap: D is a function of all d coordinates).
 """
 from __future__ import annotations
 
@@ -71,11 +73,13 @@ class FieldPanel(Panel):
                           self.z_text, self.x_text)
 
     def applies(self, static) -> bool:
-        return static is not None and static.kind == "points" and static.dim in (1, 2)
+        return static is not None and static.kind == "points" and static.dim >= 1
 
     def views(self, static) -> set[str]:
         if not self.applies(static):
             return set()
+        if static.dim > 2:  # the projected scatter: the samples only
+            return {"samples"}
         base = {"field", "samples"} if static.dim == 2 else {"field", "latent", "metrics"}
         return base | ({"metrics"} if self.dstar_cb.isChecked() else set())
 
@@ -94,15 +98,26 @@ class FieldPanel(Panel):
         super().set_static(static)
         if not self.applies(static):
             return
-        two = static.dim == 2
+        two, many = static.dim == 2, static.dim > 2
         for it in self._items_2d:
-            it.setVisible(two)
+            it.setVisible(two or (many and it in (self.real, self.fake)))
         for it in self._items_1d:
-            it.setVisible(not two)
+            it.setVisible(static.dim == 1)
         self.arrows_cb.setVisible(two)
         self.dstar_cb.setVisible(two)
-        lo, hi = static.bounds
-        if two:
+        lo, hi = static.plane_bounds
+        if many:
+            self._legend(("real", "generated"))
+            real = static.to_plane(static.real[:512])
+            self.real.setData(real[:, 0], real[:, 1])
+            self.fake.setData([], [])
+            self.plot.setAspectLocked(True)
+            self.plot.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0)
+            self.plot.setLabel("bottom", "principal axis 1")
+            self.plot.setLabel("left", "principal axis 2")
+            self.subtitle.setText(f"{static.name}: {static.dim}-D points on the real data's first two principal axes "
+                                  "· real · generated (fixed z)")
+        elif two:
             self._legend(("real", "generated"))
             self.real.setData(static.real[:512, 0], static.real[:512, 1])
             self.fake.setData([], [])
@@ -147,14 +162,19 @@ class FieldPanel(Panel):
         self.plot.setYRange(-0.42 * self._ytop, self._ytop, padding=0)
 
     def show_snapshot(self, snap) -> bool:
-        v = snap.views.get("field")
         st = self.static
+        v = snap.views.get("field" if st is None or st.dim <= 2 else "samples")
         if v is None or st is None or snap.views_iteration == self.last_iteration:
             return False
         self.last_iteration = snap.views_iteration
-        lo, hi = st.bounds
+        lo, hi = st.plane_bounds
         th = snap.views.get("theory") or {}
-        if st.dim == 2:
+        if st.dim > 2:
+            p = st.to_plane(v)
+            self.fake.setData(p[:, 0], p[:, 1])
+            self.subtitle.setText(f"{st.name}: {st.dim}-D points on the real data's first two principal axes "
+                                  f"· real · generated (fixed z) · iteration {snap.views_iteration:,}")
+        elif st.dim == 2:
             d = np.asarray(v["d"], np.float32)
             xs, ys = np.asarray(v["xs"], np.float64), np.asarray(v["ys"], np.float64)
             # checked before any plot item sees them: an image item left holding bad data crashes when painted
