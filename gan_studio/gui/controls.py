@@ -11,7 +11,7 @@ import math
 from PySide6 import QtCore, QtWidgets
 
 from ..core.errors import ConfigError
-from ..core.settings import LIVE_KEYS, setting
+from ..core.settings import LIVE_KEYS, PLUGIN, setting
 from ..core.train.plugin_spec import NO_REMEDIES, entry_points as plugin_names
 from . import theme
 from .setting_widgets import SettingField, canonical, check_box, combo, label, spin

@@ -375,22 +375,6 @@ class RunManager:
             w.settings.set("paths/checkpoints", str(Path(path).parent))
             w.controller.handle.save(path)
 
-    def ask_checkpoint(self) -> str | None:
-        w = self.w
-        start = w.settings.get("paths/checkpoints", str(Path.home()))
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(w, "Open checkpoint", start, "Checkpoints (*.pt);;All files (*)")
-        if path:
-            w.settings.set("paths/checkpoints", str(Path(path).parent))
-        return path or None
-
-    def ask_run_folder(self) -> str | None:
-        w = self.w
-        start = w.settings.get("paths/runs", str(Path.home()))
-        path = QtWidgets.QFileDialog.getExistingDirectory(w, "Open a recorded run (a run folder)", start)
-        if path:
-            w.settings.set("paths/runs", str(Path(path).parent))
-        return path or None
-
     def close_replay(self) -> None:
         self.w.replay_bar.hide()
         self.w.select_preset_widget(self.preset_name)

@@ -27,6 +27,7 @@ from .presentation import Presenter
 from .recipes import RecipeManager
 from .replaybar import ReplayBar
 from .run_controller import RunController
+from .ask import ask_checkpoint, ask_run_folder
 from .runs import RunManager, train_threads  # noqa: F401 (train_threads: re-exported for benchmarks)
 from .settings import Settings
 from .widgets import Banner, StallMonitor, StatusBar
@@ -214,13 +215,13 @@ class StudioWindow(QtWidgets.QMainWindow):
 
     def open_checkpoint(self, path: str | None = None) -> None:
         """Resume a checkpoint in the studio, exactly where it stopped (its own data and settings)."""
-        path = path or self.runs.ask_checkpoint()
+        path = path or ask_checkpoint(self)
         if path:
             self.runs.open_checkpoint(path)
 
     def open_run_folder(self, path: str | None = None, follow: bool = False) -> bool:
         """Replay a run folder with a step slider. False (and a message in the banner) if it cannot."""
-        path = path or self.runs.ask_run_folder()
+        path = path or ask_run_folder(self)
         return bool(path) and self.runs.open_recording(path, follow)
 
     def set_presentation(self, on: bool) -> None:
