@@ -317,6 +317,25 @@ def test_networks_too_large_for_the_machine_are_refused_with_the_memory_they_nee
     assert "GB" in err and "available" in err and not (tmp_path / "r").exists()
 
 
+def test_the_users_memory_bound_refuses_a_model_the_machine_could_hold(tmp_path, capsys, monkeypatch):
+    """GAN_STUDIO_MAX_MEMORY (a shared machine): a model beyond it is refused before it is built, naming the bound."""
+    monkeypatch.setenv("GAN_STUDIO_MAX_MEMORY", "64M")
+    code, _, err = run(capsys, "train", "--preset", "ring8", "--model-arg", "hidden=2048", "--steps", "1",
+                       "--out", tmp_path / "r", "--quiet")
+    refused(code, err, "GAN_STUDIO_MAX_MEMORY")
+    assert "64 MB available" in err and not (tmp_path / "r").exists()
+    code, _, err = run(capsys, "train", *TINY, "--out", tmp_path / "small")  # a small one still trains
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("bound", ["lots", "٣G", "4X", "-1G", "9" * 40])
+def test_a_memory_bound_that_is_not_a_size_is_one_line(tmp_path, capsys, monkeypatch, bound):
+    monkeypatch.setenv("GAN_STUDIO_MAX_MEMORY", bound)
+    code, _, err = run(capsys, "train", *TINY, "--out", tmp_path / "r")
+    refused(code, err, "GAN_STUDIO_MAX_MEMORY")
+    assert not (tmp_path / "r").exists()
+
+
 # ------------------------------------------------------------------------------ 4. one validation for every number
 @pytest.mark.parametrize("value", ["٣", "1_000", "9" * 5000, "3" * 30])
 def test_whole_numbers_on_the_command_line_are_ascii_digits_within_range(tmp_path, capsys, value):
