@@ -36,6 +36,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--max-memory", default="4G")
+    ap.add_argument("--cases-at", type=int, nargs="+", metavar="I", help="only these case numbers (rerun failures)")
     ap.add_argument("--every", type=int, default=500, help="a progress line every this many cases")
     a = ap.parse_args()
     import os
@@ -50,7 +51,8 @@ def main() -> int:
     genuine = fuzzlib.make_genuine(work / "genuine")
     runs, failures, kinds, slow = 0, [], Counter(), []
     studio_every = max(1, a.cases // max(1, a.studio)) if a.studio else 0
-    for n, i in enumerate(range(a.start, a.start + a.cases)):
+    numbers = a.cases_at or range(a.start, a.start + a.cases)
+    for n, i in enumerate(numbers):
         seed = a.seed * 1_000_003 + i
         outcomes = fuzzlib.fuzz_case(genuine, work, random.Random(seed), tag=str(i),
                                      studio=bool(studio_every) and i % studio_every == 0)
@@ -69,7 +71,7 @@ def main() -> int:
             print(f"{n + 1:,} cases, {runs:,} runs, {len(failures)} failures, {len(slow)} slow, "
                   f"{time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({"benchmark": "fuzz", "seed": a.seed, "start": a.start, "cases": a.cases,
+    print(json.dumps({"benchmark": "fuzz", "seed": a.seed, "start": a.start, "cases": len(numbers),
                       "max_memory": a.max_memory, "command_runs": runs, "slow": slow, "by_command": dict(kinds),
                       "failures": len(failures), "first_failures": failures[:10],
                       "seconds": round(time.perf_counter() - t0, 1)}, indent=1))

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-HANG_S = 60.0
+HANG_S = 60.0  # CPU seconds (the process's own: a loaded machine stretches wall time, not this)
+WAIT_FACTOR = 10  # a command blocked without using the CPU (a FIFO, a lock) is hung after HANG_S x this, wall time
 #: the slow end of what one loaded CPU core does (FLOP/s), and what one optimiser step costs besides (s): a
 #: command that runs past HANG_S is excused only when the training it was asked for needs longer than that
 #: at these rates (see :func:`requested_training_s`)
@@ -358,7 +359,10 @@ def requested_training_s(tb, iterations: int | None) -> float | None:
 def run_in_process(argv: list, watch: list[Path], allowed: list[Path], hang_s: float = HANG_S,
                    iterations: int | None = None) -> Outcome:
     """Run one CLI command in this process; check exit status, stderr, hangs and stray files.
-    ``iterations``: how many training iterations the command asks for (for the slow-not-hung rule)."""
+    Hung: more than ``hang_s`` of this process's CPU time (a busy loop; CPU time, because on a shared,
+    loaded machine the same work takes many times longer on the clock), or ``hang_s * WAIT_FACTOR`` on the
+    clock (blocked). ``iterations``: how many training iterations the command asks for (for the slow-not-hung
+    rule, :func:`requested_training_s`)."""
     from gan_studio.cli import run_cli
 
     import signal
@@ -370,11 +374,12 @@ def run_in_process(argv: list, watch: list[Path], allowed: list[Path], hang_s: f
         pass
 
     def alarm(signum, frame):
-        raise _Hang
+        raise _Hang(signum)
 
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, hang_s)
-    hung, need = False, None
+    old = signal.signal(signal.SIGALRM, alarm), signal.signal(signal.SIGPROF, alarm)
+    signal.setitimer(signal.ITIMER_PROF, hang_s)
+    signal.setitimer(signal.ITIMER_REAL, hang_s * WAIT_FACTOR)
+    hung, need, how = False, None, ""
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
             try:
@@ -390,17 +395,21 @@ def run_in_process(argv: list, watch: list[Path], allowed: list[Path], hang_s: f
                 err.write("Traceback (most recent call last):\n" + "".join(traceback.format_exception(exc)))
     except _Hang as exc:
         hung, code = True, None
+        how = (f"used more than {hang_s:.0f} s of CPU" if exc.args and exc.args[0] == signal.SIGPROF
+               else f"blocked for more than {hang_s * WAIT_FACTOR:.0f} s")
         need = requested_training_s(exc.__traceback__, iterations)
         del exc
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.signal(signal.SIGALRM, old[0])
+        signal.signal(signal.SIGPROF, old[1])
     o = Outcome(argv, code, err.getvalue())
     if hung:
         if need is not None and need > hang_s:
             o.slow = f"training asked for needs ~{need:.0f} s at the slow-end rates: slow, not hung"
         else:
-            o.problems.append(f"hung for more than {hang_s:.0f} s")
+            o.problems.append(f"hung: {how}")
         return o
     check_outcome(o)
     for w in watch:

@@ -85,6 +85,7 @@ def test_slow_training_that_was_asked_for_is_not_a_hang_but_a_stall_is(genuine, 
     small = ["train", "--preset", "ring8", "--model-arg", "hidden=16", "--steps", "100000", "--out",
              tmp_path / "small", "--quiet"]
     o = fuzzlib.run_in_process(small, [tmp_path], [tmp_path / "small"], hang_s=5, iterations=1)
-    assert o.problems == ["hung for more than 5 s"] and not o.slow, o  # one ring8 iteration is milliseconds
+    # one ring8 iteration is milliseconds: hung (by CPU time, or by the clock on a machine too loaded to give 5 s)
+    assert len(o.problems) == 1 and o.problems[0].startswith("hung: ") and not o.slow, o
     o = fuzzlib.run_in_process(big("big2"), [tmp_path], [tmp_path / "big2"], hang_s=5)  # no request declared
     assert o.problems and not o.slow
