@@ -393,13 +393,11 @@ def _million_lines(run_dir: Path, tail: bytes = b"") -> int:
     on), plus ``tail``; returns the file's size."""
     last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
     start = int(last["iteration"])
+    last["iteration"] = -12345
+    head, rest = json.dumps(last).split("-12345")
     with open(run_dir / "metrics.jsonl", "ab") as f:
-        for block in range(100):
-            rows = []
-            for i in range(10_000):
-                last["iteration"] = start + 1 + block * 10_000 + i
-                rows.append(json.dumps(last))
-            f.write(("\n".join(rows) + "\n").encode())
+        for block in range(10):
+            f.write("".join(f"{head}{start + 1 + block * 100_000 + i}{rest}\n" for i in range(100_000)).encode())
         f.write(tail)
     return (run_dir / "metrics.jsonl").stat().st_size
 
@@ -467,6 +465,19 @@ def test_a_recipe_lines_version_is_ascii_digits(line):
 
     with pytest.raises(RecipeError, match="bad version"):
         from_line(line)
+
+
+def test_every_number_in_the_settings_table_has_a_finite_range():
+    """One validation for every number: no numeric setting is left open-ended (a value that passes one check
+    must not overflow the next)."""
+    import math
+
+    from gan_studio.core.settings import SETTINGS
+
+    numeric = [s for s in SETTINGS if s.kind in ("int", "float", "betas")]
+    assert {"lr_min", "lr_decay", "gp_weight", "steps", "seed", "momentum_ramp"} <= {s.name for s in numeric}
+    open_ended = [s.name for s in numeric if s.lo is None or s.hi is None or not math.isfinite(s.hi)]
+    assert open_ended == []
 
 
 @pytest.mark.parametrize("setting", [{"lr_min": 1e300}, {"lr_decay": 1e300}, {"gp_weight": 1e300},
