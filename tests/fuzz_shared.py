@@ -196,7 +196,7 @@ def shared_case(kind: str, genuine: dict, case: Path, out: Path, rng, watch: lis
         r.write_text(text, encoding="utf-8", errors="replace")
         with no_sockets(made):
             outcomes.append(fuzzlib.run_in_process(["train", "--recipe", r, "--steps", "3", "--out", out / "r",
-                                                    "--quiet"], watch, allowed))
+                                                    "--quiet"], watch, allowed, iterations=3))
     elif kind == "state":
         run = case / "run"
         shutil.copytree(genuine["run"], run, symlinks=True)
@@ -207,7 +207,7 @@ def shared_case(kind: str, genuine: dict, case: Path, out: Path, rng, watch: lis
         before = _tree(run)
         with no_sockets(made):
             o = fuzzlib.run_in_process(["train", "--branch", run, "--at", at, "--steps", at + 2, "--out", out / "b",
-                                        "--quiet"], watch, allowed)
+                                        "--quiet"], watch, allowed, iterations=2)
         if _tree(run) != before:
             o.problems.append("the run folder branched from was changed")
         outcomes.append(o)
@@ -216,7 +216,7 @@ def shared_case(kind: str, genuine: dict, case: Path, out: Path, rng, watch: lis
         desc.append(lying_header(p, rng))
         for argv in (["train", "--dataset", "points", "--dataset-arg", f"path={p}", "--steps", "3", "--out",
                       out / "r", "--quiet"], ["parzen", p, "--test", genuine["points"], "--quiet"]):
-            outcomes.append(fuzzlib.run_in_process(argv, watch, allowed))
+            outcomes.append(fuzzlib.run_in_process(argv, watch, allowed, iterations=3))
     else:
         outcomes.append(out_case(genuine, case, rng, watch, desc))
     if made:
@@ -275,7 +275,7 @@ def out_case(genuine: dict, case: Path, rng, watch: list, desc: list):
         argv = ["train", "--preset", "ring8", "--model-arg", "hidden=16", "--batch-size", "32", "--steps", "123",
                 "--out", target, "--quiet", *flags]
         allowed = [target] + [case / f"target.old-{i}" for i in (1, 2)]
-    o = fuzzlib.run_in_process(argv, watch + [case], allowed)
+    o = fuzzlib.run_in_process(argv, watch + [case], allowed, iterations=3 if "--resume" in flags else 123)
     moved = case / "target.old-1"
     if o.code == 0 and op in (0, 1) and "--overwrite" in flags:
         if _tree(moved) != before:

@@ -18,6 +18,16 @@ import fuzzlib  # noqa: E402
 N_CASES = int(os.environ.get("GAN_STUDIO_FUZZ_CASES", "120"))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def memory_bound():
+    """The fuzzer runs on a shared machine: a recipe's huge model is refused by the memory check (the
+    user's bound, GAN_STUDIO_MAX_MEMORY) instead of taking most of the machine."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GAN_STUDIO_MAX_MEMORY", "2G")
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="module")
 def genuine(tmp_path_factory):
     return fuzzlib.make_genuine(tmp_path_factory.mktemp("genuine"))
@@ -60,3 +70,22 @@ def test_the_studio_survives_damaged_run_folders(genuine, work):
         if o.problems:
             bad.append(f"{desc}: {o.problems} {o.stderr[-300:]}")
     assert not bad, bad
+
+
+def test_slow_training_that_was_asked_for_is_not_a_hang_but_a_stall_is(genuine, tmp_path):
+    """The fuzzer's hang rule (fuzzlib.requested_training_s): past the limit, a command is excused only when
+    the alarm lands inside a trainer AND the training it asked for needs longer than the limit at the
+    slow-end rates; otherwise (a small request, or no trainer yet) it is a hang. (``genuine`` trained in this
+    process first: an alarm inside a first, lazy import would leave that module half-imported.)"""
+    def big(name):
+        return ["train", "--preset", "ring8", "--k", "10000", "--steps", "3", "--out", tmp_path / name, "--quiet"]
+
+    o = fuzzlib.run_in_process(big("big"), [tmp_path], [tmp_path / "big"], hang_s=5, iterations=3)
+    assert o.slow and not o.problems, o  # 3 x 10,001 optimiser steps: > 30 s at 1 ms each, past 5 s
+    small = ["train", "--preset", "ring8", "--model-arg", "hidden=16", "--steps", "100000", "--out",
+             tmp_path / "small", "--quiet"]
+    o = fuzzlib.run_in_process(small, [tmp_path], [tmp_path / "small"], hang_s=5, iterations=1)
+    # one ring8 iteration is milliseconds: hung (by CPU time, or by the clock on a machine too loaded to give 5 s)
+    assert len(o.problems) == 1 and o.problems[0].startswith("hung: ") and not o.slow, o
+    o = fuzzlib.run_in_process(big("big2"), [tmp_path], [tmp_path / "big2"], hang_s=5)  # no request declared
+    assert o.problems and not o.slow

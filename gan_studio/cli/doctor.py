@@ -102,13 +102,16 @@ class FolderFeed:
     def finished(self) -> bool:
         """Whether the writer has closed the run: run.json rewritten with the last iteration, after the last
         metrics line (while training, run.json keeps the iteration the run started from)."""
+        from ..core.record.runfolder import MAX_RUN_JSON_BYTES, RunFolderError
+        from ..core.schema import read_text
+
         p, mp = self.folder.path / "run.json", self.folder.path / "metrics.jsonl"
-        try:
-            meta = json.loads(p.read_text(encoding="utf-8"))
+        try:  # capped as the run folder's own reader caps it: a run.json of gigabytes is not read whole
+            meta = json.loads(read_text(p, MAX_RUN_JSON_BYTES, RunFolderError, str(p)))
             last = max((r["iteration"] for r in self.folder.metrics if "event" not in r), default=None)
             return (last is not None and isinstance(meta.get("iteration"), int) and meta["iteration"] >= last
                     and p.stat().st_mtime >= mp.stat().st_mtime)
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, AttributeError, RunFolderError):
             return False
 
 

@@ -190,20 +190,22 @@ def check_live_changes(changes: dict, config: dict | None = None) -> str | None:
 
 
 def find_answer(run_dir: str | os.PathLike, request_id: str) -> dict | None:
-    """The run's answer to request ``request_id`` (its event in ``metrics.jsonl``), or None (not yet). The file
-    is read line by line (a long run's is large)."""
+    """The run's answer to request ``request_id`` (its event in ``metrics.jsonl``), or None (not yet).
+    The file is streamed a megabyte at a time (a run's log may hold millions of lines); a line longer than
+    :data:`MAX_LINE_BYTES` is no answer and is skipped unread."""
     p = Path(run_dir) / "metrics.jsonl"
     needle = json.dumps(request_id).encode()
     try:
         with open(p, "rb") as f:
-            for line in f:
+            for line in _capped_lines(f, MAX_LINE_BYTES):
                 if needle not in line:
                     continue
                 try:
                     rec = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(rec, dict) and rec.get("request") == request_id and rec.get("event") in ANSWER_EVENTS:
+                if (isinstance(rec, dict) and rec.get("request") == request_id
+                        and rec.get("event") in ANSWER_EVENTS):
                     return rec
     except OSError:
         return None
@@ -239,6 +241,22 @@ def obey(req: Request, note, *, submit, pause, resume, is_paused, no_changes: st
         resume()
     else:
         note(RunEvent.REFUSED, request=req.id, message="the run is not paused")
+
+
+def _capped_lines(f, cap: int, chunk: int = 2**20):
+    """The lines of binary file ``f``, read ``chunk`` bytes at a time; a line longer than ``cap`` is dropped."""
+    rest, skipping = b"", False  # rest: the unfinished line so far; skipping: it is already too long
+    while data := f.read(chunk):
+        lines = (rest + data).split(b"\n")
+        rest = lines.pop()
+        for i, line in enumerate(lines):
+            if not (skipping and i == 0) and len(line) <= cap:
+                yield line
+            skipping = False
+        if len(rest) > cap:
+            rest, skipping = b"", True
+    if rest and not skipping:
+        yield rest
 
 
 # ------------------------------------------------------------------------------------- gan-studio train

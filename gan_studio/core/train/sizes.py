@@ -10,14 +10,34 @@ from .config import ConfigError
 BYTES_PER_PARAM = 16
 #: the networks may use at most this share of the memory available now
 SHARE = 0.8
+#: an upper bound the user sets for the memory the networks may use (a shared machine): bytes, or 512M / 4G
+LIMIT_ENV = "GAN_STUDIO_MAX_MEMORY"
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
 class ModelSizeError(ConfigError):
     """The networks a configuration describes need more memory than the machine has."""
 
 
+def memory_limit() -> int | None:
+    """The user's bound from ``$GAN_STUDIO_MAX_MEMORY`` (None when unset); one line when it is not a size."""
+    text = os.environ.get(LIMIT_ENV, "").strip()
+    if not text:
+        return None
+    num, unit = text.rstrip("KMGTkmgtBb").strip(), text[len(text.rstrip("KMGTkmgtBb")):].upper().rstrip("B")
+    if not (num.isascii() and num.isdigit() and len(num) <= 15 and unit in _UNITS):
+        raise ModelSizeError(f"{LIMIT_ENV}={text[:40]!r} is not a memory size (bytes, or a number with K, M, G, T)")
+    return int(num) * _UNITS[unit]
+
+
 def available_bytes(device) -> int | None:
-    """Memory free for the networks on ``device``: the GPU's free memory, else the system's available RAM."""
+    """Memory free for the networks on ``device``: the GPU's free memory, else the system's available RAM;
+    never more than ``$GAN_STUDIO_MAX_MEMORY``."""
+    found, cap = _found_bytes(device), memory_limit()
+    return found if cap is None else cap if found is None else min(found, cap)
+
+
+def _found_bytes(device) -> int | None:
     import torch
 
     dev = torch.device(device)
@@ -65,8 +85,13 @@ def check_model_size(config, dataset, device, available: int | None = None) -> i
         args = ", ".join(f"{k}={v}" for k, v in (config.model_args or {}).items())
         raise ModelSizeError(f"model {config.model}{f' ({args})' if args else ''} has {n:,} parameters and needs "
                              f"about {_gb(need)} to train (weights, gradients, optimiser state); {device} has "
-                             f"{_gb(have)} available. Choose smaller hidden/layers")
+                             f"{_gb(have)} available{_limited(have)}. Choose smaller hidden/layers")
     return n
+
+
+def _limited(have: int) -> str:
+    cap = memory_limit()
+    return f" ({LIMIT_ENV})" if cap is not None and have >= cap else ""
 
 
 def _gb(b: float) -> str:
