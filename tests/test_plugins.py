@@ -519,7 +519,7 @@ def build(dim=5):
 
 
 def test_points_of_five_dimensions_are_shown_on_the_datas_first_two_principal_axes(qtbot, tmp_path, capsys):
-    from gan_studio.core.record.export import frame_from_views
+    from gan_studio.core.export.slides import frame_from_views
     from gan_studio.core.record.runfolder import RunFolder
     from gan_studio.gui.settings import Settings
     from gan_studio.gui.window import StudioWindow

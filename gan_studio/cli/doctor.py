@@ -102,7 +102,8 @@ class FolderFeed:
     def finished(self) -> bool:
         """Whether the writer has closed the run: run.json rewritten with the last iteration, after the last
         metrics line (while training, run.json keeps the iteration the run started from)."""
-        from ..core.record.runfolder import MAX_RUN_JSON_BYTES, RunFolderError
+        from ..core.record.runfiles import RunFolderError
+        from ..core.record.runschema import MAX_RUN_JSON_BYTES
         from ..core.schema import read_text
 
         p, mp = self.folder.path / "run.json", self.folder.path / "metrics.jsonl"
