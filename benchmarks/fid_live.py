@@ -7,7 +7,10 @@ samples, FID + KID + precision–recall, normal priority: ``full``) and does it 
     python benchmarks/fid_live.py [--every 500] [--seconds 10] [--rounds 2] [--preset digits]
 
 Prints one JSON object: it/s alone and with each way of computing the curve (medians), their ratios to
-alone, FID points computed and seconds per point. On a shared machine the ratios are the numbers to read.
+alone, FID points computed and seconds per point; and, measured one point at a time with training paused,
+the CPU seconds one point of each kind costs (``cpu_seconds_per_point_*``: the evaluation process's user +
+system time, which a loaded machine does not inflate the way it inflates wall time). On a shared machine the
+ratios and the CPU seconds are the numbers to read.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -67,6 +71,22 @@ def train_round(trainer: Trainer, seconds: float, every: int | None, ctx, option
             "seconds_per_point": busy / len(points) if points else None, "last_fid": points[-1] if points else None}
 
 
+def cpu_per_point(trainer: Trainer, ctx, options: dict) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one evaluation job on a snapshot of ``trainer``, nothing else running."""
+    fd, path = tempfile.mkstemp(prefix="gan-studio-bench-", suffix=".pt")
+    os.close(fd)
+    save_checkpoint(trainer, path)
+    q, ev = ctx.Queue(), ctx.Event()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = ctx.Process(target=eval_job, args=(path, {"threads": 1, **options}, q, ev), daemon=True)
+    proc.start()
+    proc.join()
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, wall
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="digits")
@@ -93,6 +113,10 @@ def main() -> None:
         out.update({f"it_per_s_{k}": round(ips[k], 1), f"ratio_{k}": round(ips[k] / ips["alone"], 3),
                     f"fid_points_{k}": sum(r["points"] for r in rounds[k]),
                     f"seconds_per_point_{k}": round(statistics.median(spp), 2) if spp else None})
+    for k, opts in (("full", FULL_OPTIONS), ("live", LIVE_OPTIONS)):
+        cw = [cpu_per_point(trainer, ctx, opts) for _ in range(2)]
+        out[f"cpu_seconds_per_point_{k}"] = round(statistics.median(c for c, _ in cw), 2)
+        out[f"wall_seconds_per_point_{k}_paused"] = round(statistics.median(w for _, w in cw), 2)
     out.update(warmup_points=eval_job_warm["points"], iteration=trainer.iteration)
     print(json.dumps(out))
 

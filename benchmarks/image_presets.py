@@ -82,8 +82,8 @@ def run(name: str, seed: int, every: int, steps: int | None, data_root: str | No
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--presets", nargs="+", default=["digits", "digits-dcgan"])
-    ap.add_argument("--seeds", nargs="+", type=int, default=[11, 12, 13])
+    ap.add_argument("--presets", nargs="+", default=["digits", "mnist-dcgan"])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[10, 11, 12])
     ap.add_argument("--every", type=int, default=1000)
     ap.add_argument("--steps", type=int, help="override the presets' own steps")
     ap.add_argument("--data-root", help="MNIST in torchvision layout (default: ../shared/data/mnist when present)")
