@@ -296,3 +296,17 @@ def test_doctor_measures_digits_in_the_classifier_features_fid_uses():
     probe = SampleProbe(n=64)
     assert set(probe(tr)) >= {"copy_share", "distinct_share", "class_coverage", "nn_ratio"}
     assert probe._ref.embed is not None
+
+
+def test_dcgan_extra_layers_keep_the_image_shape_and_refuse_bad_values():
+    from gan_studio.core.train.config import ConfigError
+    from gan_studio.core.train.models import build_models, count_params
+
+    for shape in ((1, 8, 8), (1, 28, 28)):
+        plain_g, plain_d = build_models("dcgan", shape, 16, None, {"width": 16})
+        g, d = build_models("dcgan", shape, 16, None, {"width": 16, "extra": 2})
+        x = g(torch.randn(5, 16))
+        assert x.shape == (5, *shape) and d(x).shape == (5,) and x.abs().max() <= 1
+        assert count_params(g) > count_params(plain_g) and count_params(d) > count_params(plain_d)
+    with pytest.raises(ConfigError, match="extra"):
+        build_models("dcgan", (1, 8, 8), 16, None, {"extra": -1})
