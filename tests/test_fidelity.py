@@ -214,16 +214,23 @@ def test_evaluation_panel_shows_fid_precision_recall_and_what_they_were_computed
     assert "FID" in p.headline.text() and "Parzen" in p.headline.text()
     assert "classifier features (128-d)" in p.note.text() and "torch-fidelity" in p.note.text()
     assert p.fid.plot.isVisible()
-    x, y = p.fid.curve.getData()
+    x, y = p.fid.full.getData()  # Evaluate now's points (all metrics), apart from the live curve
     assert list(x) == [100, 200] and y[1] < y[0]
+    live_x = p.fid.curve.getData()[0]
+    assert live_x is None or len(live_x) == 0  # no live point among them
+    assert "N = 240" in p.fid.legend.getLabel(p.fid.full).text
     p.set_stage("classifier features: generated")
     p.set_progress(50, 200)
     assert p.progress.text().startswith("classifier features: generated: 50 / 200")
 
 
-def test_studio_draws_a_live_fid_curve_every_n_iterations_without_parzen(qtbot, tmp_path):
+def test_studio_draws_a_live_fid_curve_every_n_iterations_without_parzen(qtbot, tmp_path, monkeypatch):
+    from gan_studio.gui.panels import fid
     from gan_studio.gui.settings import Settings
     from gan_studio.gui.window import StudioWindow
+
+    assert fid.LIVE_OPTIONS["nice"] > 0  # the studio's live points yield the CPU to training...
+    monkeypatch.setitem(fid.LIVE_OPTIONS, "nice", 0)  # ...which on a loaded test machine would starve them here
 
     w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="digits", autoplay=True)
     qtbot.addWidget(w)
@@ -239,9 +246,67 @@ def test_studio_draws_a_live_fid_curve_every_n_iterations_without_parzen(qtbot, 
         qtbot.waitUntil(lambda: len(panel.results) >= 2, timeout=150_000)
         its = [r["iteration"] for r in panel.results]
         assert its[1] >= its[0] + 100
-        assert all("parzen" not in r and r["images"]["n"] == 2000 for r in panel.results)
+        from gan_studio.gui.panels.fid import AUTO_N
+
+        # a live point: FID, the score and the classes on AUTO_N samples; no Parzen, KID or precision–recall
+        assert all("parzen" not in r and r["images"]["n"] == AUTO_N and "precision" not in r["images"]
+                   and np.isfinite(r["images"]["fid"]) for r in panel.results)
         assert panel.fid.plot.isVisible() and len(panel.fid.curve.getData()[0]) >= 2
+        assert f"N = {AUTO_N:,}" in panel.fid.legend.getLabel(panel.fid.curve).text
         assert panel.table.item(0, 1).text() == "—" and "FID" in panel.table.item(0, 3).text()
         assert "FID" in panel.headline.text() and w.run.latest().state == "running"
     finally:
         w.close()
+
+
+def test_fid_only_skips_kid_and_precision_recall_and_keeps_the_classifier_scores():
+    ho = held_out("digits")
+    quick = evaluate_samples(ho.test, "digits", fid_only=True)["images"]
+    full = evaluate_samples(ho.test, "digits")["images"]
+    assert "kid" not in quick and "precision" not in quick and "kid" in full and "precision" in full
+    assert quick["fid"] == pytest.approx(full["fid"]) and quick["classifier_score"] == pytest.approx(full["classifier_score"])
+    assert quick["classes_covered"] == 10
+
+
+def test_doctor_measures_digits_in_the_classifier_features_fid_uses():
+    """The doctor's image checks (nearest training image, nearest other sample, classes) in the evaluation
+    classifier's 128-d features: real held-out digits look like real data, one digit drawn 240 times with
+    pixel noise is a collapse, training images are copies; a plug-in's data falls back to pixels."""
+    from gan_studio.core import Trainer
+    from gan_studio.core.doctor.features import classifier_embedding
+    from gan_studio.core.doctor.probes import ImageReference, SampleProbe
+    from gan_studio.core.train.presets import get_preset
+
+    torch.set_num_threads(1)
+    tr = Trainer(get_preset("digits").config)
+    emb = classifier_embedding(tr)
+    assert emb is not None
+    ds = tr.dataset
+    ref = ImageReference(ds.images, ds.labels, n_reference=1200, embed=emb)
+    assert ref.ref.shape[1] == 128  # features, not 64 pixels
+    inside = np.random.default_rng(0).permutation(len(ds))[:1200]  # the reference subset (seed 0)
+    ho = np.delete(ds.images.float().div(255).reshape(len(ds), -1).numpy(), inside, 0)[:240]  # images it lacks
+    real = ref.metrics(ho)
+    assert real["class_coverage"] == 10 and real["copy_share"] < 0.35 and real["distinct_share"] > 0.6
+    one = np.clip(ho[:1] + 0.15 * np.random.default_rng(0).standard_normal((240, ho.shape[1])), 0, 1)
+    collapsed = ref.metrics(one)
+    assert collapsed["class_coverage"] <= 2 and collapsed["top_class_share"] > 0.8
+    copies = ref.metrics(ds.images[torch.as_tensor(inside[:240])].float().div(255).numpy())
+    assert copies["copy_share"] > 0.9
+    probe = SampleProbe(n=64)
+    assert set(probe(tr)) >= {"copy_share", "distinct_share", "class_coverage", "nn_ratio"}
+    assert probe._ref.embed is not None
+
+
+def test_dcgan_extra_layers_keep_the_image_shape_and_refuse_bad_values():
+    from gan_studio.core.train.config import ConfigError
+    from gan_studio.core.train.models import build_models, count_params
+
+    for shape in ((1, 8, 8), (1, 28, 28)):
+        plain_g, plain_d = build_models("dcgan", shape, 16, None, {"width": 16})
+        g, d = build_models("dcgan", shape, 16, None, {"width": 16, "extra": 2})
+        x = g(torch.randn(5, 16))
+        assert x.shape == (5, *shape) and d(x).shape == (5,) and x.abs().max() <= 1
+        assert count_params(g) > count_params(plain_g) and count_params(d) > count_params(plain_d)
+    with pytest.raises(ConfigError, match="extra"):
+        build_models("dcgan", (1, 8, 8), 16, None, {"extra": -1})

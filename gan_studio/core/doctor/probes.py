@@ -7,7 +7,8 @@ mode), the spread (the samples' total variance ÷ the data's), and the Jensen–
 between histograms of generated and real points on a fixed grid (0: the same histogram; log 2 ≈ 0.69: no
 overlap).
 
-Images: each sample's nearest training image, against the same distance for real images that the search
+Images: each sample's nearest training image — in the evaluation classifier's features when the run has one
+(:mod:`.features`: the features FID uses), else in pixels — against the same distance for real images that the search
 does not contain (leave-one-out: a training image against all the *others*, which is what a held-out image
 sees). Four numbers come out of that one search:
 
@@ -92,7 +93,7 @@ class ImageReference:
     """A fixed subset of the training images and the distances real images have to it (computed once)."""
 
     def __init__(self, images, labels=None, n_reference: int = N_REFERENCE, n_queries: int = N_REAL_QUERIES,
-                 seed: int = 0, device=None) -> None:
+                 seed: int = 0, device=None, embed=None) -> None:
         import torch
 
         n = len(images)
@@ -101,6 +102,9 @@ class ImageReference:
         it = torch.as_tensor(idx, device=images.device)
         x = images[it].reshape(len(idx), -1).float()
         self.ref = x / 255.0 if images.dtype == torch.uint8 else x
+        self.embed = embed  # images in [0, 1] -> the space distances are measured in (None: pixels)
+        if embed is not None:
+            self.ref = embed(self.ref)
         self.labels = None if labels is None else labels[it].long()
         self.n_classes = 0 if labels is None else int(labels.max().item()) + 1
         q = torch.as_tensor(rng.permutation(len(idx))[: min(len(idx) - 1, n_queries)], device=self.ref.device)
@@ -121,6 +125,8 @@ class ImageReference:
 
         s = torch.as_tensor(np.asarray(samples, np.float32).reshape(len(samples), -1), device=self.ref.device)
         s = torch.nan_to_num(s, nan=0.5, posinf=1.0, neginf=0.0)
+        if self.embed is not None:
+            s = self.embed(s.clamp(0, 1))
         d, j = _sq_dists(s, self.ref).min(1)
         nn = d.sqrt().cpu().numpy().astype(np.float64)
         ds = _sq_dists(s, s)
@@ -152,7 +158,9 @@ class SampleProbe:
         ds = trainer.dataset
         if ds.kind == "images":
             if self._ref is None:
-                self._ref = ImageReference(ds.images, getattr(ds, "labels", None))
+                from .features import classifier_embedding
+
+                self._ref = ImageReference(ds.images, getattr(ds, "labels", None), embed=classifier_embedding(trainer))
             fake = trainer.generate(self.n or N_IMAGES, seed=PROBE_SEED)
             return self._ref.metrics(fake)
         if self._real is None:

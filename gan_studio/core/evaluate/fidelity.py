@@ -167,14 +167,17 @@ def extract(fe, x: np.ndarray, shape: tuple, *, inception: bool = False, batch: 
     return {k: torch.cat(v) for k, v in out.items()}
 
 
-def scores(gen, real, seed: int = 2020) -> dict:
+def scores(gen, real, seed: int = 2020, fid_only: bool = False) -> dict:
     """FID, KID and precision–recall of generated features ``gen`` against real features ``real`` (N×d
-    float64 tensors), all by torch-fidelity."""
+    float64 tensors), all by torch-fidelity (``fid_only``: FID alone, for the live curve: KID's subsets and
+    precision–recall's N×N distances are most of the cost)."""
     from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
     from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
     from torch_fidelity.metric_prc import prc_features_to_metric
 
     fid = fid_statistics_to_metric(fid_features_to_statistics(gen), fid_features_to_statistics(real), False)
+    if fid_only:
+        return {"fid": float(fid[KEY_METRIC_FID])}
     sub = min(KID_SUBSET_SIZE, len(gen), len(real))
     kid = kid_features_to_metric(gen, real, kid_subsets=KID_SUBSETS, kid_subset_size=sub, verbose=False,
                                  rng_seed=seed)
@@ -230,9 +233,10 @@ def real_training_images(dataset_name: str, dataset_args: dict | None, n_max: in
 def image_fidelity(clf, dataset_name: str, dataset_args: dict | None, x: np.ndarray, held: np.ndarray, *,
                    features: str = "classifier", inception_path=None, n_real: int = N_REAL, cache: Path | None = None,
                    progress: Callable[[int, int], None] | None = None, stage: Callable[[str], None] | None = None,
-                   cancel: Callable[[], bool] | None = None) -> tuple[dict, dict]:
+                   cancel: Callable[[], bool] | None = None, fid_only: bool = False) -> tuple[dict, dict]:
     """Scores of generated images ``x`` and, as the ceiling, of the real held-out images ``held`` (both N×d in
-    [0, 1]), against a fixed subset of the training images. Returns (images, images_ceiling)."""
+    [0, 1]), against a fixed subset of the training images. Returns (images, images_ceiling). ``fid_only``
+    (the live curve): FID, the classifier score and the classes, not KID or precision–recall."""
     if features not in FEATURES:
         raise FeaturesUnavailable(f"unknown features {features!r}; choose one of {', '.join(FEATURES)}")
     if len(x) < MIN_SAMPLES:
@@ -274,7 +278,7 @@ def image_fidelity(clf, dataset_name: str, dataset_args: dict | None, x: np.ndar
     what = {"features": features, "features_note": FEATURES[features], "feature_dim": int(g.shape[1]),
             "n_real": int(len(real)), "library": library_version()}
     out = {**class_coverage(g_clf["logits"], clf.n_classes), "classifier_score": classifier_score(g_clf["logits"]),
-           **scores(g, r), **what, "n": int(len(x))}
+           **scores(g, r, fid_only=fid_only), **what, "n": int(len(x))}
     if ceil is None:
         ceil = {**class_coverage(h_clf["logits"], clf.n_classes),
                 "classifier_score": classifier_score(h_clf["logits"]), **scores(h, r), **what, "n": int(len(held))}

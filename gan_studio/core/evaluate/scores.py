@@ -127,12 +127,13 @@ def _make_net(dim: int, n_classes: int):
 
 
 def classifier_for(dataset_name: str, dataset_args: dict | None = None, epochs: int | None = None,
-                   log: Callable[[str], None] | None = None) -> tuple[_Classifier, dict]:
+                   log: Callable[[str], None] | None = None, cached_only: bool = False) -> tuple[_Classifier, dict]:
     """The evaluation classifier for a labelled image dataset, trained once and cached on disk.
 
     Trained on the dataset's training images (the held-out 20% excluded for sets without a split);
     returns the classifier and the reference statistics of real training features (for the Fréchet
-    distance) and the real held-out set's own scores (the ceiling)."""
+    distance) and the real held-out set's own scores (the ceiling). ``cached_only``: (None, None) when it is
+    not cached yet, instead of training it."""
     import torch
 
     from ..train.datasets import build_dataset
@@ -161,6 +162,8 @@ def classifier_for(dataset_name: str, dataset_args: dict | None = None, epochs: 
             return _Classifier(net, dim, nc), {k: np.asarray(v) for k, v in blob["ref"].items()}
         except Exception:  # noqa: BLE001 - a stale or damaged cache is rebuilt
             net = _make_net(dim, nc)
+    if cached_only:
+        return None, None
     t0 = time.perf_counter()
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
@@ -197,7 +200,7 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
                      progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None,
                      log: Callable[[str], None] | None = None, device: str = "cpu",
                      features: str = "classifier", inception_path=None,
-                     stage: Callable[[str], None] | None = None, dataset=None) -> dict:
+                     stage: Callable[[str], None] | None = None, dataset=None, fid_only: bool = False) -> dict:
     """Every metric that applies to `samples` (in the data's space) of `dataset_name`.
 
     The data are read only where a metric needs them: labelled image sets for the classifier metrics and
@@ -249,7 +252,8 @@ def evaluate_samples(samples: np.ndarray, dataset_name: str, dataset_args: dict 
             ho = held_out(dataset_name, dataset_args, n_valid=n_valid, n_test=n_test, dataset=ds)
             out["images"], ceiling = image_fidelity(
                 clf, dataset_name, dataset_args, np.clip(flat, 0, 1), ho.test, features=features,
-                inception_path=inception_path, progress=progress, stage=stage, cancel=cancel, cache=cache_dir())
+                inception_path=inception_path, progress=progress, stage=stage, cancel=cancel, cache=cache_dir(),
+                fid_only=fid_only)
             out["images_ceiling"] = {k: v for k, v in ceiling.items() if k not in ("class_counts",)}
             out["images_ceiling"]["note"] = "the real held-out images' own scores"
         elif dataset is not None:  # a plug-in's images: GAN Studio has no classifier for them
@@ -312,6 +316,11 @@ def eval_job(ckpt_path: str, options: dict, reply, cancel_event) -> None:
     import torch
 
     torch.set_num_threads(int(options.get("threads", 1)))
+    if options.get("nice"):  # the live curve yields the CPU to training (and everything else) when it is busy
+        try:
+            os.nice(int(options["nice"]))
+        except (AttributeError, OSError):
+            pass
     try:
         if options.get("plugin_consent"):  # the window's user named the plug-in of the run it shows
             from ..train.plugin_spec import allow, ref_of
@@ -321,7 +330,8 @@ def eval_job(ckpt_path: str, options: dict, reply, cancel_event) -> None:
             ckpt_path, n=options.get("n"), parzen=bool(options.get("parzen", True)), seed=int(options.get("seed", 0)), trusted=True,
             progress=lambda d, t: reply.put(("progress", d, t)), cancel=cancel_event.is_set,
             log=lambda s: reply.put(("log", s)), stage=lambda s: reply.put(("stage", s)),
-            features=options.get("features", "classifier"), inception_path=options.get("inception_weights"))
+            features=options.get("features", "classifier"), inception_path=options.get("inception_weights"),
+            fid_only=bool(options.get("fid_only", False)))
         reply.put(("done", result))
     except Exception as exc:  # noqa: BLE001 - every failure becomes one message for the window
         from .parzen import Cancelled

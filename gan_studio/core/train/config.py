@@ -61,7 +61,7 @@ MODEL_ARGS: dict[str, Spec] = {
     "hidden": Int(min=1, max=16384), "layers": Int(min=0, max=64), "out_range": Str(choices=("data", "unit", "tanh")),
     "g_hidden": Int(min=1, max=16384), "d_units": Int(min=1, max=16384), "pieces": Int(min=1, max=64),
     "input_dropout": Num(min=0, max=1), "hidden_dropout": Num(min=0, max=1), "init": Str(choices=("default", "paper")),
-    "g_irange": Num(min=0, max=10), "d_irange": Num(min=0, max=10), "width": Int(min=1, max=1024),
+    "g_irange": Num(min=0, max=10), "d_irange": Num(min=0, max=10), "width": Int(min=1, max=1024), "extra": Int(min=0, max=8),
 }
 
 

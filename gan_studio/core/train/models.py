@@ -187,19 +187,25 @@ def _dcgan_plan(size: int) -> tuple[int, int]:
 
 
 class _DCGANGenBody(nn.Module):
-    def __init__(self, z_in, channels, size, width):
+    def __init__(self, z_in, channels, size, width, extra: int = 0):
         super().__init__()
         start, n = _dcgan_plan(size)
-        ch = width * 2 ** (n - 1)
+        ch = width * 2 ** (n - 1) * (2 if extra else 1)  # ``extra``: one more halving, into the 3×3 layers
         self.start, self.ch = start, ch
         self.fc = nn.Sequential(nn.Linear(z_in, ch * start * start), nn.BatchNorm1d(ch * start * start), nn.ReLU())
         ups = []
         for i in range(n):
-            out = channels if i == n - 1 else ch // 2
+            last = i == n - 1 and not extra
+            out = channels if last else ch // 2
             ups.append(nn.ConvTranspose2d(ch, out, 4, 2, 1))
-            if i < n - 1:
+            if not last:
                 ups += [nn.BatchNorm2d(out), nn.ReLU()]
             ch = out
+        for i in range(extra):  # 3×3 convolutions at full size; the last one makes the image
+            out = channels if i == extra - 1 else ch
+            ups.append(nn.Conv2d(ch, out, 3, 1, 1))
+            if i < extra - 1:
+                ups += [nn.BatchNorm2d(out), nn.ReLU()]
         self.ups = nn.Sequential(*ups, nn.Tanh())
 
     def forward(self, z):
@@ -208,11 +214,14 @@ class _DCGANGenBody(nn.Module):
 
 
 class _DCGANDiscBody(nn.Module):
-    def __init__(self, channels, size, width, n_classes):
+    def __init__(self, channels, size, width, n_classes, extra: int = 0):
         super().__init__()
         start, n = _dcgan_plan(size)
         c_in = channels + (n_classes or 0)
         mods, ch = [], width
+        for _ in range(extra):  # 3×3 convolutions at full size before the strided ones
+            mods += [nn.Conv2d(c_in, width // 2, 3, 1, 1), nn.LeakyReLU(0.2)]
+            c_in = width // 2
         for i in range(n):
             mods += [nn.Conv2d(c_in, ch, 4, 2, 1), nn.LeakyReLU(0.2)]
             c_in, ch = ch, ch * 2
@@ -227,13 +236,17 @@ class _DCGANDiscBody(nn.Module):
         return self.head(self.convs(x).flatten(1))
 
 
-def dcgan_pair(data_shape, z_dim, n_classes=None, width: int = 64, **_):
-    """DCGAN (Radford et al. 2016) sized to square images (8, 16, 28, 32, 64 px); tanh output."""
+def dcgan_pair(data_shape, z_dim, n_classes=None, width: int = 64, extra: int = 0, **_):
+    """DCGAN (Radford et al. 2016) sized to square images (8, 16, 28, 32, 64 px); tanh output. ``extra``: that
+    many 3×3 convolutions at full size, after G's last upsampling and before D's first downsampling (0: the
+    plain DCGAN; tiny images, whose plain G is a single transposed convolution, gain the most)."""
     if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
         raise ConfigError(f"dcgan needs square images, got data of shape {tuple(data_shape)}")
+    if isinstance(extra, bool) or not isinstance(extra, int) or not 0 <= extra <= 8:
+        raise ConfigError(f"dcgan: extra must be a whole number from 0 to 8, got {extra!r}")
     c, s = data_shape[0], data_shape[1]
-    G = Generator(_DCGANGenBody(z_dim + (n_classes or 0), c, s, width), z_dim, data_shape, "tanh", n_classes)
-    D = Discriminator(_DCGANDiscBody(c, s, width, n_classes), n_classes, flatten=False)
+    G = Generator(_DCGANGenBody(z_dim + (n_classes or 0), c, s, width, extra), z_dim, data_shape, "tanh", n_classes)
+    D = Discriminator(_DCGANDiscBody(c, s, width, n_classes, extra), n_classes, flatten=False)
     return G, D
 
 

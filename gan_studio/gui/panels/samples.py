@@ -50,6 +50,7 @@ class SamplesPanel(Panel):
         self.glw.scene().sigMouseClicked.connect(self._clicked)
         self._a, self._b = 0, 1
         self._cell = None  # (h, w, pad, ncol, n)
+        self._extent = (0, 0)
 
     def applies(self, static) -> bool:
         return static is not None and static.kind == "images"
@@ -81,11 +82,13 @@ class SamplesPanel(Panel):
         if np.ndim(x) != 4 or len(x) == 0:
             raise ValueError(f"expected N×C×H×W images, got shape {np.shape(x)}")
         n, c, h, w = x.shape
-        ncol = int(math.ceil(math.sqrt(n)))
+        nn = snap.views.get("nn") if self.nn.isChecked() else None
+        ncol = self._columns(n, h, w, 0 if nn is None else len(nn[0]))
         grid = image_grid(x, ncol=ncol, pad=1, scale=1)
         self.img.setImage(grid, autoLevels=False, levels=(0, 255))
+        relayout = self._cell is None or self._cell[3] != ncol
         self._cell = (h, w, 1, ncol, n)
-        nn = snap.views.get("nn") if self.nn.isChecked() else None
+        right, bottom = grid.shape[1], grid.shape[0]
         if nn is not None:
             last, near = nn
             pair = np.empty((len(last) * 2, c, h, w), np.float32)
@@ -98,16 +101,38 @@ class SamplesPanel(Panel):
             self.nn_label.setText("sample | nearest real")
             self.nn_label.setPos(x0 + col.shape[1] / 2, 0)
             self.nn_label.setVisible(True)
+            right, bottom = x0 + col.shape[1], max(bottom, col.shape[0])
         else:
             self.nn_img.setVisible(False)
             self.nn_label.setVisible(False)
+        if relayout or self.frames == 0 or self._extent != (right, bottom):
+            # the whole grid and the column, with room above for the column's label (autoRange ignores text)
+            top = (h + 1) * 0.9 if nn is not None else 0
+            self.vb.setRange(QtCore.QRectF(-0.5, -top, right + 1, bottom + top), padding=0.01)
+            self._extent = (right, bottom)
         self._draw_picks()
-        if self.frames == 0:
-            self.vb.autoRange(padding=0.02)
         self.frames += 1
         self.subtitle.setText(("fresh z" if self.fresh.isChecked() else "fixed z") +
                               f" · iteration {snap.views_iteration:,}")
         return True
+
+    def _columns(self, n: int, h: int, w: int, nn_rows: int) -> int:
+        """The number of columns that makes the samples largest in the panel's plot area (a wide panel: a
+        wide grid; a tall one, as in presentation mode: a tall grid), the nearest-neighbour column counted."""
+        vw, vh = max(1.0, self.glw.width()), max(1.0, self.glw.height())
+        best, best_cell = int(math.ceil(math.sqrt(n))), 0.0
+        for ncol in range(1, n + 1):
+            nrow = int(math.ceil(n / ncol))
+            width = ncol * (w + 1) + 1 + ((2 * (w + 1) + 1 + max(4, w // 2)) if nn_rows else 0)
+            height = max(nrow, nn_rows) * (h + 1) + 1 + ((h + 1) if nn_rows else 0)
+            cell = min(vw / width, vh / height)
+            if cell > best_cell * 1.001:
+                best, best_cell = ncol, cell
+        return best
+
+    def resizeEvent(self, ev) -> None:  # a new shape: the next frame picks its columns again
+        super().resizeEvent(ev)
+        self.last_iteration = None
 
     def _rect(self, i: int) -> QtCore.QRectF:
         h, w, pad, ncol, _ = self._cell
