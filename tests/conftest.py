@@ -33,6 +33,56 @@ def mnist_root():
     return str(SHARED_MNIST)
 
 
+#: A window's first run is ready within this (a training process imports torch and builds the networks).
+LOAD_MS = 90_000
+
+
+def make_window(qtbot, tmp_path, preset="ring8", autoplay=False, *, process=False, size=(1280, 800), wait=True,
+                **kw):
+    """The studio window on ``preset``, shown offscreen and started; returns once its first run is drawn
+    (``wait``). ``process=False`` trains in a thread of this process (GAN_STUDIO_THREAD_WORKER=1: the same
+    run loop without a fresh interpreter importing torch per window), for tests about the window and what it
+    does with a run; ``process=True`` uses the studio's real training process (its default), for tests about
+    that process.
+    Keyword arguments go to :class:`StudioWindow`; ``confirm_reset`` to its run manager."""
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    from gan_studio.core.live.handles import ThreadRun
+    from gan_studio.core.live.process_run import ProcessRun
+
+    confirm = kw.pop("confirm_reset", None)
+    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset=preset, autoplay=autoplay, **kw)
+    w.run_class = ProcessRun if process else ThreadRun  # chosen before the first run starts
+    qtbot.addWidget(w)
+    if confirm is not None:
+        w.confirm_reset = confirm
+    w.resize(*size)
+    w.show()
+    if wait:
+        with qtbot.waitSignal(w.controller.snapshotChanged, timeout=LOAD_MS):  # drawn: static and snapshot known
+            w.start()
+        assert w.static is not None and w.snapshot is not None
+    else:
+        w.start()
+    return w
+
+
+@pytest.fixture
+def studio(qtbot, tmp_path):
+    """A factory of studio windows (:func:`make_window`), each closed at the end of the test."""
+    made = []
+
+    def factory(*a, **kw):
+        w = make_window(qtbot, tmp_path, *a, **kw)
+        made.append(w)
+        return w
+
+    yield factory
+    for w in made:
+        w.close()
+
+
 #: Commands that open the studio window: these run as a separate process (a window, its own QApplication).
 _WINDOW_COMMANDS = {"open", "compare"}
 
