@@ -333,6 +333,7 @@ def test_doctor_cli_on_a_finished_run_and_recorded_findings(tmp_path):
     assert p.returncode == 1 and "Vanishing gradient for G" in p.stdout and "reported during training" in p.stdout
 
 
+@pytest.mark.slow
 def test_train_says_each_finding_once_and_quiet_stays_quiet(tmp_path):
     args = ("train", "--preset", "ring8-collapse", "--steps", "900", "--log-every", "10")
     p = run_cli(*args, "--out", tmp_path / "a", env=ONE_THREAD, check=True)
@@ -347,6 +348,7 @@ def test_train_says_each_finding_once_and_quiet_stays_quiet(tmp_path):
     assert d.returncode == 1 and "mode-collapse" in [f["name"] for f in json.loads(d.stdout)["findings"]]
 
 
+@pytest.mark.slow
 def test_doctor_follows_a_run_still_being_written(tmp_path):
     out = tmp_path / "live"
     env = dict(os.environ, **ONE_THREAD)

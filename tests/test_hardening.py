@@ -19,6 +19,7 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_on_the_studio_training_path(tmp_path):
     """A short soak (benchmarks/soak.py runs 200k iterations): the live loop with every view, the metrics
     and a recording, drained like the window does; RSS may not grow by more than 25 MB over 6,000 iterations
