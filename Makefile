@@ -1,6 +1,7 @@
 # GAN Studio — two commands do everything on a fresh machine:
 #   make run    set up .venv (first time) and open the GAN Studio window on the embedded default (ring8)
-#   make test   set up .venv (first time) and run the test suite (headless, offscreen Qt)
+#   make test   set up .venv (first time) and run the test suite (headless, offscreen Qt);
+#               make test PYTEST_ARGS='-m "not slow"' leaves out the long training runs (a quick local pass)
 # VENV can point elsewhere (CI keeps one outside the clone, keyed by pyproject.toml's hash).
 
 PYTHON ?= python3

@@ -33,12 +33,131 @@ def mnist_root():
     return str(SHARED_MNIST)
 
 
-def run_cli(*args, check=False, timeout=300, env=None):
-    """Run ``gan-studio`` as a user would (a separate process); return the CompletedProcess."""
+#: A window's first run is ready within this (a training process imports torch and builds the networks).
+LOAD_MS = 90_000
+
+
+def make_window(qtbot, tmp_path, preset="ring8", autoplay=False, *, process=False, size=(1280, 800), wait=True,
+                **kw):
+    """The studio window on ``preset``, shown offscreen and started; returns once its first run is drawn
+    (``wait``). ``process=False`` trains in a thread of this process (GAN_STUDIO_THREAD_WORKER=1: the same
+    run loop without a fresh interpreter importing torch per window), for tests about the window and what it
+    does with a run; ``process=True`` uses the studio's real training process (its default), for tests about
+    that process.
+    Keyword arguments go to :class:`StudioWindow`; ``confirm_reset`` to its run manager."""
+    from gan_studio.gui.settings import Settings
+    from gan_studio.gui.window import StudioWindow
+
+    from gan_studio.core.live.handles import ThreadRun
+    from gan_studio.core.live.process_run import ProcessRun
+
+    confirm = kw.pop("confirm_reset", None)
+    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset=preset, autoplay=autoplay, **kw)
+    w.run_class = ProcessRun if process else ThreadRun  # chosen before the first run starts
+    qtbot.addWidget(w)
+    if confirm is not None:
+        w.confirm_reset = confirm
+    w.resize(*size)
+    w.show()
+    if wait:
+        with qtbot.waitSignal(w.controller.snapshotChanged, timeout=LOAD_MS):  # drawn: static and snapshot known
+            w.start()
+        assert w.static is not None and w.snapshot is not None
+    else:
+        w.start()
+    return w
+
+
+@pytest.fixture
+def studio(qtbot, tmp_path):
+    """A factory of studio windows (:func:`make_window`), each closed at the end of the test."""
+    made = []
+
+    def factory(*a, **kw):
+        w = make_window(qtbot, tmp_path, *a, **kw)
+        made.append(w)
+        return w
+
+    yield factory
+    for w in made:
+        w.close()
+
+
+#: Commands that open the studio window: these run as a separate process (a window, its own QApplication).
+_WINDOW_COMMANDS = {"open", "compare"}
+
+
+def _opens_a_window(argv: list[str]) -> bool:
+    from gan_studio.cli import commands
+
+    if not argv or argv[0].startswith("-") or argv[0] in _WINDOW_COMMANDS:
+        return True
+    return argv[0] not in {c.NAME for c in commands()}  # gan-studio RECIPE.json opens the studio
+
+
+def run_cli_process(*args, check=False, timeout=300, env=None):
+    """Run ``gan-studio`` as a user would (a separate process); return the CompletedProcess. For tests of the
+    process itself (its exit status, signals, a crash kept out of the window) and of the window's launch."""
     e = dict(os.environ)
     e.update(env or {})
     p = subprocess.run([sys.executable, "-m", "gan_studio", *map(str, args)], capture_output=True, text=True,
                        timeout=timeout, env=e)
     if check and p.returncode != 0:
         raise AssertionError(f"gan-studio {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr}")
+    return p
+
+
+def run_cli(*args, check=False, timeout=300, env=None, process=None):
+    """``gan-studio ARGS``: its exit status, stdout and stderr (a CompletedProcess). A command runs in this
+    process through the entry point's ``main(argv)`` -- the same parser, commands and error handling as the
+    real ``python -m gan_studio``, without importing torch afresh for every call -- unless it opens the studio
+    window or ``process=True``, which run it as a separate process (:func:`run_cli_process`).
+
+    In this process: ``env`` is set in ``os.environ`` for the call; an uncaught exception becomes exit status 1
+    with its traceback on stderr, as Python's would; warnings the process would print go to stderr."""
+    argv = [str(a) for a in args]
+    if process or (process is None and _opens_a_window(argv)):
+        return run_cli_process(*argv, check=check, timeout=timeout, env=env)
+    import contextlib
+    import io
+    import signal
+    import traceback
+    import warnings
+
+    from gan_studio.__main__ import main
+
+    saved_env = {k: os.environ.get(k) for k in (env or {})}
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.update({k: str(v) for k, v in (env or {}).items()})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")  # Python's own defaults, as the process would show them
+            for quiet in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.filterwarnings("ignore", category=quiet)
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # argparse's usage errors and --help
+                code = exc.code
+                if isinstance(code, str):
+                    print(code, file=sys.stderr)
+                    code = 1
+            except Exception:  # a traceback escaped main(): the process would print it and exit 1
+                traceback.print_exc()
+                code = 1
+            for w in caught:
+                err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
+    finally:
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        for s, h in saved_signals.items():
+            signal.signal(s, h)
+    p = subprocess.CompletedProcess(["gan-studio", *argv], 0 if code is None else code, out.getvalue(),
+                                    err.getvalue())
+    if check and p.returncode != 0:
+        raise AssertionError(f"gan-studio {' '.join(argv)} failed ({p.returncode}):\n{p.stderr}")
     return p

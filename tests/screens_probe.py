@@ -2,11 +2,13 @@
 tests/test_screens.py, one process per screen: Qt's offscreen platform takes its screens from a JSON file
 given in QT_QPA_PLATFORM, and one process has one QApplication).
 
-    python tests/screens_probe.py WxH [--dpr 2] [--preset ring8-collapse] [--shots DIR] [--modes a,b]
+    python tests/screens_probe.py WxH [--dpr 2] [--preset ring8-collapse] [--shots DIR] [--modes a,b] [--canned RUN]
 
 Prints one JSON line: {"screen": [w, h], "modes": {mode: {"problems": [...], "window": [x, y, w, h],
 "panels": {key: [w, h] of its plot area}}}}. The runs are in-process threads that stay paused: the
-geometry is what is checked, not training."""
+geometry is what is checked, not training. With ``--canned RUN`` (what tests/test_screens.py passes) they are
+fake run handles (tests/fake_run.py) playing that run folder's recorded snapshots: the same panels with the
+same kind of data, without importing torch and building networks in every probe process."""
 from __future__ import annotations
 
 import argparse
@@ -28,6 +30,7 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--settings", default=None, help="a settings file to use (kept between calls)")
     ap.add_argument("--hide", default=None, help="hide this panel (View menu) after the first look")
+    ap.add_argument("--canned", default=None, help="a run folder: runs are fake handles playing its snapshots")
     args = ap.parse_args(argv)
     sw, sh = (int(v) for v in args.size.lower().split("x"))
     tmp = Path(tempfile.mkdtemp(prefix="gs-screens-"))
@@ -50,6 +53,10 @@ def main(argv=None) -> int:
     app = QtWidgets.QApplication([sys.argv[0]])
     settings = Settings(Path(args.settings) if args.settings else tmp / "studio.ini")
     win = StudioWindow(settings=settings, preset=args.preset, autoplay=False, persist=args.settings is not None)
+    if args.canned:
+        from fake_run import canned_run_class
+
+        win.run_class = canned_run_class(args.canned)  # the window's runs and compare mode's
     win.show()
     win.start()
     deadline = QtCore.QDeadlineTimer(120_000)
@@ -116,6 +123,7 @@ def main(argv=None) -> int:
             settle()
             out["modes"]["after-presentation"] = layout_problems(win)
 
+    out["torch"] = "torch" in sys.modules
     print(json.dumps(out), flush=True)
     win.close()  # saves the settings (--settings) and stops the runs
     settle()

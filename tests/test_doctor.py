@@ -334,6 +334,7 @@ def test_doctor_cli_on_a_finished_run_and_recorded_findings(tmp_path):
     assert p.returncode == 1 and "Vanishing gradient for G" in p.stdout and "reported during training" in p.stdout
 
 
+@pytest.mark.slow
 def test_train_says_each_finding_once_and_quiet_stays_quiet(tmp_path):
     args = ("train", "--preset", "ring8-collapse", "--steps", "900", "--log-every", "10")
     p = run_cli(*args, "--out", tmp_path / "a", env=ONE_THREAD, check=True)
@@ -348,25 +349,35 @@ def test_train_says_each_finding_once_and_quiet_stays_quiet(tmp_path):
     assert d.returncode == 1 and "mode-collapse" in [f["name"] for f in json.loads(d.stdout)["findings"]]
 
 
+@pytest.mark.slow
 def test_doctor_follows_a_run_still_being_written(tmp_path):
     out = tmp_path / "live"
     env = dict(os.environ, **ONE_THREAD)
-    train = subprocess.Popen([sys.executable, "-m", "gan_studio", "train", "--preset", "ring8", "--steps", "1500",
+    train = subprocess.Popen([sys.executable, "-m", "gan_studio", "train", "--preset", "ring8", "--steps", "800",
                               "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              text=True, env=env, cwd=REPO)
     try:
         t0 = time.monotonic()
         while not (out / "metrics.jsonl").is_file() and time.monotonic() - t0 < 60:
             time.sleep(0.1)
+        before = None  # one look, once the writer has logged its first iteration
+        while before is None and time.monotonic() - t0 < 120:
+            look = run_cli("doctor", out, "--json", env=ONE_THREAD)
+            if look.returncode in (0, 1) and look.stdout.strip():
+                before = json.loads(look.stdout)["iteration"]
+            else:
+                time.sleep(0.2)
+        assert before is not None, look.stderr
         p = run_cli("doctor", out, "--follow", "--timeout", "20", "--interval", "0.2", "--json", env=ONE_THREAD)
         assert p.returncode in (0, 1), p.stderr
         rep = json.loads(p.stdout)
-        assert rep["iteration"] > 0
-        # followed to the end (the writer closed the run within the timeout), or stopped by the timeout
-        assert (rep["finished"] and rep["iteration"] == 1500) or (not rep["finished"] and rep["iteration"] < 1500)
+        # following read what the writer added after that look: to the end (the writer closed the run within
+        # the timeout), or as far as it had got when the timeout stopped it
+        assert rep["iteration"] > before or rep["iteration"] == before == 800, (before, rep["iteration"])
+        assert rep["finished"] == (rep["iteration"] == 800)
         assert train.wait(timeout=120) == 0, train.stderr.read()
         p = run_cli("doctor", out, "--follow", "--timeout", "20", env=ONE_THREAD)  # already finished: returns at once
-        assert p.returncode == 0 and "(finished)" in p.stdout and "iteration 1,500" in p.stdout
+        assert p.returncode == 0 and "(finished)" in p.stdout and "iteration 800" in p.stdout
     finally:
         if train.poll() is None:
             train.kill()

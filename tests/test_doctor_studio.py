@@ -16,7 +16,9 @@ from gan_studio.core.train.presets import get_preset
 from gan_studio.gui.settings import Settings
 from gan_studio.gui.window import StudioWindow
 
-LOAD_MS = 90_000
+import conftest
+from conftest import LOAD_MS
+
 
 
 @pytest.fixture(scope="module")
@@ -62,15 +64,8 @@ def test_the_live_worker_reports_mode_collapse_as_an_event_and_records_it(collap
 
 
 def make_window(qtbot, tmp_path, monkeypatch, preset="ring8-collapse") -> StudioWindow:
-    monkeypatch.setenv("GAN_STUDIO_THREAD_WORKER", "1")
     monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))
-    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset=preset, persist=False)
-    qtbot.addWidget(w)
-    w.resize(1400, 860)
-    w.show()
-    w.start()
-    qtbot.waitUntil(lambda: w.static is not None and w.snapshot is not None, timeout=LOAD_MS)
-    return w
+    return conftest.make_window(qtbot, tmp_path, preset=preset, persist=False, size=(1400, 860))
 
 
 def test_panel_lists_findings_newest_first_shows_evidence_and_applies_a_remedy(collapse_run, qtbot, tmp_path,

@@ -179,7 +179,7 @@ def _drag(qtbot, w, pts):
 def test_drawing_with_the_mouse_and_training_on_it(qtbot, tmp_path):
     from PySide6 import QtCore
 
-    from test_studio import LOAD_MS, make_window
+    from conftest import LOAD_MS, make_window
 
     w = make_window(qtbot, tmp_path, autoplay=True)
     try:

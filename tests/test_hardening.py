@@ -9,11 +9,9 @@ import time
 import pytest
 from PySide6 import QtCore
 
+from conftest import LOAD_MS, make_window
 from gan_studio.core.record.runfolder import RunFolder
-from gan_studio.gui.settings import Settings
-from gan_studio.gui.window import StudioWindow
 
-LOAD_MS = 90_000
 
 
 def rss_mb() -> float:
@@ -21,18 +19,7 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def make_window(qtbot, tmp_path, preset="ring8", autoplay=True, wait=True) -> StudioWindow:
-    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset=preset, autoplay=autoplay)
-    qtbot.addWidget(w)
-    w.confirm_reset = False
-    w.resize(1280, 800)
-    w.show()
-    w.start()
-    if wait:
-        qtbot.waitUntil(lambda: w.static is not None and w.snapshot is not None, timeout=LOAD_MS)
-    return w
-
-
+@pytest.mark.slow
 def test_memory_stays_flat_on_the_studio_training_path(tmp_path):
     """A short soak (benchmarks/soak.py runs 200k iterations): the live loop with every view, the metrics
     and a recording, drained like the window does; RSS may not grow by more than 25 MB over 6,000 iterations
@@ -66,7 +53,7 @@ def test_memory_stays_flat_on_the_studio_training_path(tmp_path):
 
 
 def test_hundreds_of_control_changes_per_second_then_the_last_one_wins(qtbot, tmp_path):
-    w = make_window(qtbot, tmp_path, preset="ring8-collapse")
+    w = make_window(qtbot, tmp_path, preset="ring8-collapse", autoplay=True, confirm_reset=False)
     try:
         rng = random.Random(0)
         c = w.controls
@@ -100,7 +87,7 @@ def test_hundreds_of_control_changes_per_second_then_the_last_one_wins(qtbot, tm
 
 
 def test_pause_resume_step_storm_leaves_a_consistent_state(qtbot, tmp_path):
-    w = make_window(qtbot, tmp_path)
+    w = make_window(qtbot, tmp_path, autoplay=True, confirm_reset=False, process=True)  # commands across the pipe
     try:
         for i in range(300):
             qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
@@ -121,7 +108,7 @@ def test_pause_resume_step_storm_leaves_a_consistent_state(qtbot, tmp_path):
 
 
 def test_switching_presets_while_an_export_and_an_evaluation_run(qtbot, tmp_path):
-    w = make_window(qtbot, tmp_path)
+    w = make_window(qtbot, tmp_path, autoplay=True, confirm_reset=False)
     try:
         qtbot.waitUntil(lambda: len(RunFolder(w.record_dir).index) >= 4, timeout=60_000)
         job = w.exporter.export_gif("field", str(tmp_path / "a.gif"), progress_dialog=False)
@@ -139,7 +126,9 @@ def test_switching_presets_while_an_export_and_an_evaluation_run(qtbot, tmp_path
 
 @pytest.mark.parametrize("moment", ["before-ready", "while-training", "during-export", "in-replay"])
 def test_closing_at_any_moment_is_clean(qtbot, tmp_path, moment):
-    w = make_window(qtbot, tmp_path, wait=moment != "before-ready")
+    # the training process is stopped while it starts or trains; the export and the replay are the window's
+    w = make_window(qtbot, tmp_path, autoplay=True, confirm_reset=False, wait=moment != "before-ready",
+                    process=moment in ("before-ready", "while-training"))
     target = tmp_path / "x.gif"
     if moment == "during-export":
         qtbot.waitUntil(lambda: len(RunFolder(w.record_dir).index) >= 3, timeout=60_000)

@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 from PySide6 import QtCore, QtGui
 
-from conftest import run_cli
-from test_studio import make_window  # the same window a user gets, loaded and shown
+from conftest import make_window, run_cli
 from gan_studio.core.record.runfolder import RunFolder
 
 LOAD_MS = 90_000

@@ -121,31 +121,14 @@ def test_a_run_waiting_inside_a_narrated_iteration_stops_at_once():
 
 # ------------------------------------------------------------------------------------------------ studio
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def window(studio, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
-    made = []
 
     def make(k: int, thread: bool):
-        if thread:
-            monkeypatch.setenv("GAN_STUDIO_THREAD_WORKER", "1")
-        else:
-            monkeypatch.delenv("GAN_STUDIO_THREAD_WORKER", raising=False)
-        from gan_studio.gui.settings import Settings
-        from gan_studio.gui.window import StudioWindow
+        return studio("ring8", persist=False, overrides={"k": k, "batch_size": 64}, size=(1400, 900),
+                      process=not thread)
 
-        w = StudioWindow(settings=Settings(tmp_path / "s.ini"), preset="ring8", persist=False,
-                         overrides={"k": k, "batch_size": 64})
-        qtbot.addWidget(w)
-        made.append(w)
-        w.resize(1400, 900)
-        w.show()
-        w.start()
-        qtbot.waitUntil(lambda: w.static is not None and w.snapshot is not None, timeout=90_000)
-        return w
-
-    yield make
-    for w in made:
-        w.close()
+    return make
 
 
 @pytest.mark.parametrize("k, thread", [(1, True), (3, False)], ids=["k1-thread", "k3-process (the studio's default)"])

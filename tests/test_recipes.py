@@ -198,13 +198,12 @@ def test_a_recipe_file_given_to_gan_studio_is_opened_and_a_bad_one_refused(tmp_p
 
 
 # ------------------------------------------------------------------------------------------ the studio
-def test_the_studio_saves_copies_and_pastes_recipes(qtbot, tmp_path, monkeypatch):
+def test_the_studio_saves_copies_and_pastes_recipes(qtbot, tmp_path):
     from PySide6 import QtWidgets
 
-    from test_studio import make_window
+    from conftest import make_window
 
-    monkeypatch.setenv("GAN_STUDIO_THREAD_WORKER", "1")  # training in a thread: no process to start per run
-    w = make_window(qtbot, tmp_path, preset="ring8", autoplay=False)
+    w = make_window(qtbot, tmp_path, preset="ring8", autoplay=False)  # training in a thread of this process
     try:
         w.layout_.actions["latent"].setChecked(False)
         w.controls.k.setValue(3)  # a live change, as a user makes it, at iteration 0

@@ -20,7 +20,18 @@ PROBE = Path(__file__).with_name("screens_probe.py")
 MODES = ("normal", "narration", "doctor", "drawing", "compare", "presentation", "after-presentation")
 
 
-def probe(size: str, *args: str, tmp_path: Path) -> dict:
+@pytest.fixture(scope="module")
+def tape(tmp_path_factory) -> Path:
+    """What the probes' fake runs play (tests/fake_run.py): the probes' preset, trained here for real."""
+    from fake_run import record_tape
+
+    return record_tape("ring8-collapse", tmp_path_factory.mktemp("screens") / "ring8-collapse.tape")
+
+
+def probe(size: str, *args: str, tmp_path: Path, tape: Path | None = None) -> dict:
+    """One probe process; with ``tape`` its runs are fake handles playing it (the probe imports no torch)."""
+    if tape is not None:
+        args = (*args, "--canned", str(tape))
     env = dict(os.environ)
     env.pop("QT_QPA_PLATFORM", None)
     env["GAN_STUDIO_CONFIG_DIR"] = str(tmp_path / "config")
@@ -28,7 +39,9 @@ def probe(size: str, *args: str, tmp_path: Path) -> dict:
     p = subprocess.run([sys.executable, str(PROBE), size, *args], capture_output=True, text=True, timeout=300,
                        env=env, cwd=str(PROBE.parents[1]))
     assert p.returncode == 0, p.stderr[-3000:]
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert tape is None or not out["torch"], "a probe with fake runs imported torch"
+    return out
 
 
 def problems_of(out: dict) -> list[str]:
@@ -53,10 +66,10 @@ def test_every_layout_fits_the_screen_and_every_plot_is_readable(size, tmp_path)
     assert out["thin_pens"] == []
 
 
-def test_at_2x_scaling_the_layout_is_the_same_in_device_independent_pixels(tmp_path):
+def test_at_2x_scaling_the_layout_is_the_same_in_device_independent_pixels(tmp_path, tape):
     """A 4K screen at 2× (Qt's high-DPI scaling): the same layout as 1080p at 1×, lines stay cosmetic."""
-    one = probe("1920x1080", "--modes", "normal,presentation", tmp_path=tmp_path / "1x")
-    two = probe("1920x1080", "--dpr", "2", "--modes", "normal,presentation", tmp_path=tmp_path / "2x")
+    one = probe("1920x1080", "--modes", "normal,presentation", tmp_path=tmp_path / "1x", tape=tape)
+    two = probe("1920x1080", "--dpr", "2", "--modes", "normal,presentation", tmp_path=tmp_path / "2x", tape=tape)
     assert problems_of(two) == []
     for mode in ("normal", "presentation"):
         assert two["modes"][mode]["window"] == one["modes"][mode]["window"]
@@ -64,12 +77,14 @@ def test_at_2x_scaling_the_layout_is_the_same_in_device_independent_pixels(tmp_p
     assert two["thin_pens"] == []
 
 
-def test_hidden_panels_are_remembered_per_screen_size(tmp_path):
+def test_hidden_panels_are_remembered_per_screen_size(tmp_path, tape):
     settings = str(tmp_path / "studio.ini")
-    small = probe("1280x720", "--settings", settings, "--hide", "d_hist", "--modes", "normal", tmp_path=tmp_path)
+    small = probe("1280x720", "--settings", settings, "--hide", "d_hist", "--modes", "normal", tmp_path=tmp_path,
+                  tape=tape)
     assert "d_hist" in small["shown"]
-    big = probe("1920x1080", "--settings", settings, "--hide", "latent", "--modes", "normal", tmp_path=tmp_path)
+    big = probe("1920x1080", "--settings", settings, "--hide", "latent", "--modes", "normal", tmp_path=tmp_path,
+                tape=tape)
     assert "d_hist" in big["shown"], "hiding it on the small screen did not hide it on the big one"
-    again = probe("1280x720", "--settings", settings, "--modes", "normal", tmp_path=tmp_path)
+    again = probe("1280x720", "--settings", settings, "--modes", "normal", tmp_path=tmp_path, tape=tape)
     assert "d_hist" not in again["shown"] and "latent" in again["shown"]
     assert problems_of(again) == []

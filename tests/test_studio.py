@@ -1,5 +1,8 @@
-"""The studio window, driven the way a user drives it: key presses and clicks on real widgets, with the
-training running in its real child process. Qt warnings fail these tests (pyproject: qt_log_level_fail)."""
+"""The studio window, driven the way a user drives it: key presses and clicks on real widgets, with real
+training -- in the studio's real child process where the test is about that process (pausing it, changing
+its settings across the pipe, stopping it on close, the command line's window), else in a thread of this
+process (the same run loop, no interpreter to start per window). Qt warnings fail these tests (pyproject:
+qt_log_level_fail)."""
 from __future__ import annotations
 
 import json
@@ -11,39 +14,10 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from conftest import run_cli
+from conftest import LOAD_MS, make_window, run_cli
 from gan_studio.core.live.handles import STAT_COLUMNS
-from gan_studio.gui.settings import Settings
-from gan_studio.gui.window import StudioWindow
 
 COL = {name: i for i, name in enumerate(STAT_COLUMNS)}
-LOAD_MS = 90_000  # a fresh process imports torch and builds the networks
-
-
-def make_window(qtbot, tmp_path, preset="ring8", autoplay=False, **kw) -> StudioWindow:
-    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset=preset, autoplay=autoplay, **kw)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    w.start()
-    qtbot.waitUntil(lambda: w.static is not None and w.snapshot is not None, timeout=LOAD_MS)
-    return w
-
-
-@pytest.fixture
-def studio(qtbot, tmp_path):
-    made = []
-
-    def factory(*a, **kw):
-        w = make_window(qtbot, tmp_path, *a, **kw)
-        made.append(w)
-        return w
-
-    yield factory
-    for w in made:
-        w.close()
-
-
 def iteration(w) -> int:
     return w.run.latest().iteration
 
@@ -53,7 +27,7 @@ def stats_rows(w) -> np.ndarray:
 
 
 def test_space_pauses_and_resumes_training(studio, qtbot):
-    w = studio(autoplay=True)
+    w = studio(autoplay=True, process=True)
     qtbot.waitUntil(lambda: iteration(w) > 20, timeout=30_000)
     qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: w.run.latest().state == "paused", timeout=5_000)
@@ -86,7 +60,7 @@ def test_step_buttons_and_keys_run_exactly_what_they_say(studio, qtbot):
 
 
 def test_typed_lr_and_k_reach_the_trainer_at_the_next_iteration(studio, qtbot):
-    w = studio(autoplay=True)
+    w = studio(autoplay=True, process=True)
     qtbot.waitUntil(lambda: iteration(w) > 10, timeout=30_000)
     edit = w.controls.lr_d.edit
     edit.setFocus()
@@ -173,7 +147,7 @@ def test_every_panel_that_applies_receives_data_and_the_others_hide(studio, qtbo
 
 
 def test_closing_mid_run_stops_training_within_two_seconds(studio, qtbot):
-    w = studio(autoplay=True)
+    w = studio(autoplay=True, process=True)
     qtbot.waitUntil(lambda: iteration(w) > 5, timeout=30_000)
     run = w.run
     t0 = time.perf_counter()
