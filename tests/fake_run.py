@@ -2,7 +2,7 @@
 
 :class:`CannedRun` honours the run-handle protocol (``gan_studio.core.protocol.RunHandle``) of a live run:
 it has the TRAIN capability, takes the same commands through the same validation as the real handles (it is
-a :class:`gan_studio.core.live.handles._Commands`, whose ``set`` refuses what the settings table refuses),
+a :class:`gan_studio.core.live.commands.Commands`, whose ``set`` refuses what the settings table refuses),
 and hands out snapshots, per-iteration statistics and events as plain data, like a live run. What it hands
 out is canned but real: a *tape* of what a real run handed out (:func:`record_tape`: a real
 :class:`~gan_studio.core.live.handles.ThreadRun`, stepped iteration by iteration), played back in order -- one
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_studio.core.live.handles import _Commands
+from gan_studio.core.live.commands import Commands
 from gan_studio.core.protocol import STAT_COLUMNS, Event
 
 _ids = itertools.count(1_000_001)  # apart from the real handles' run ids
@@ -61,7 +61,7 @@ def record_tape(preset: str, path, iterations: int = 3, views=("field", "samples
     return path
 
 
-class CannedRun(_Commands):
+class CannedRun(Commands):
     """A live run handle playing a tape (class attribute ``tape``: a file written by :func:`record_tape`)."""
 
     tape: str | None = None
@@ -84,7 +84,7 @@ class CannedRun(_Commands):
         self._events: list[Event] = []
         self._published = self._snap = None
 
-    # -- the commands (validated by _Commands, then applied at once: there is no training loop to wait for)
+    # -- the commands (validated by Commands, then applied at once: there is no training loop to wait for)
     def _put(self, *cmd) -> None:
         self.commands.append(cmd)
         name = cmd[0]

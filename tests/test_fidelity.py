@@ -300,7 +300,10 @@ def test_doctor_measures_digits_in_the_classifier_features_fid_uses():
 
 def test_dcgan_extra_layers_keep_the_image_shape_and_refuse_bad_values():
     from gan_studio.core.train.config import ConfigError
-    from gan_studio.core.train.models import build_models, count_params
+    from gan_studio.core.train.models import build_models
+
+    def count_params(m):
+        return sum(p.numel() for p in m.parameters())
 
     for shape in ((1, 8, 8), (1, 28, 28)):
         plain_g, plain_d = build_models("dcgan", shape, 16, None, {"width": 16})
