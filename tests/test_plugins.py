@@ -123,7 +123,7 @@ def test_ring_plugin_trains_and_its_run_folder_needs_no_plugin_code(tmp_path, ca
 
     # a fresh process, no --plugin: doctor, metrics and gif read the run folder without the plug-in's code
     for args in (("doctor", out), ("metrics", out, "--out", tmp_path / "m.csv"), ("gif", out, "--out", tmp_path / "f.gif")):
-        p = run_cli(*args)
+        p = run_cli(*args, process=True)  # a fresh process: nothing of the plug-in imported
         assert p.returncode == 0, (args, p.stderr)
         assert "plug-in" not in p.stderr
     assert (tmp_path / "f.gif").stat().st_size > 0 and (tmp_path / "m.csv").read_text().count("\n") > 3
@@ -413,8 +413,9 @@ def test_the_studios_model_picker_lists_installed_plugins_and_trains_one(qtbot, 
     assert not c.pack.isEnabled() and not c.mbstd.isEnabled()
     assert c.remedy_note.isVisibleTo(c) and "need the built-in D" in c.remedy_note.text()
     w.runs.change_live({"pack": 2})  # as a recipe's scheduled change would ask: refused with that reason
-    qtbot.waitUntil(lambda: "need the built-in discriminator" in (w.snapshot.message or "") or
-                    "need the built-in discriminator" in w.banner.label.text(), timeout=30_000)
+    # refused at once by the run handle (the settings table's rule): the reason beside the controls, pack still 1
+    assert "need the built-in discriminator" in c.error_label.text() and c.error_label.isVisibleTo(c)
+    assert c.pack.value() == 1
     w.close()
 
 
@@ -663,10 +664,12 @@ def test_a_plugin_that_hangs_ends_the_process_and_writes_nothing(tmp_path):
     busy.write_text("def build():\n    while True:\n        pass\n")
     c_loop.write_text("import itertools\n\ndef build():\n    return sum(itertools.count())\n")
     env = {"GAN_STUDIO_PLUGIN_TIMEOUT": "1"}
-    p = run_cli("train", "--plugin", busy, "--steps", "3", "--out", tmp_path / "a", "--quiet", env=env, timeout=120)
+    p = run_cli("train", "--plugin", busy, "--steps", "3", "--out", tmp_path / "a", "--quiet", env=env, timeout=120,
+                process=True)  # the hang ends the process itself
     assert p.returncode == 2 and p.stderr.strip().count("\n") == 0, p.stderr
     assert f"{busy}: build() did not return within 1 s" in p.stderr
-    p = run_cli("train", "--plugin", c_loop, "--steps", "3", "--out", tmp_path / "b", "--quiet", env=env, timeout=120)
+    p = run_cli("train", "--plugin", c_loop, "--steps", "3", "--out", tmp_path / "b", "--quiet", env=env, timeout=120,
+                process=True)  # the hang ends the process itself
     assert p.returncode == 1 and f'File "{c_loop}", line 4 in build' in p.stderr, p.stderr
     assert not (tmp_path / "a").exists()
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())  # at most the empty --out it claimed
