@@ -77,6 +77,8 @@ class GifRecorder(Observer):
         if self.path is not None and reason != "error":
             self.capture(trainer)
             self.write(self.path, self.duration_ms)
+        if self._bg is not None:  # the run is over: its frames are drawn and the thread ends (a later run's
+            self._bg.close()      # frames are drawn on the training thread)
 
     def flush(self) -> None:
         """Wait for the frames asked for (drawn on the background thread)."""
