@@ -174,7 +174,6 @@ def run_gif(run, view: str, out: str | Path, *, size: int = 360, duration_ms: in
 
     A snapshot that cannot be shown (damaged) is left out, with a warning in ``run.warnings``; ``report``, if
     given, receives ``frames`` (written) and ``skipped``."""
-    from ..atomic import CheckpointError
     from ..record.runfolder import RunFolder
 
     if not isinstance(run, RunFolder):
@@ -206,12 +205,7 @@ def run_gif(run, view: str, out: str | Path, *, size: int = 360, duration_ms: in
                           if run.warnings else f"{run.path} has no recorded snapshots to animate")
     if report is not None:
         report.update(frames=len(frames), skipped=len(idx) - len(frames))
-    try:
-        return write_gif(out, frames, duration_ms)
-    except CheckpointError as exc:  # says "cannot write OUT: why"
-        raise ExportError(str(exc)) from None
-    except OSError as exc:
-        raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return _write_gif_told(out, frames, duration_ms)
 
 
 # ------------------------------------------------------------------------------------------ latent walk
@@ -247,14 +241,7 @@ def latent_loop_frames(trainer, n_frames: int = 48, size: int = 360) -> list[np.
 
 
 def write_frames_gif(frames: list[np.ndarray], out: str | Path, duration_ms: int = 80) -> Path:
-    from ..atomic import CheckpointError
-
-    try:
-        return write_gif(out, frames, duration_ms)
-    except CheckpointError as exc:  # says "cannot write OUT: why"
-        raise ExportError(str(exc)) from None
-    except OSError as exc:
-        raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return _write_gif_told(out, frames, duration_ms)
 
 
 def export_generator_call(path: str, trainer) -> str:
@@ -267,3 +254,15 @@ def export_generator_call(path: str, trainer) -> str:
 
 __all__ = ["export_generator_call", "run_gif", "latent_loop_frames", "write_frames_gif", "frame_from_views", "caption", "curves_1d",
            "ExportCancelled", "ExportError", "GIF_VIEWS"]
+
+
+def _write_gif_told(out, frames, duration_ms: int) -> Path:
+    """:func:`write_gif`, with a failure said in one line (an :class:`ExportError`)."""
+    from ..atomic import CheckpointError
+
+    try:
+        return write_gif(out, frames, duration_ms)
+    except CheckpointError as exc:  # says "cannot write OUT: why"
+        raise ExportError(str(exc)) from None
+    except OSError as exc:
+        raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
