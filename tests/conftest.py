@@ -26,6 +26,24 @@ def _one_thread_torch():
     torch.set_num_threads(n)
 
 
+@pytest.fixture(autouse=True)
+def _no_thread_outlives_its_test():
+    """A run's threads (writers, GIF frames, views) end with the run: a test that leaves one behind fails
+    itself, instead of a later test that counts threads (in-process CLI runs share this process)."""
+    import threading
+    import time
+
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5.0
+    while True:
+        left = [t for t in threading.enumerate() if t not in before and t.is_alive() and t.name.startswith("gan-studio")]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not left, f"threads left running after the test: {sorted(t.name for t in left)}"
+
+
 @pytest.fixture
 def mnist_root():
     if not (SHARED_MNIST / "MNIST" / "raw").is_dir():

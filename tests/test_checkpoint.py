@@ -189,3 +189,40 @@ def test_generator_export_round_trip(tmp_path):
         assert torch.allclose(G(z), tr.G(z))
     with pytest.raises(CheckpointError):
         load_generator(tmp_path / "c.json")
+
+
+def test_sizes_are_checked_from_the_zip_directory_before_torch_load_spends_memory(tmp_path, monkeypatch):
+    """issue 26: a received checkpoint or state is checked before it is unpacked: an archive that unpacks to
+    more than it holds (compressed entries: a zip bomb), the older format (which allocates what its header
+    claims) and a file larger than the memory allowed are refused with one line; a genuine one loads."""
+    import zipfile
+
+    from gan_studio.core.train.sizes import LIMIT_ENV
+
+    tr = Trainer(cfg())
+    tr.run(2)
+    good = tmp_path / "good.pt"
+    save_checkpoint(tr, good)
+    assert load_checkpoint(good)["iteration"] == 2
+
+    bomb = tmp_path / "bomb.pt"  # the genuine entries, recompressed: 1 GB of zeros in a few MB
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        dst.writestr("archive/data/99", b"\0" * 2**30)
+    assert bomb.stat().st_size < 8 * 2**20
+    with pytest.raises(CheckpointError, match="compressed entries"):
+        load_checkpoint(bomb)
+
+    legacy = tmp_path / "legacy.pt"
+    torch.save({"format": "gan-studio-checkpoint"}, legacy, _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match="not a PyTorch zip archive"):
+        load_checkpoint(legacy)
+
+    st, _ = export_generator(tr, tmp_path / "g.safetensors")  # a file of another kind says which
+    with pytest.raises(CheckpointError, match="generator export"):
+        load_checkpoint(st)
+
+    monkeypatch.setenv(LIMIT_ENV, "1K")
+    with pytest.raises(CheckpointError, match=LIMIT_ENV):
+        load_checkpoint(good)

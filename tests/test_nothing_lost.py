@@ -426,28 +426,31 @@ def test_a_live_runs_answer_is_found_in_a_million_line_log_streamed(logged_run, 
     assert find_answer(run_dir, "req-unknown") is None
 
 
-@pytest.mark.xfail(run=False, reason="open (issue 26): metrics.jsonl is read in 4 MB pieces now, but RunFolder.metrics "
-                   "keeps every parsed row (the doctor reads them by position), so memory still grows with the file, "
-                   "and the run takes more than the 300 s test limit under tracemalloc")
+@pytest.mark.slow
 def test_doctor_on_a_million_line_metrics_file_stays_within_its_cap(logged_run, tmp_path):
     """issue 26: "a 1 M-line metrics file read into 2 GB by doctor". Readers of logs stream and cap: doctor
-    answers (its report, or one line) with its Python memory bounded, whatever the file's length."""
-    import contextlib
-    import io
-    import tracemalloc
+    answers (its report) with its memory bounded, whatever the file's length. Measured in a process of its
+    own (its peak resident memory: tracemalloc would slow a million lines past the test's limit): 2.3 GB
+    when every row was kept, ~100 MB streamed (a 290 MB file)."""
+    import subprocess
+    import sys
 
     run_dir = copy_run(logged_run, tmp_path / "r")
-    _million_lines(run_dir)
-    err = io.StringIO()
-    tracemalloc.start()
-    try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            code = cli(["doctor", str(run_dir), "--json"])
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert code in (0, 1, 2) and "Traceback" not in err.getvalue() and len(err.getvalue().splitlines()) <= 1
-    assert peak < 512 * 2**20, f"doctor held {peak / 2**20:.0f} MB for a 1 M-line metrics.jsonl"
+    size = _million_lines(run_dir)
+    assert size > 200 * 2**20
+    # (VmHWM, the peak of this process's own memory: ru_maxrss would count the forked pytest's, kept over exec)
+    child = ("import json, sys\n"
+             "from gan_studio.cli import run_cli\n"
+             "code = run_cli(['doctor', sys.argv[1], '--json'])\n"
+             "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:')][0].split()[1]\n"
+             "print(json.dumps({'code': code, 'maxrss_kb': int(hwm)}), file=sys.stderr)\n")
+    p = subprocess.run([sys.executable, "-c", child, str(run_dir)], capture_output=True, text=True, timeout=280)
+    *warnings, last = p.stderr.strip().splitlines()
+    got = json.loads(last)
+    assert "Traceback" not in p.stderr and len(warnings) <= 1, p.stderr[-2000:]
+    report = json.loads(p.stdout)
+    assert got["code"] in (0, 1) and report["iteration"] == 1_000_004  # every line was read, to the last
+    assert got["maxrss_kb"] * 1024 < 512 * 2**20, f"doctor held {got['maxrss_kb'] // 1024} MB for a 1 M-line file"
 
 
 # ------------------------------------------------------------------------------ 4. one validation for every number

@@ -45,6 +45,7 @@ class FolderFeed:
         self.folder = folder
         meta = folder.meta
         self.doctor = Doctor(dict(meta.get("config_start") or meta["config"]), kind=folder.static.kind)
+        self.last_iteration: int | None = None  # the newest statistics line read
         self._pos = 0
         self._snapshots: set[int] = set()
 
@@ -79,24 +80,31 @@ class FolderFeed:
                 doc.feed(np.asarray(rows, np.float64), columns.NAMES)
                 rows.clear()
 
-        for rec in f.metrics[self._pos:]:
-            new = True
-            ev = rec.get("event")
-            if ev is None:
-                rows.append(columns.from_line(rec))  # the statistics columns, read by their on-disk names
+        if f.keep_metrics:  # (a folder that keeps its rows, the studio's: those not seen yet)
+            batches, self._pos = [f.metrics[self._pos:]], len(f.metrics)
+        else:  # streamed: a piece of the file at a time, nothing kept but what the doctor keeps
+            batches = f.metric_batches()
+        for batch in batches:
+            if not batch:
                 continue
+            new = True
+            for rec in batch:
+                ev = rec.get("event")
+                if ev is None:
+                    rows.append(columns.from_line(rec))  # the statistics columns, read by their on-disk names
+                    self.last_iteration = rec["iteration"]
+                    continue
+                flush()
+                if ev == RunEvent.SET and isinstance(rec.get("changes"), dict):
+                    doc.configure(**rec["changes"])
+                elif ev == RunEvent.DIVERGED:
+                    doc.note_diverged(int(rec["iteration"]) + 1, str(rec.get("message", "")))
+                elif ev == RunEvent.FINDING:
+                    try:
+                        doc.note_recorded(Finding.from_dict(rec))
+                    except ValueError:
+                        pass  # a damaged event: the statistics still speak
             flush()
-            if ev == RunEvent.SET and isinstance(rec.get("changes"), dict):
-                doc.configure(**rec["changes"])
-            elif ev == RunEvent.DIVERGED:
-                doc.note_diverged(int(rec["iteration"]) + 1, str(rec.get("message", "")))
-            elif ev == RunEvent.FINDING:
-                try:
-                    doc.note_recorded(Finding.from_dict(rec))
-                except ValueError:
-                    pass  # a damaged event: the statistics still speak
-        flush()
-        self._pos = len(f.metrics)
         return new
 
     def finished(self) -> bool:
@@ -109,7 +117,7 @@ class FolderFeed:
         p, mp = self.folder.path / "run.json", self.folder.path / "metrics.jsonl"
         try:  # capped as the run folder's own reader caps it: a run.json of gigabytes is not read whole
             meta = json.loads(read_text(p, MAX_RUN_JSON_BYTES, RunFolderError, str(p)))
-            last = max((r["iteration"] for r in self.folder.metrics if "event" not in r), default=None)
+            last = self.last_iteration
             return (last is not None and isinstance(meta.get("iteration"), int) and meta["iteration"] >= last
                     and p.stat().st_mtime >= mp.stat().st_mtime)
         except (OSError, ValueError, TypeError, AttributeError, RunFolderError):
@@ -140,7 +148,7 @@ def run(a) -> int:
     from ..core.record.runfolder import RunFolder, RunFolderError
 
     try:
-        feed = FolderFeed(RunFolder(a.run_dir))
+        feed = FolderFeed(RunFolder(a.run_dir, keep_metrics=False))
     except RunFolderError as exc:
         raise UserError(str(exc)) from None
     feed.update()

@@ -309,6 +309,7 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     except Exception as exc:  # the user's plug-in raised: its frames, the run folder and a checkpoint kept
         lines = plugin_failure(exc, trainer)
         if lines is None:
+            writer.close()  # its writer thread ends with the run (an in-process caller goes on)
             raise
         status, exit_code = "plugin-error", EXIT_PLUGIN_ERROR
         say(lines)
@@ -318,6 +319,9 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
         if gif.frames:
             gif.write(gif_path, gif.duration_ms)
         print(f"gan-studio train: kept the run folder {out} and a checkpoint of {kept}", file=sys.stderr)
+    except BaseException:  # (SystemExit, an alarm of an in-process caller): the writer thread ends with the run
+        writer.close()
+        raise
     seconds = clock.seconds - steering.paused_seconds  # time paused (gan-studio control) is not training time
     agree = distributed.ranks_agree(trainer.G, trainer.D) if dinfo is not None else None
     try:

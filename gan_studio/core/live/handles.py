@@ -246,8 +246,11 @@ class ThreadRun(Commands, CommandHandlers, RecordingSync):
             if self._recorder is not None:
                 try:
                     self._recorder.snapshot(tr, state=True)  # the last iteration (close() leaves it to us)
-                    self._recorder.close(tr)
-                except Exception:  # noqa: BLE001 - a full disk must not hide why the run ended
+                except Exception:  # noqa: BLE001 - a full disk or a failing plug-in must not hide why the run ended
+                    pass
+                try:
+                    self._recorder.close(tr)  # ends its writer thread even when its last write fails
+                except Exception:  # noqa: BLE001
                     pass
             if self.state not in ("error",):
                 self._set_state("stopped")

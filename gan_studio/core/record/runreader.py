@@ -29,8 +29,11 @@ class RunFolder:
     ``warnings`` lists what was skipped (a bad line of metrics.jsonl or snapshots.jsonl, a damaged snapshot),
     one line each; the studio shows the first in its banner, the commands print it on stderr."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, keep_metrics: bool = True) -> None:
+        """``keep_metrics=False``: :attr:`metrics` stays empty; the reader takes what metrics.jsonl holds with
+        :meth:`metric_batches`, a bounded piece at a time (memory does not grow with the file)."""
         self.path = Path(path).expanduser()
+        self.keep_metrics = bool(keep_metrics)
         if not self.path.exists():
             raise RunFolderError(f"no such run folder: {self.path}")
         if not self.path.is_dir():
@@ -48,6 +51,7 @@ class RunFolder:
         self.metrics: list[dict] = []
         self._metrics_pos = 0
         self._metrics_line = 0
+        self.restarts = 0  # times metrics.jsonl was found rewritten shorter and read again
         self._config_now = dict(meta.get("config_start") or meta["config"])  # with the recorded changes so far
         self._bad: dict[str, str] = {}  # snapshot file → why it cannot be shown
         self.refresh()
@@ -175,9 +179,15 @@ class RunFolder:
 
     # -- what a running writer adds -------------------------------------------------------------------
     def refresh(self) -> bool:
-        """Re-read the snapshot index and new metrics lines; True if anything changed."""
+        """Re-read the snapshot index and new metrics lines (kept in :attr:`metrics`, unless the folder was
+        opened with ``keep_metrics=False``); True if anything changed."""
         changed = self._refresh_index()
-        return self._refresh_metrics() or changed
+        if not self.keep_metrics:
+            return changed
+        for batch in self.metric_batches():
+            self.metrics.extend(batch)
+            changed = True
+        return changed
 
     def _refresh_index(self) -> bool:
         idx: list[dict] = []
@@ -208,24 +218,27 @@ class RunFolder:
         self.index = idx
         return False
 
-    def _refresh_metrics(self) -> bool:
-        """Read what metrics.jsonl gained since the last call, :data:`METRICS_CHUNK` bytes at a time (a long
-        run's file is never read into memory at once; a follower reads only the new tail)."""
-        changed = False
+    def metric_batches(self):
+        """What metrics.jsonl gained since the last call, as lists of checked records, :data:`METRICS_CHUNK`
+        bytes of the file at a time (a long run's file is never read into memory at once; a follower reads only
+        the new tail). A file rewritten shorter (a resumed run keeps its metrics up to where it resumed) is read
+        again from its start: :attr:`metrics` starts over, and a streaming reader sees :attr:`restarts` grow."""
         while True:
             lines, used, shrank = self._lines("metrics.jsonl", self._metrics_pos, chunk=METRICS_CHUNK)
-            if shrank:  # rewritten (a resumed run keeps its metrics up to where it resumed): read it again
+            if shrank:
                 self.metrics, self._metrics_pos, self._metrics_line = [], 0, 0
                 self._config_now = dict(self.meta.get("config_start") or self.meta["config"])
-                changed = True
+                self.restarts += 1
                 continue
-            changed = self._parse_metrics(lines) or changed
+            batch = self._parse_metrics(lines)
             self._metrics_pos += used
+            if batch:
+                yield batch
             if not used:
-                return changed
+                return
 
-    def _parse_metrics(self, lines: list[bytes]) -> bool:
-        changed = False
+    def _parse_metrics(self, lines: list[bytes]) -> list[dict]:
+        out = []
         for line in lines:
             self._metrics_line += 1
             where = f"metrics.jsonl line {self._metrics_line}"
@@ -239,9 +252,8 @@ class RunFolder:
             except FileFormatError as exc:
                 self._warn(f"{exc} (skipped)")
                 continue
-            self.metrics.append(rec)
-            changed = True
-        return changed
+            out.append(rec)
+        return out
 
     # -- what the slider shows ------------------------------------------------------------------------
     @property

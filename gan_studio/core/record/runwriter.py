@@ -92,7 +92,11 @@ class RunWriter:
 
             self._bg = Writer("gan-studio-run-writer")
         if snapshots and (not self.index or self.index[-1]["iteration"] < start):
-            self.snapshot(trainer)
+            try:
+                self.snapshot(trainer)
+            except BaseException:
+                self.close()  # the writer thread and the metrics file end with the failed start
+                raise
 
     # -- the writer thread ----------------------------------------------------------------------------
     def _io(self, fn: Callable[[], None]) -> None:
@@ -395,18 +399,22 @@ class RunWriter:
         self._metrics.write(json.dumps({"iteration": int(iteration), "event": RunEvent.REWIND.value, "from": came_from}) + "\n")
 
     def close(self, trainer=None) -> None:
-        if trainer is not None:
-            if self.record_snapshots:
-                self.snapshot(trainer, state=True)
-            with self._meta_lock:
-                self._meta["iteration"] = trainer.iteration
-                self._meta["config"] = trainer.config.to_dict()
-            self._save_meta(quiet=True)
-        if self._bg is not None:
-            self._bg.close()
-            self._surface()
-        if not self._metrics.closed:
-            self._metrics.close()
+        """The last snapshot and run.json's final settings (with ``trainer``); then the writer thread ends and
+        the metrics file closes — those two even when the last snapshot fails (the failure is raised after)."""
+        try:
+            if trainer is not None:
+                if self.record_snapshots:
+                    self.snapshot(trainer, state=True)
+                with self._meta_lock:
+                    self._meta["iteration"] = trainer.iteration
+                    self._meta["config"] = trainer.config.to_dict()
+                self._save_meta(quiet=True)
+        finally:
+            if self._bg is not None:
+                self._bg.close()
+                self._surface()
+            if not self._metrics.closed:
+                self._metrics.close()
 
 
 __all__ = ["RunWriter"]

@@ -435,7 +435,10 @@ def load_state(run_dir: str | os.PathLike, iteration: int | None = None, map_loc
     if not have:
         raise WatchError(f"{run_dir} keeps no training states (watch() records them when given optimizers)")
     path = state_path(run_dir, have[-1] if iteration is None else int(iteration))
+    from ..train.sizes import check_torch_archive
+
     try:
+        check_torch_archive(path, map_location)  # sizes first, from the zip directory
         data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: one line
         raise WatchError(f"{path} cannot be read as a training state ({str(exc).splitlines()[0][:200]})") from None

@@ -92,6 +92,16 @@ def write_checkpoint(payload: dict, path: str | os.PathLike) -> Path:
 
 
 
+def _looks_like_safetensors(p: Path) -> bool:
+    """A safetensors file: an 8-byte little-endian header length, then the JSON header itself."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(10)
+    except OSError:
+        return False
+    return len(head) == 10 and 0 < int.from_bytes(head[:8], "little") < p.stat().st_size and head[8:9] == b"{"
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read and check a checkpoint: every entry's type (:data:`CHECKPOINT`) and the configuration. Raises
     :class:`CheckpointError` with a message a user can act on. Nothing named inside the file is touched."""
@@ -102,6 +112,15 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"{p} is not a file")
     if p.stat().st_size == 0:
         raise CheckpointError(f"{p} is empty (0 bytes): not a checkpoint")
+    from .sizes import ArchiveSizeError, check_torch_archive
+
+    if _looks_like_safetensors(p):
+        raise CheckpointError(f"{p} is a generator export (safetensors: G's weights alone, for use outside GAN "
+                              "Studio), not a checkpoint: give the run's checkpoint.pt (or its run folder)")
+    try:
+        check_torch_archive(p, map_location)
+    except ArchiveSizeError as exc:
+        raise CheckpointError(str(exc)) from None
     try:
         with warnings.catch_warnings():  # torch warns about unusual pickle protocols in foreign files
             warnings.simplefilter("ignore")

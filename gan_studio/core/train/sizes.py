@@ -96,3 +96,36 @@ def _limited(have: int) -> str:
 
 def _gb(b: float) -> str:
     return f"{b / 2**30:,.1f} GB" if b >= 2**30 else f"{b / 2**20:,.0f} MB"
+
+
+class ArchiveSizeError(ValueError):
+    """A PyTorch file that would unpack to more than it holds, or to more memory than there is."""
+
+
+def check_torch_archive(path, device="cpu") -> None:
+    """Check a received PyTorch file before ``torch.load`` spends memory on it, from its zip directory alone:
+    it must be a zip archive (the format torch has written since 1.6; the older format allocates what its
+    header claims before reading it), its entries stored uncompressed (torch never compresses, so what it
+    unpacks to is never larger than the file: no zip bomb), and the file must fit the memory available
+    (``$GAN_STUDIO_MAX_MEMORY`` included). Raises :class:`ArchiveSizeError` in one line."""
+    import zipfile
+
+    size = os.path.getsize(path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ArchiveSizeError(f"{path} is corrupt or truncated, or not a PyTorch zip archive "
+                               f"({' '.join(str(exc).split())[:120]}; the older format is not read, as it "
+                               "allocates what its header claims)") from None
+    unpacked = sum(i.file_size for i in infos)
+    packed = [i.filename for i in infos if i.compress_type != zipfile.ZIP_STORED]
+    if packed:
+        raise ArchiveSizeError(f"{path} holds compressed entries ({packed[0][:80]}), which PyTorch never writes: "
+                               "refused before unpacking")
+    if unpacked > size:
+        raise ArchiveSizeError(f"{path} claims {unpacked:,} bytes of contents in a file of {size:,}: refused")
+    free = available_bytes(device)
+    if free is not None and size > free:
+        raise ArchiveSizeError(f"{path} is {size / 2**20:,.0f} MB, more than the {free / 2**20:,.0f} MB of memory "
+                               f"available{' (' + LIMIT_ENV + ')' if memory_limit() is not None else ''}")
