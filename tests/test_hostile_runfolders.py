@@ -491,6 +491,16 @@ def test_gif_without_static_npz_or_with_1d_samples_is_one_line(genuine, tmp_path
     assert not list(tmp_path.glob("*.gif"))
 
 
+@pytest.mark.parametrize("shape", [None, (0, 2), (3, 0)])
+def test_gif_of_snapshots_without_points_is_drawn_or_one_line(genuine, tmp_path, shape):
+    """Found by the 10,000-case fuzz run: a snapshot without samples (or with none in them) made `gif` raise."""
+    run = copy_run(genuine, tmp_path)
+    for f in (run / "snapshots").glob("*.npz"):
+        edit_npz(f, samples=None if shape is None else np.zeros(shape, np.float32))
+    p = cli("gif", run, "--out", tmp_path / "a.gif", "--max-frames", "2")
+    assert p.returncode in (0, 2) and "Traceback" not in p.stderr and len(p.stderr.splitlines()) <= 1, p.stderr
+
+
 def test_gif_skips_a_damaged_snapshot_with_one_warning(genuine, tmp_path):
     run = copy_run(genuine, tmp_path)
     bad_field_shape(run)

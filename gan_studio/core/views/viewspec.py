@@ -66,7 +66,9 @@ class StaticInfo:
 
     def to_plane(self, x) -> np.ndarray:
         """Points as they are drawn: N×2 (their first two principal coordinates when d > 2), N×1 for 1-D."""
-        x = np.asarray(x, np.float64).reshape(len(x), -1)
+        x = np.asarray(x, np.float64)
+        # (no points at all, as a damaged snapshot may hold: none drawn, in the data's dimensions)
+        x = x.reshape(len(x), -1) if x.size else np.zeros((0, max(1, int(self.dim))))
         pl = self.plane
         return x if pl is None else (x - pl[0]) @ pl[1].T
 
