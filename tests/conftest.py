@@ -179,3 +179,22 @@ def run_cli(*args, check=False, timeout=300, env=None, process=None):
     if check and p.returncode != 0:
         raise AssertionError(f"gan-studio {' '.join(argv)} failed ({p.returncode}):\n{p.stderr}")
     return p
+
+
+if os.environ.get("GAN_STUDIO_TEST_CPU"):  # where the suite's CPU time goes: one JSON line per test phase
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        import json
+        import resource
+        import time
+
+        def cpu():
+            s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            return s.ru_utime + s.ru_stime, c.ru_utime + c.ru_stime
+
+        (s0, c0), w0 = cpu(), time.perf_counter()
+        yield
+        (s1, c1), w1 = cpu(), time.perf_counter()
+        with open(os.environ["GAN_STUDIO_TEST_CPU"], "a", encoding="utf-8") as f:
+            f.write(json.dumps({"test": item.nodeid, "cpu": round(s1 - s0, 2), "children": round(c1 - c0, 2),
+                                "wall": round(w1 - w0, 2)}) + "\n")

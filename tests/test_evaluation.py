@@ -174,10 +174,10 @@ def test_parzen_command_refuses_bad_input_in_one_line(tmp_path, args, message):
 
 
 def test_eval_command_on_a_ring8_checkpoint_and_on_digits_samples(tmp_path):
-    run_cli("train", "--preset", "ring8", "--steps", "600", "--out", tmp_path / "r", "--quiet", check=True)
+    run_cli("train", "--preset", "ring8", "--steps", "60", "--out", tmp_path / "r", "--quiet", check=True)
     p = run_cli("eval", tmp_path / "r" / "checkpoint.pt", "--parzen", "--n", "3000", "--json", check=True)
     r = json.loads(p.stdout.strip().splitlines()[-1])
-    assert r["iteration"] == 600 and r["modes"]["n_modes"] == 8 and 0 <= r["modes"]["modes_covered"] <= 8
+    assert r["iteration"] == 60 and r["modes"]["n_modes"] == 8 and 0 <= r["modes"]["modes_covered"] <= 8
     assert r["parzen"]["n_samples"] == 3000 and math.isfinite(r["parzen"]["mean"])
     readable = run_cli("eval", tmp_path / "r" / "checkpoint.pt", check=True).stdout
     assert "modes covered" in readable and "Parzen" not in readable

@@ -273,7 +273,7 @@ def test_the_studio_trains_a_plugin_in_the_training_process_only(tmp_path):
     plug.write_text(MARKS_ITS_PROCESS)
     pids = tmp_path / "pids.txt"
     env = dict(os.environ, PLUGIN_PIDS=str(pids), QT_QPA_PLATFORM="offscreen", GAN_STUDIO_RECORD="0")
-    p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "45",
+    p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "30",
                           "--screenshot", tmp_path / "s.png"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=env)
     out, err = p.communicate(timeout=240)

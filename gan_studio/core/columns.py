@@ -92,12 +92,19 @@ def to_line(stats) -> dict:
     return {c.disk: c.encode(getattr(stats, c.name)) for c in COLUMNS}
 
 
+_KEYS = tuple((c.disk, c.name) for c in COLUMNS)
+_NAN = float("nan")
+
+
 def from_line(line: dict) -> tuple:
     """A statistics row from a logged line (either name of a renamed column; missing or null: NaN)."""
     out = []
-    for c in COLUMNS:
-        v = line.get(c.disk, line.get(c.name))
-        out.append(float("nan") if v is None else float(v))
+    get = line.get
+    for disk, name in _KEYS:
+        v = get(disk)
+        if v is None:
+            v = get(name)
+        out.append(_NAN if v is None else float(v))
     return tuple(out)
 
 

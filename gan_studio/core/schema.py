@@ -58,13 +58,14 @@ class Int(Spec):
     max: int | None = MAX_INT
 
     def check(self, v, where):
-        import numpy as np  # lazily: `gan-studio --help` must not load numpy
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            if isinstance(v, float) and v.is_integer() and abs(v) <= MAX_INT:
-                v = int(v)
-            else:
-                _fail(where, f"expected a whole number, got {_short(v)}")
-        v = int(v)
+        if type(v) is not int:  # (a plain int, what JSON gives, needs no more: a long file has millions)
+            import numpy as np  # lazily: `gan-studio --help` must not load numpy
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                if isinstance(v, float) and v.is_integer() and abs(v) <= MAX_INT:
+                    v = int(v)
+                else:
+                    _fail(where, f"expected a whole number, got {_short(v)}")
+            v = int(v)
         if self.min is not None and v < self.min:
             _fail(where, f"must be at least {self.min}, got {v}")
         if self.max is not None and v > self.max:
@@ -79,9 +80,11 @@ class Num(Spec):
     max: float | None = None
 
     def check(self, v, where):
-        import numpy as np  # lazily: `gan-studio --help` must not load numpy
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-            _fail(where, f"expected a number, got {_short(v)}")
+        t = type(v)
+        if t is not float and t is not int:  # (plain JSON numbers need no more: a long file has millions)
+            import numpy as np  # lazily: `gan-studio --help` must not load numpy
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                _fail(where, f"expected a number, got {_short(v)}")
         v = float(v)
         if self.finite and not math.isfinite(v):
             _fail(where, f"must be a finite number, got {v}")
@@ -202,8 +205,13 @@ def check(data: Any, fields: dict[str, Spec], where: str, strict: bool = False) 
     return out
 
 
+_NESTS = (list, tuple, dict)
+
+
 def depth(v: Any, limit: int = MAX_DEPTH) -> int:
     """How deeply ``v`` nests lists and dicts (stops counting past ``limit``), without recursion."""
+    if type(v) is dict and not any(type(x) in _NESTS for x in v.values()):
+        return 1  # (a flat mapping, a metrics line: the common case, a million times in a long run)
     best, stack = 0, [(v, 1)]
     while stack:
         x, d = stack.pop()

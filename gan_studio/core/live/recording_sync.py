@@ -177,6 +177,7 @@ class RecordingSync:
             self._event("error", "this run is not being recorded: there is no earlier state to go back to")
             return
         came = tr.iteration
+        rec.flush()  # the states asked for so far are on disk before the last one is chosen
         try:
             target = rewind_target(rec.path, came, iteration)
             rewind_trainer(tr, rec.path, target)
