@@ -449,6 +449,16 @@ def test_the_controls_dock_and_play_steer_a_followed_live_folder(qtbot, tmp_path
         answer()
         qtbot.waitUntil(lambda: "applied at iteration 4" in win.replay_bar.steer.answer.text(), timeout=5000)
         assert opt_d.param_groups[0]["lr"] == 0.0005
+        qtbot.wait(600)  # display ticks and folder reads meanwhile: the applied rate stays shown
+        assert c.lr_d.value == 0.0005 and float(c.lr_d.edit.text()) == 0.0005
+        assert c.lr_d.slider.value() == round(math.log10(0.0005) * 100)
+        win.replay_bar.steer.edit.setText("lr_g=0.0003")  # typed in the steering strip: the dock shows it too
+        win.replay_bar.steer.send_change()
+        answer()
+        qtbot.waitUntil(lambda: "lr_g = 0.0003: applied" in win.replay_bar.steer.answer.text(), timeout=5000)
+        qtbot.waitUntil(lambda: c.lr_g.value == 0.0003, timeout=2000)
+        qtbot.wait(600)
+        assert c.lr_g.value == 0.0003 and c.lr_d.value == 0.0005
         k0 = c.k.value()
         c.k.setValue(k0 + 2)  # nobody in this loop takes k: refused, the box goes back, the reason is shown
         answer()

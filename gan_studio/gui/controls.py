@@ -305,11 +305,13 @@ class ControlsPanel(QtWidgets.QWidget):
             self.dataset.removeItem(i)
 
     def show_rates(self, lr_d: float, lr_g: float) -> None:
-        """The optimisers' current rates (they move when a decay schedule runs)."""
-        if not self.lr_d.slider.isSliderDown() and not self.lr_d.edit.hasFocus() and self.lr_d.error is None:
-            self.lr_d.set_value(lr_d)
-        if not self.lr_g.slider.isSliderDown() and not self.lr_g.edit.hasFocus() and self.lr_g.error is None:
-            self.lr_g.set_value(lr_g)
+        """The optimisers' current rates (they move when a decay schedule runs); a rate change still in flight
+        keeps showing until the run has it."""
+        for key, v in (("lr_d", lr_d), ("lr_g", lr_g)):
+            edit = getattr(self, key)
+            if key not in self._pending and not edit.slider.isSliderDown() and not edit.edit.hasFocus() \
+                    and edit.error is None:
+                edit.set_value(v)
 
     def set_steering(self, on: bool) -> None:
         """Steering a run written elsewhere (a followed live folder): its live settings are sent to it; the
@@ -340,6 +342,9 @@ class ControlsPanel(QtWidgets.QWidget):
         shown = {**(self._in_force or self._config), **self._pending}
         if shown != self._config:
             self.load_config(shown)
+        for key in ("lr_d", "lr_g"):  # (the rates are shown from the run's optimisers: see show_rates)
+            if key in change:
+                getattr(self, key).set_value(float(change[key]))
 
     def refuse(self, msg: str, keys=()) -> None:
         """A change was refused — the one just emitted (by the run handle, at once) or, later, the one of

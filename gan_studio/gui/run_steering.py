@@ -29,7 +29,8 @@ class SteerStrip(QtWidgets.QFrame):
         self.folder: Path | None = None
         self.run_paused = False  # as the run last answered
         self._following = False
-        self.pending: dict[str, tuple[str, float]] = {}  # request id → (what was asked, when)
+        self.pending: dict[str, tuple[str, float, dict]] = {}  # request id → (what was asked, when, changes)
+        self.last_asked: dict = {}
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(6, 0, 0, 0)
         self.pause_button = QtWidgets.QPushButton("❚❚ Pause run")
@@ -128,7 +129,7 @@ class SteerStrip(QtWidgets.QFrame):
             self._say(f"cannot write to the run folder: {getattr(exc, 'strerror', None) or exc}", bad=True)
             return False
         what = action if changes is None else ", ".join(f"{k} = {v}" for k, v in changes.items())
-        self.pending[rid] = (what, time.monotonic())
+        self.pending[rid] = (what, time.monotonic(), dict(changes or {}))
         self._say(f"{what}: sent, waiting for the run…")
         self.timer.start()
         return True
@@ -139,7 +140,7 @@ class SteerStrip(QtWidgets.QFrame):
         if self.folder is None or not self.pending:
             self.timer.stop()
             return
-        for rid, (what, sent) in list(self.pending.items()):
+        for rid, (what, sent, asked) in list(self.pending.items()):
             ans = find_answer(self.folder, rid)
             if ans is None:
                 if time.monotonic() - sent > 10:
@@ -155,4 +156,5 @@ class SteerStrip(QtWidgets.QFrame):
                 self._say(f"{what}: {done} at iteration {it:,}")
                 if ans["event"] in ("paused", "resumed"):
                     self.run_paused = ans["event"] == "paused"
+            self.last_asked = asked  # the changes this answer is about (the window puts refused ones back)
             self.answered.emit(ans["event"], self.answer.toolTip())

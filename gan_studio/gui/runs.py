@@ -278,6 +278,8 @@ class RunManager:
                 why = steer.send_changes(change)
                 if why:
                     self.w.controls.refuse(why)
+                else:  # shown as in flight until the folder's snapshots have it, or the run refuses it
+                    self.w.controls.sent(change)
             return
         try:
             h.set(**change)

@@ -204,9 +204,11 @@ class StudioWindow(QtWidgets.QMainWindow):
             snap = self.controller.snapshot
             if snap is not None:  # what the run has in force (the controls took the refused value as sent)
                 self.controls.load_config(snap.config)
-            self.controls.refuse(text)
+            self.controls.refuse(text, keys=tuple(self.replay_bar.steer.last_asked))
         else:
             self.controls.show_error(None)
+            if event == "set":  # (sent from the steering strip too): shown at once, not at the next snapshot
+                self.controls.sent(self.replay_bar.steer.last_asked)
         if self.controller.is_replay:
             self.display.on_state("replay", self.controller.snapshot.message if self.controller.snapshot else "")
 
