@@ -24,6 +24,9 @@ from gan_studio.core.views import views as V
 from gan_studio.core.views.viewspec import ViewRequest
 
 SMALL = dict(batch_size=64, model_args={"hidden": 32, "layers": 2})
+#: iterations per second of the live runs here: what they test comes at the display's rate, and a run at full
+#: speed would spend a core on iterations nobody looks at
+PACE = 300
 PANELS = ViewRequest(names=frozenset({"samples", "d_hist", "field", "latent", "metrics"}))
 
 
@@ -139,6 +142,7 @@ def test_a_live_run_publishes_and_records_the_helpers_views_and_computes_its_own
     cfg = get_preset("ring8").config.replace(**SMALL)
     run = ThreadRun(cfg, views_process=True, record_dir=str(tmp_path / "run"), record_every=20)
     run.set_views(PANELS)
+    run.set_speed(PACE)
     run.start()
     try:
         run_until(run, lambda ev: run.perf["helper_views"] >= 20, what="20 frames of views from the helper")
@@ -166,6 +170,7 @@ def test_when_the_helper_dies_the_run_goes_on_and_draws_its_own_views(quick_help
     cfg = get_preset("ring8").config.replace(**SMALL)
     run = ThreadRun(cfg, views_process=True)
     run.set_views(PANELS)
+    run.set_speed(PACE)
     run.start()
     try:
         run_until(run, lambda ev: run.perf["helper_views"] >= 5, what="views from the helper")
@@ -185,6 +190,7 @@ def test_with_the_helper_turned_off_no_process_is_started(monkeypatch, quick_hel
     monkeypatch.setenv("GAN_STUDIO_VIEWS_PROCESS", "0")
     run = ThreadRun(get_preset("ring8").config.replace(**SMALL), views_process=True)
     run.set_views(PANELS)
+    run.set_speed(PACE)
     run.start()
     try:
         run_until(run, lambda ev: run.perf["views"] >= 10, what="views")
@@ -202,6 +208,7 @@ def test_the_studios_training_process_hands_its_views_to_a_helper_that_ends_with
     monkeypatch.setenv("GAN_STUDIO_PERF", str(perf))  # the training process writes what its display path did
     run = ProcessRun(get_preset("ring8").config.replace(**SMALL), threads=1)
     run.set_views(PANELS)
+    run.set_speed(PACE)
     run.start()
     helper = run._helper_proc
     assert helper is not None and helper.is_alive()
@@ -228,6 +235,7 @@ def test_the_studios_training_process_hands_its_views_to_a_helper_that_ends_with
 def test_a_view_the_helper_cannot_draw_is_tried_on_the_training_thread_and_reported_once(quick_helper):
     run = ThreadRun(get_preset("ring8").config.replace(**SMALL), views_process=True)
     run.set_views(PANELS)
+    run.set_speed(PACE)
     run.start()
     try:
         run_until(run, lambda ev: run.perf["helper_views"] >= 3, what="views from the helper")
@@ -246,6 +254,7 @@ def test_a_run_stopped_while_the_helper_works_waits_for_its_views_and_records_th
     run = ThreadRun(get_preset("ring8").config.replace(**SMALL), views_process=True,
                     record_dir=str(tmp_path / "run"), record_every=10)
     run.set_views(PANELS)
+    run.set_speed(PACE)
     run.start()
     try:
         run_until(run, lambda ev: run.perf["helper_views"] >= 10, what="views from the helper")
