@@ -268,6 +268,19 @@ def test_bad_input_is_one_clear_error(tmp_path):
     assert not (tmp_path / "control.jsonl").exists()
 
 
+def _end(proc, timeout: float = 120) -> str:
+    """Wait for an interrupted run to end, reading its pipes meanwhile (a full pipe would block it); one that
+    does not end is killed, and what it printed is the failure's message. Returns its stdout."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return out
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"the run did not end within {timeout:.0f} s of Ctrl+C; its stderr ends: "
+                             f"{err[-3000:]!r}") from None
+
+
 def _pause_change_resume(run: Path, proc, lr_key: str, lr: float, k: int):
     """Pause the live run, change lr and k, resume, with gan-studio control; checks what the run does."""
     _wait(lambda: len(_logged(run)) >= 5 or proc.poll() is not None, 180, "the run's first metrics")
@@ -313,7 +326,7 @@ def test_control_pauses_changes_and_resumes_the_example_loop(tmp_path):
         _pause_change_resume(run, proc, "lr_d", 0.0002, 2)
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl+C: the with-block closes the watch
-        proc.wait(timeout=120)
+        _end(proc)
     meta = json.loads((run / "run.json").read_text())
     assert meta["config"]["lr_d"] == 0.0002 and meta["config"]["k"] == 2  # the settings in force at the end
     p = run_cli("doctor", run, check=True)
@@ -330,7 +343,7 @@ def test_gan_studio_train_obeys_the_same_controls(tmp_path):
         _pause_change_resume(run, proc, "lr_g", 0.0003, 3)
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=120)
+        out = _end(proc)
     assert json.loads(out.splitlines()[-1])["status"] == "interrupted"
 
 
