@@ -18,10 +18,10 @@ class SteerStrip(QtWidgets.QFrame):
     """Pause run, Resume run, a KEY=VALUE change and the last answer; hidden unless a live folder is set.
 
     The window's own controls (the Controls dock, Play/Pause) steer a followed folder through it too
-    (:meth:`send_changes`, :meth:`toggle_run`); ``answered(event, text)`` reports each answer ("refused", "set",
+    (:meth:`send_changes`, :meth:`toggle_run`); ``answered(event, text, changes)`` reports each answer ("refused", "set",
     "paused", ...) so they show what is in force."""
 
-    answered = QtCore.Signal(str, str)
+    answered = QtCore.Signal(str, str, dict)  # event, what the strip says, the changes the answer is about
     steerable = QtCore.Signal(bool)  # a live folder is (or is no longer) being steered
 
     def __init__(self, parent=None) -> None:
@@ -30,7 +30,6 @@ class SteerStrip(QtWidgets.QFrame):
         self.run_paused = False  # as the run last answered
         self._following = False
         self.pending: dict[str, tuple[str, float, dict]] = {}  # request id → (what was asked, when, changes)
-        self.last_asked: dict = {}
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(6, 0, 0, 0)
         self.pause_button = QtWidgets.QPushButton("❚❚ Pause run")
@@ -156,5 +155,4 @@ class SteerStrip(QtWidgets.QFrame):
                 self._say(f"{what}: {done} at iteration {it:,}")
                 if ans["event"] in ("paused", "resumed"):
                     self.run_paused = ans["event"] == "paused"
-            self.last_asked = asked  # the changes this answer is about (the window puts refused ones back)
-            self.answered.emit(ans["event"], self.answer.toolTip())
+            self.answered.emit(ans["event"], self.answer.toolTip(), asked)

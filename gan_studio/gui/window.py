@@ -198,17 +198,17 @@ class StudioWindow(QtWidgets.QMainWindow):
         if self.controller.is_replay:
             self.display.on_state("replay", self.controller.snapshot.message if self.controller.snapshot else "")
 
-    def _steer_answer(self, event: str, text: str) -> None:
+    def _steer_answer(self, event: str, text: str, asked: dict) -> None:
         """A followed run answered: a refusal puts the controls back and says why; pause/resume relabel Play."""
         if event == "refused":
             snap = self.controller.snapshot
             if snap is not None:  # what the run has in force (the controls took the refused value as sent)
                 self.controls.load_config(snap.config)
-            self.controls.refuse(text, keys=tuple(self.replay_bar.steer.last_asked))
+            self.controls.refuse(text, keys=tuple(asked))
         else:
             self.controls.show_error(None)
             if event == "set":  # (sent from the steering strip too): shown at once, not at the next snapshot
-                self.controls.sent(self.replay_bar.steer.last_asked)
+                self.controls.sent(asked)
         if self.controller.is_replay:
             self.display.on_state("replay", self.controller.snapshot.message if self.controller.snapshot else "")
 

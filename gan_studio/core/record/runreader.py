@@ -51,7 +51,6 @@ class RunFolder:
         self.metrics: list[dict] = []
         self._metrics_pos = 0
         self._metrics_line = 0
-        self.restarts = 0  # times metrics.jsonl was found rewritten shorter and read again
         self._config_now = dict(meta.get("config_start") or meta["config"])  # with the recorded changes so far
         self._bad: dict[str, str] = {}  # snapshot file → why it cannot be shown
         self.refresh()
@@ -222,13 +221,12 @@ class RunFolder:
         """What metrics.jsonl gained since the last call, as lists of checked records, :data:`METRICS_CHUNK`
         bytes of the file at a time (a long run's file is never read into memory at once; a follower reads only
         the new tail). A file rewritten shorter (a resumed run keeps its metrics up to where it resumed) is read
-        again from its start: :attr:`metrics` starts over, and a streaming reader sees :attr:`restarts` grow."""
+        again from its start (:attr:`metrics` starts over)."""
         while True:
             lines, used, shrank = self._lines("metrics.jsonl", self._metrics_pos, chunk=METRICS_CHUNK)
             if shrank:
                 self.metrics, self._metrics_pos, self._metrics_line = [], 0, 0
                 self._config_now = dict(self.meta.get("config_start") or self.meta["config"])
-                self.restarts += 1
                 continue
             batch = self._parse_metrics(lines)
             self._metrics_pos += used
