@@ -91,3 +91,39 @@ def test_gif_recorder_with_a_path_writes_first_and_last_frame_at_the_end(tmp_pat
     tr2.add_observer(plain)
     tr2.run(9)
     assert [i for i, _ in plain.frames] == [4, 8]
+
+
+def _record(path, budget, steps=120):
+    import json
+
+    from gan_studio.core.record.runfolder import RunFolder, RunWriter
+
+    tr = Trainer(small(steps=steps))
+    w = tr.add_observer(RunWriter(path, tr, every=1, background=True, budget=budget))
+    tr.run(steps)
+    w.close(tr)
+    return w.every, RunFolder(path).iterations, json.loads((path / "run.json").read_text())["snapshot_every"]
+
+
+def test_snapshots_that_cost_more_than_their_budget_are_taken_less_often_and_evenly(tmp_path):
+    """A snapshot (views, a state, files: milliseconds) against a tiny iteration: with a budget of 1% of the
+    run's time their spacing doubles until they fit, evenly spaced and said in run.json; without one, every
+    iteration asked for is recorded."""
+    every, its, said = _record(tmp_path / "fixed", None)
+    assert every == said == 1 and its == list(range(121))
+    every, its, said = _record(tmp_path / "budget", 0.01)
+    assert every >= 16 and said == every
+    assert len(its) < 30 and its[0] == 0 and its[-1] == 120  # the last one: the run's end
+    # each one a multiple of the spacing in force (a power of two), which never shrinks
+    pairs = list(zip(its, its[1:-1]))
+    spacing = [1 << ((b - a).bit_length() - 1) for a, b in pairs]
+    assert all(b % s == 0 for (_, b), s in zip(pairs, spacing)) and spacing == sorted(spacing)
+
+
+def test_train_snapshot_every_records_exactly_that_spacing(tmp_path, capsys):
+    from gan_studio.__main__ import main
+    from gan_studio.core.record.runfolder import RunFolder
+
+    assert main(["train", "--preset", "ring8", "--steps", "60", "--snapshot-every", "7", "--out",
+                 str(tmp_path / "r"), "--quiet"]) == 0
+    assert RunFolder(tmp_path / "r").iterations == list(range(0, 57, 7)) + [60]

@@ -30,11 +30,15 @@ class RunWriter:
     """A trainer observer that writes a run folder (see :mod:`.runfolder`).
 
     ``resume=True`` keeps what is there up to the trainer's current iteration (a resumed run);
-    ``background=True`` writes on a writer thread (see the module's docstring)."""
+    ``background=True`` writes on a writer thread (see the module's docstring). ``budget``: the share of the
+    run's time its recording may take — the CPU time of a snapshot's work on either thread against the loop's
+    time between two snapshots; while it costs more, the spacing ``every`` doubles (None: exactly every
+    ``every``; see :meth:`keep_budget`)."""
 
     def __init__(self, path: str | os.PathLike, trainer, *, every: int = 25, max_snapshots: int = 240,
                  log_every: int = 1, snapshots: bool = True, resume: bool = False, states: bool = True,
-                 parent: dict | None = None, static: StaticInfo | None = None, background: bool = False) -> None:
+                 parent: dict | None = None, static: StaticInfo | None = None, background: bool = False,
+                 budget: float | None = None) -> None:
         from ..views import views as V
 
         if every < 1 or max_snapshots < 4 or log_every < 1:
@@ -50,6 +54,9 @@ class RunWriter:
         self.max_snapshots = int(max_snapshots)
         self.log_every = int(log_every)
         self.record_snapshots = snapshots
+        self.budget = None if budget is None else float(budget)
+        self._spent = 0.0  # CPU seconds of recording work so far (both threads)
+        self._mark: tuple[float, int, float, int] | None = None  # (time, iteration, spent, snapshots) at the last check
         self.static = static if static is not None else V.static_info(trainer)  # (given: a watched loop, watch.py)
         self.index: list[dict] = []
         self.last_error: str | None = None
@@ -101,10 +108,17 @@ class RunWriter:
     # -- the writer thread ----------------------------------------------------------------------------
     def _io(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` (disk work) on the writer thread, after what was asked before; or now, without one."""
+        def timed():
+            c0 = time.thread_time()
+            try:
+                fn()
+            finally:
+                self._spent += time.thread_time() - c0
+
         if self._bg is None:
             fn()
         else:
-            self._bg.submit(fn)
+            self._bg.submit(timed if self.budget is not None else fn)
 
     def flush(self) -> None:
         """Wait until everything asked for so far is on disk."""
@@ -191,7 +205,45 @@ class RunWriter:
         if s.iteration % self.log_every == 0:
             self._metrics.write(json.dumps(columns.to_line(s)) + "\n")  # the columns' on-disk names
         if self.record_snapshots and s.iteration % self.every == 0:
+            if self.budget is None:
+                self.snapshot(trainer)
+                return
+            c0 = time.thread_time()
             self.snapshot(trainer)
+            self._spent += time.thread_time() - c0
+            self._check_budget(int(s.iteration))
+
+    #: snapshots between two looks at their cost (one costly snapshot — the first state, a thinning — is averaged)
+    BUDGET_WINDOW = 4
+
+    def _check_budget(self, it: int) -> None:
+        now = time.perf_counter()
+        if self._mark is None:
+            self._mark = (now, it, self._spent, 0)
+            return
+        t0, it0, spent0, n = self._mark
+        n += 1
+        if n < self.BUDGET_WINDOW or it <= it0:
+            self._mark = (t0, it0, spent0, n)
+            return
+        self.keep_budget((self._spent - spent0) / n, (now - t0) / (it - it0))
+        self._mark = (now, it, self._spent, 0)
+
+    def keep_budget(self, cost: float, per_it: float) -> None:
+        """Double the snapshots' spacing while one (``cost`` seconds of work) costs more than ``budget`` of the
+        loop's time between two (``per_it`` seconds an iteration): a big model or a slow disk then records less
+        often instead of slowing the run. The record stays evenly spaced (multiples of the spacing); run.json
+        says the spacing in force."""
+        if self.budget is None or per_it <= 0:
+            return
+        every = self.every
+        while cost > self.budget * every * per_it and every < 2**30:
+            every *= 2
+        if every != self.every:
+            self.every = every
+            with self._meta_lock:
+                self._meta["snapshot_every"] = every
+            self._save_meta(quiet=True)
 
     def on_diverged(self, trainer, message) -> None:
         self._metrics.write(json.dumps({"iteration": trainer.iteration, "event": RunEvent.DIVERGED.value,

@@ -149,7 +149,8 @@ class Watch(Steering):
         self.budget = None if budget is None else float(budget)
         self._iter_s: float | None = None  # seconds per iteration of the loop (a running mean)
         self.writer = RunWriter(path, self._run, every=self.every, max_snapshots=max_snapshots,
-                                log_every=max(1, int(log_every)), snapshots=False, states=False, static=self.static)
+                                log_every=max(1, int(log_every)), snapshots=False, states=False, static=self.static,
+                                budget=self.budget)
         self.path = self.writer.path
         self.writer.update_meta(watch={"generator": type(self.G).__name__, "discriminator": type(self.D).__name__,
                                        "script": os.path.basename(sys.argv[0] or ""),
@@ -350,15 +351,10 @@ class Watch(Steering):
                 self._idle.set()
 
     def _keep_budget(self, cost: float) -> None:
-        """Double the snapshots' spacing while one costs more than ``budget`` of the loop's time between two
-        (the loop's own time per iteration, measured at its logs): a big model or a slow disk then records less
-        often instead of slowing the loop. The record stays evenly spaced (multiples of the spacing)."""
-        w, per_it = self.writer, self._iter_s
-        if self.budget is None or per_it is None or per_it <= 0:
-            return
-        while cost > self.budget * w.every * per_it and w.every < 2**30:
-            w.every *= 2
-            w._meta["snapshot_every"] = w.every  # (run.json is rewritten at the next thinning, state or close)
+        """The writer's rule (:meth:`RunWriter.keep_budget`), against the loop's own time per iteration (measured
+        at its logs)."""
+        if self._iter_s is not None:
+            self.writer.keep_budget(cost, self._iter_s)
 
     def _write_snapshot(self, it: int, G, D, state: dict | None) -> None:
         from .states import STATES_DIR, spacing, state_name
