@@ -127,3 +127,17 @@ def test_train_snapshot_every_records_exactly_that_spacing(tmp_path, capsys):
     assert main(["train", "--preset", "ring8", "--steps", "60", "--snapshot-every", "7", "--out",
                  str(tmp_path / "r"), "--quiet"]) == 0
     assert RunFolder(tmp_path / "r").iterations == list(range(0, 57, 7)) + [60]
+
+
+def test_gif_frames_that_cost_more_than_their_budget_are_drawn_less_often(tmp_path):
+    """The same rule for the GIF: a frame (~10 ms: D's field drawn) every tiny iteration, with 1% of the run's
+    time to spend, is drawn far less often; without a budget, every iteration asked for."""
+    frames = {}
+    for budget in (None, 0.01):
+        tr = Trainer(small(steps=120))
+        gif = tr.add_observer(GifRecorder(every=1, max_frames=200, background=True, budget=budget))
+        tr.run(120)
+        gif.flush()
+        frames[budget] = [it for it, _ in gif.frames]
+    assert frames[None] == list(range(1, 121))
+    assert len(frames[0.01]) < 30 and gif.every >= 16

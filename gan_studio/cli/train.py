@@ -24,9 +24,10 @@ DESCRIPTION = ("Train headless. Settings come from --preset, then explicit flags
                "the checkpoint's settings continue (flags may change what a running run can change); a "
                "--preset given with --resume must describe the same data, model and seed.")
 
-#: the share of the training time a run's snapshots may take (their work on the training and writer threads):
-#: beyond it their spacing doubles (RunWriter.keep_budget); --snapshot-every N asks for exactly N
-SNAPSHOT_BUDGET = 0.03
+#: the share of the training time a run's snapshots may take, and its GIF's frames (their work on the training
+#: and writer threads): beyond it their spacing doubles (core/record/budget.py); --snapshot-every N and
+#: --gif-every N ask for exactly N
+RECORD_BUDGET = 0.03
 #: argparse dest -> TrainConfig field: every setting with a flag in the settings table (its flag, type, range
 #: and choices come from there); --device is read on its own (it also picks the rank's device under torchrun)
 TRAIN_SETTINGS = {s.dest: s.name for s in SETTINGS if s.flag and s.name != "device"}
@@ -52,10 +53,12 @@ def add_arguments(t) -> None:
                    "one holding files is refused unless --resume continues it or --overwrite)")
     t.add_argument("--overwrite", action="store_true", help="--out holds an old run: move it aside to DIR.old-N "
                    "(nothing is deleted) and start a new one")
-    t.add_argument("--gif-every", type=positive_int, default=None, help="iterations between GIF frames")
+    t.add_argument("--gif-every", type=positive_int, default=None, metavar="N",
+                   help="a GIF frame every N iterations, exactly (default: about 60 over the run, fewer when "
+                        f"they would take more than {RECORD_BUDGET * 100:g}%% of the training time)")
     t.add_argument("--snapshot-every", type=positive_int, default=None, metavar="N",
                    help="a snapshot every N iterations, exactly (default: about 200 over the run, fewer when "
-                        f"they would take more than {SNAPSHOT_BUDGET * 100:g}%% of the training time)")
+                        f"they would take more than {RECORD_BUDGET * 100:g}%% of the training time)")
     t.add_argument("--log-every", type=positive_int, default=10, help="iterations between metrics.jsonl lines")
     t.add_argument("--save-every", type=nonneg_int, default=0, help="also checkpoint every N iterations (0: at end)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -289,12 +292,13 @@ def _train(a, out: Path, trainer, dinfo, main: bool) -> int:
     ckpt, gif_path = out / "checkpoint.pt", out / "samples.gif"
     clock = trainer.add_observer(_Stopwatch())
     # the GIF's frames and the run folder's files are drawn and written off the training thread
-    gif = trainer.add_observer(GifRecorder(every=a.gif_every or max(1, steps // 60), path=gif_path, background=True))
+    gif = trainer.add_observer(GifRecorder(every=a.gif_every or max(1, steps // 60), path=gif_path, background=True,
+                                           budget=None if a.gif_every else RECORD_BUDGET))
     gif.capture(trainer)  # the first frame, before the clock starts
     try:
         writer = trainer.add_observer(RunWriter(out, trainer, log_every=a.log_every, resume=bool(a.resume),
                                                 every=a.snapshot_every or max(1, steps // 200), background=True,
-                                                budget=None if a.snapshot_every else SNAPSHOT_BUDGET))
+                                                budget=None if a.snapshot_every else RECORD_BUDGET))
     except RunFolderError as exc:
         raise UserError(str(exc)) from None
     bar = trainer.add_observer(ProgressBar(steps, start, not a.quiet))

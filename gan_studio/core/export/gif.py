@@ -46,10 +46,13 @@ class GifRecorder(Observer):
     GIF there when the run ends (finished, stopped, diverged or interrupted; not after an error).
 
     With ``background=True`` a frame is drawn on a thread of its own from copies of G's and D's weights
-    (:mod:`.shadow`), so training does not wait for it; :meth:`flush` waits for the frames asked for."""
+    (:mod:`.shadow`), so training does not wait for it; :meth:`flush` waits for the frames asked for.
+
+    ``budget``: the share of the run's time its frames may take (:mod:`gan_studio.core.record.budget`); while a
+    frame costs more, ``every`` doubles (None: every ``every`` iterations)."""
 
     def __init__(self, every: int = 50, max_frames: int = 120, path: str | Path | None = None,
-                 duration_ms: int = 100, background: bool = False) -> None:
+                 duration_ms: int = 100, background: bool = False, budget: float | None = None) -> None:
         if every < 1 or max_frames < 2:
             raise ValueError("every must be ≥ 1 and max_frames ≥ 2")
         self.every = int(every)
@@ -60,6 +63,12 @@ class GifRecorder(Observer):
         self._real = None
         self._last: int | None = None  # the iteration of the newest frame asked for
         self._bg = self._shadow = None
+        self.budget = None if budget is None else float(budget)
+        self._meter = None
+        if self.budget is not None:
+            from ..record.budget import CostMeter
+
+            self._meter = CostMeter()
         if background:
             from ..record.background import Writer
 
@@ -67,7 +76,15 @@ class GifRecorder(Observer):
 
     def on_iteration(self, trainer, stats) -> None:
         if stats.iteration % self.every == 0:
-            self.capture(trainer)
+            if self._meter is None:
+                self.capture(trainer)
+                return
+            from ..record.budget import spacing_within
+
+            self._meter.timed(lambda: self.capture(trainer))()
+            looked = self._meter.look(int(stats.iteration))
+            if looked is not None:
+                self.every = spacing_within(self.budget, *looked, self.every)
 
     def on_run_start(self, trainer) -> None:
         if self.path is not None:
@@ -100,7 +117,8 @@ class GifRecorder(Observer):
             from ..record.shadow import capture_weights
 
             weights, shadow, real = capture_weights(trainer), self._shadow, self._real
-            self._bg.submit(lambda: self._keep(it, frame_for(shadow.load(weights), real)))
+            job = lambda: self._keep(it, frame_for(shadow.load(weights), real))  # noqa: E731
+            self._bg.submit(job if self._meter is None else self._meter.timed(job))
         else:
             self._keep(it, frame_for(trainer, self._real))
 

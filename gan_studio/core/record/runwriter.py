@@ -22,6 +22,7 @@ import numpy as np
 from .. import columns
 from ..columns import RunEvent
 from ..views.viewspec import D_HIST, StaticInfo
+from .budget import CostMeter, spacing_within
 from .runfiles import (FORMAT, RECORD_REQUEST, VERSION, RunFolderError, atomic_write, flatten_views,
                        line_iteration, npz_bytes)
 
@@ -55,8 +56,7 @@ class RunWriter:
         self.log_every = int(log_every)
         self.record_snapshots = snapshots
         self.budget = None if budget is None else float(budget)
-        self._spent = 0.0  # CPU seconds of recording work so far (both threads)
-        self._mark: tuple[float, int, float, int] | None = None  # (time, iteration, spent, snapshots) at the last check
+        self._meter = CostMeter()  # what its work costs (budget.py)
         self.static = static if static is not None else V.static_info(trainer)  # (given: a watched loop, watch.py)
         self.index: list[dict] = []
         self.last_error: str | None = None
@@ -108,17 +108,10 @@ class RunWriter:
     # -- the writer thread ----------------------------------------------------------------------------
     def _io(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` (disk work) on the writer thread, after what was asked before; or now, without one."""
-        def timed():
-            c0 = time.thread_time()
-            try:
-                fn()
-            finally:
-                self._spent += time.thread_time() - c0
-
         if self._bg is None:
             fn()
         else:
-            self._bg.submit(timed if self.budget is not None else fn)
+            self._bg.submit(self._meter.timed(fn) if self.budget is not None else fn)
 
     def flush(self) -> None:
         """Wait until everything asked for so far is on disk."""
@@ -208,37 +201,17 @@ class RunWriter:
             if self.budget is None:
                 self.snapshot(trainer)
                 return
-            c0 = time.thread_time()
-            self.snapshot(trainer)
-            self._spent += time.thread_time() - c0
-            self._check_budget(int(s.iteration))
-
-    #: snapshots between two looks at their cost (one costly snapshot — the first state, a thinning — is averaged)
-    BUDGET_WINDOW = 4
-
-    def _check_budget(self, it: int) -> None:
-        now = time.perf_counter()
-        if self._mark is None:
-            self._mark = (now, it, self._spent, 0)
-            return
-        t0, it0, spent0, n = self._mark
-        n += 1
-        if n < self.BUDGET_WINDOW or it <= it0:
-            self._mark = (t0, it0, spent0, n)
-            return
-        self.keep_budget((self._spent - spent0) / n, (now - t0) / (it - it0))
-        self._mark = (now, it, self._spent, 0)
+            self._meter.timed(lambda: self.snapshot(trainer))()
+            looked = self._meter.look(int(s.iteration))
+            if looked is not None:
+                self.keep_budget(*looked)
 
     def keep_budget(self, cost: float, per_it: float) -> None:
         """Double the snapshots' spacing while one (``cost`` seconds of work) costs more than ``budget`` of the
         loop's time between two (``per_it`` seconds an iteration): a big model or a slow disk then records less
         often instead of slowing the run. The record stays evenly spaced (multiples of the spacing); run.json
         says the spacing in force."""
-        if self.budget is None or per_it <= 0:
-            return
-        every = self.every
-        while cost > self.budget * every * per_it and every < 2**30:
-            every *= 2
+        every = spacing_within(self.budget, cost, per_it, self.every)
         if every != self.every:
             self.every = every
             with self._meta_lock:
