@@ -13,8 +13,9 @@ from conftest import run_cli
 @pytest.fixture(scope="module")
 def fig1_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("fig1") / "run"
-    run_cli("train", "--preset", "figure1", "--steps", "300", "--seed", "1", "--snapshot-every", "1", "--out", out, "--quiet",
-            check=True)  # (a snapshot at every iteration: the moments asked for are recorded exactly)
+    # a snapshot at every iteration, so the moments asked for are recorded exactly
+    run_cli("train", "--preset", "figure1", "--steps", "300", "--seed", "1", "--snapshot-every", "1", "--out", out,
+            "--quiet", check=True)
     return out
 
 

@@ -33,7 +33,8 @@ OPEN_S = 30  # `open --exit-after 3` must be done well within this
 def genuine(tmp_path_factory) -> Path:
     """A short ring8 run written by `gan-studio train` (run.json, static.npz, metrics, snapshots)."""
     out = tmp_path_factory.mktemp("hostile") / "run"
-    run_cli("train", "--preset", "ring8", "--steps", "40", "--seed", "3", "--out", out, "--quiet", check=True)
+    run_cli("train", "--preset", "ring8", "--steps", "40", "--seed", "3", "--snapshot-every", "1", "--out", out,
+            "--quiet", check=True)  # (a snapshot at every iteration: the tests damage chosen ones)
     (out / "checkpoint.pt").unlink()  # not needed here; keeps the copies small
     return out
 

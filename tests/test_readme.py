@@ -55,13 +55,17 @@ def expand(line: str) -> list[list[str]] | None:
 
 
 def cut_down(args: list[str]) -> list[str]:
-    """Small step counts (N → N/100, at most the cap), so the examples run in seconds."""
+    """Small step counts (N → N/100, at most the cap), so the examples run in seconds. A cut-down `train`
+    records a snapshot at every step: the full-size run's round steps (a branch --at 2000 of a 4,000-step
+    run) are recorded at its round spacings (core/record/budget.py), and N/100 of them must be too."""
     args = list(args)
     for i, t in enumerate(args[:-1]):
         if t in _CUT and args[i + 1].isdigit():
             args[i + 1] = str(max(1, min(_CUT[t], int(args[i + 1]) // 100)))
     if args and args[0] == "train" and "--steps" not in args and "--resume" not in args:
         args += ["--steps", DEFAULT_STEPS]
+    if args and args[0] == "train" and "--snapshot-every" not in args:
+        args += ["--snapshot-every", "1"]
     return args
 
 
@@ -98,8 +102,9 @@ def test_expansion_of_optional_parts_alternatives_and_placeholders():
     assert expand("gan-studio parzen SAMPLES.npy --test TEST.npy") is None
     assert expand("gan-studio gif r --view a|b --out g.gif") == [["gif", "r", "--view", "a", "--out", "g.gif"],
                                                                 ["gif", "r", "--view", "b", "--out", "g.gif"]]
-    assert cut_down(["train", "--steps", "6000", "--out", "x"]) == ["train", "--steps", "60", "--out", "x"]
-    assert cut_down(["train", "--preset", "ring8", "--out", "x"])[-2:] == ["--steps", DEFAULT_STEPS]
+    assert cut_down(["train", "--steps", "6000", "--out", "x"]) == ["train", "--steps", "60", "--out", "x",
+                                                                    "--snapshot-every", "1"]
+    assert cut_down(["train", "--preset", "ring8", "--out", "x"])[-4:-2] == ["--steps", DEFAULT_STEPS]
     assert classify(["--preset", "ring8"]) == classify(["open", "r"]) == "studio"
     assert classify(["train", "--preset", "mnist-paper"]) == "mnist"
 

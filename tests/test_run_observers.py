@@ -93,6 +93,9 @@ def test_gif_recorder_with_a_path_writes_first_and_last_frame_at_the_end(tmp_pat
     assert [i for i, _ in plain.frames] == [4, 8]
 
 
+ROUND = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
 def _record(path, budget, steps=120):
     import json
 
@@ -111,22 +114,23 @@ def test_snapshots_that_cost_more_than_their_budget_are_taken_less_often_and_eve
     iteration asked for is recorded."""
     every, its, said = _record(tmp_path / "fixed", None)
     assert every == said == 1 and its == list(range(121))
-    every, its, said = _record(tmp_path / "budget", 0.01)
-    assert every >= 16 and said == every
-    assert len(its) < 30 and its[0] == 0 and its[-1] == 120  # the last one: the run's end
-    # each one a multiple of the spacing in force (a power of two), which never shrinks
-    pairs = list(zip(its, its[1:-1]))
-    spacing = [1 << ((b - a).bit_length() - 1) for a, b in pairs]
-    assert all(b % s == 0 for (_, b), s in zip(pairs, spacing)) and spacing == sorted(spacing)
+    every, its, said = _record(tmp_path / "budget", 0.01, steps=400)
+    assert every >= 20 and said == every and every in ROUND
+    assert len(its) < 40 and its[0] == 0 and its[-1] == 400  # the last one: the run's end
+    # each one a multiple of the round spacing in force, which never shrinks
+    spacing = [max(r for r in ROUND if r <= b - a) for a, b in zip(its, its[1:-1])]
+    assert all(b % s == 0 for b, s in zip(its[1:-1], spacing)) and spacing == sorted(spacing)
 
 
-def test_train_snapshot_every_records_exactly_that_spacing(tmp_path, capsys):
+def test_train_snapshot_every_and_gif_every_record_exactly_that_spacing(tmp_path, capsys):
     from gan_studio.__main__ import main
     from gan_studio.core.record.runfolder import RunFolder
 
-    assert main(["train", "--preset", "ring8", "--steps", "60", "--snapshot-every", "7", "--out",
+    assert main(["train", "--preset", "ring8", "--steps", "60", "--snapshot-every", "7", "--gif-every", "6", "--out",
                  str(tmp_path / "r"), "--quiet"]) == 0
     assert RunFolder(tmp_path / "r").iterations == list(range(0, 57, 7)) + [60]
+    with Image.open(tmp_path / "r" / "samples.gif") as im:  # iterations 0, 6, ..., 60
+        assert im.n_frames == 11
 
 
 def test_gif_frames_that_cost_more_than_their_budget_are_drawn_less_often(tmp_path):
@@ -140,4 +144,4 @@ def test_gif_frames_that_cost_more_than_their_budget_are_drawn_less_often(tmp_pa
         gif.flush()
         frames[budget] = [it for it, _ in gif.frames]
     assert frames[None] == list(range(1, 121))
-    assert len(frames[0.01]) < 30 and gif.every >= 16
+    assert len(frames[0.01]) < 30 and gif.every >= 10 and gif.every in ROUND

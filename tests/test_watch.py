@@ -185,10 +185,11 @@ def test_snapshots_that_cost_more_than_the_budget_are_spaced_out(tmp_path):
                           budget=0.02) as w:
         _loop(w, G, D, opt_d, opt_g, X, 1, 200)
     every = w.writer.every
-    assert every >= 8  # a snapshot (~10 ms: views, a state, files) is far more than 2% of 2 tiny iterations
+    assert every >= 10  # a snapshot (~10 ms: views, a state, files) is far more than 2% of 2 tiny iterations
     its = RunFolder(tmp_path / "b").iterations
     assert len(its) < 60 and its[0] == 1 and its[-1] == 200
-    assert all(i % 2 == 0 for i in its[1:])  # multiples of the spacing in force when each was taken
+    assert every in (10, 20, 50, 100, 200, 500, 1000)  # a round spacing
+    assert all(i % 2 == 0 or i % every == 0 for i in its[1:])  # multiples of the spacing in force
     assert json.loads((tmp_path / "b" / "run.json").read_text())["snapshot_every"] == every
 
 

@@ -25,7 +25,7 @@ DESCRIPTION = ("Train headless. Settings come from --preset, then explicit flags
                "--preset given with --resume must describe the same data, model and seed.")
 
 #: the share of the training time a run's snapshots may take, and its GIF's frames (their work on the training
-#: and writer threads): beyond it their spacing doubles (core/record/budget.py); --snapshot-every N and
+#: and writer threads): beyond it their spacing grows to a round number (core/record/budget.py); --snapshot-every N and
 #: --gif-every N ask for exactly N
 RECORD_BUDGET = 0.03
 #: argparse dest -> TrainConfig field: every setting with a flag in the settings table (its flag, type, range

@@ -49,7 +49,7 @@ class GifRecorder(Observer):
     (:mod:`.shadow`), so training does not wait for it; :meth:`flush` waits for the frames asked for.
 
     ``budget``: the share of the run's time its frames may take (:mod:`gan_studio.core.record.budget`); while a
-    frame costs more, ``every`` doubles (None: every ``every`` iterations)."""
+    frame costs more, ``every`` grows to a round number (None: every ``every`` iterations)."""
 
     def __init__(self, every: int = 50, max_frames: int = 120, path: str | Path | None = None,
                  duration_ms: int = 100, background: bool = False, budget: float | None = None) -> None:

@@ -2,9 +2,11 @@
 
 A recorder asked for one record every ``every`` iterations measures what a record costs — CPU seconds of its
 work, on the training thread and on the writer threads alike — against the loop's time per iteration; while a
-record costs more than ``budget`` of the time between two, the spacing doubles. A tiny, fast network (ring8 at
-hundreds of iterations a second) then records less often instead of training slower; a big one is unaffected.
-The record stays evenly spaced: records are taken at multiples of the spacing in force, which never shrinks.
+record costs more than ``budget`` of the time between two, the spacing grows to the smallest round number (1,
+2, 5, 10, 20, 50, ...) at which it fits. A tiny, fast network (ring8 at hundreds of iterations a second) then records less often instead of training
+slower; a big one is unaffected. The record stays evenly spaced: records are taken at multiples of the spacing
+in force, which never shrinks; and round spacings keep round steps recorded (a branch ``--at 2000`` finds
+its training state).
 Used by :class:`~gan_studio.core.record.runwriter.RunWriter` (``gan-studio train``), :func:`gan_studio.watch`
 and :class:`~gan_studio.core.export.gif.GifRecorder`.
 """
@@ -16,14 +18,23 @@ from typing import Callable
 MAX_SPACING = 2**30
 
 
+def round_up(n: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, 100, ... that is at least ``n``."""
+    p = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * p >= n:
+                return m * p
+        p *= 10
+
+
 def spacing_within(budget: float | None, cost: float, per_it: float, every: int) -> int:
-    """The spacing, ``every`` doubled as often as needed, at which a record costing ``cost`` seconds takes at
-    most ``budget`` of the loop's time (``per_it`` seconds an iteration). ``budget`` None: ``every``."""
-    if budget is None or per_it <= 0:
+    """``every``, or when a record costing ``cost`` seconds takes more than ``budget`` of the loop's time
+    between two (``per_it`` seconds an iteration), the smallest round number (:func:`round_up`) above ``every``
+    at which it fits. ``budget`` None: ``every``."""
+    if budget is None or per_it <= 0 or cost <= budget * every * per_it:
         return every
-    while cost > budget * every * per_it and every < MAX_SPACING:
-        every *= 2
-    return every
+    return min(MAX_SPACING, round_up(max(cost / (budget * per_it), every + 1)))
 
 
 class CostMeter:
@@ -62,4 +73,4 @@ class CostMeter:
         return (self.spent - spent0) / n, (now - t0) / (iteration - it0)
 
 
-__all__ = ["CostMeter", "spacing_within", "MAX_SPACING"]
+__all__ = ["CostMeter", "spacing_within", "round_up", "MAX_SPACING"]

@@ -33,7 +33,7 @@ class RunWriter:
     ``resume=True`` keeps what is there up to the trainer's current iteration (a resumed run);
     ``background=True`` writes on a writer thread (see the module's docstring). ``budget``: the share of the
     run's time its recording may take — the CPU time of a snapshot's work on either thread against the loop's
-    time between two snapshots; while it costs more, the spacing ``every`` doubles (None: exactly every
+    time between two snapshots; while it costs more, the spacing ``every`` grows (None: exactly every
     ``every``; see :meth:`keep_budget`)."""
 
     def __init__(self, path: str | os.PathLike, trainer, *, every: int = 25, max_snapshots: int = 240,
@@ -207,10 +207,10 @@ class RunWriter:
                 self.keep_budget(*looked)
 
     def keep_budget(self, cost: float, per_it: float) -> None:
-        """Double the snapshots' spacing while one (``cost`` seconds of work) costs more than ``budget`` of the
-        loop's time between two (``per_it`` seconds an iteration): a big model or a slow disk then records less
-        often instead of slowing the run. The record stays evenly spaced (multiples of the spacing); run.json
-        says the spacing in force."""
+        """Space the snapshots out (to a round number, budget.py) when one (``cost`` seconds of work) costs more
+        than ``budget`` of the loop's time between two (``per_it`` seconds an iteration): a tiny, fast network
+        then records less often instead of training slower. The record stays evenly spaced (multiples of the
+        spacing in force); run.json says the spacing."""
         every = spacing_within(self.budget, cost, per_it, self.every)
         if every != self.every:
             self.every = every
@@ -424,16 +424,18 @@ class RunWriter:
         self._metrics.write(json.dumps({"iteration": int(iteration), "event": RunEvent.REWIND.value, "from": came_from}) + "\n")
 
     def close(self, trainer=None) -> None:
-        """The last snapshot and run.json's final settings (with ``trainer``); then the writer thread ends and
-        the metrics file closes — those two even when the last snapshot fails (the failure is raised after)."""
+        """The last snapshot and run.json's final iteration and settings (with ``trainer``); then the writer thread
+        ends and the metrics file closes — all but the snapshot even when it fails (the failure is raised after)."""
         try:
             if trainer is not None:
-                if self.record_snapshots:
-                    self.snapshot(trainer, state=True)
-                with self._meta_lock:
-                    self._meta["iteration"] = trainer.iteration
-                    self._meta["config"] = trainer.config.to_dict()
-                self._save_meta(quiet=True)
+                try:
+                    if self.record_snapshots:
+                        self.snapshot(trainer, state=True)
+                finally:  # run.json says where the run ended, even when its last snapshot failed
+                    with self._meta_lock:
+                        self._meta["iteration"] = trainer.iteration
+                        self._meta["config"] = trainer.config.to_dict()
+                    self._save_meta(quiet=True)
         finally:
             if self._bg is not None:
                 self._bg.close()
