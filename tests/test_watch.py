@@ -19,7 +19,8 @@ import torch
 
 from conftest import REPO, run_cli
 
-ENV = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# (PYTHONFAULTHANDLER: a run that does not end is aborted with every thread's stack on stderr, see _end)
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
 
 
 def _events(run: Path, kind: str | None = None) -> list[dict]:
@@ -269,17 +270,22 @@ def test_bad_input_is_one_clear_error(tmp_path):
     assert not (tmp_path / "control.jsonl").exists()
 
 
-def _end(proc, timeout: float = 120) -> str:
+def _end(proc, timeout: float = 90) -> str:
     """Wait for an interrupted run to end, reading its pipes meanwhile (a full pipe would block it); one that
-    does not end is killed, and what it printed is the failure's message. Returns its stdout."""
+    does not end is aborted (its threads' stacks go to stderr) and killed, and what it printed is the failure's
+    message. Returns its stdout."""
     try:
         out, _ = proc.communicate(timeout=timeout)
         return out
     except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints where every thread is
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
         raise AssertionError(f"the run did not end within {timeout:.0f} s of Ctrl+C; its stderr ends: "
-                             f"{err[-3000:]!r}") from None
+                             f"{err[-8000:]}") from None
 
 
 def _pause_change_resume(run: Path, proc, lr_key: str, lr: float, k: int):
