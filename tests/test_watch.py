@@ -277,6 +277,7 @@ def _as_in_a_terminal() -> None:
     process's Python-level handler and main-thread mask were unchanged — presumably an earlier test's library
     left SIGINT ignored at the C level (not found yet)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _end(proc, timeout: float = 90) -> str:
