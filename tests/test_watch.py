@@ -272,10 +272,9 @@ def test_bad_input_is_one_clear_error(tmp_path):
 
 def _as_in_a_terminal() -> None:
     """In the child, before it starts: Ctrl+C (SIGINT) at its default, as for a command typed in a terminal.
-    A child inherits an ignored SIGINT, and Python then ignores Ctrl+C too. In the full suite (not alone) both
-    runs below went on training after their Ctrl+C (faulthandler's stacks: in backward, 90 s later) while this
-    process's Python-level handler and main-thread mask were unchanged — presumably an earlier test's library
-    left SIGINT ignored at the C level (not found yet)."""
+    A child inherits an ignored SIGINT, and Python then ignores Ctrl+C too: a suite started in the background
+    (``pytest &``, nohup: SIGINT and SIGQUIT are ignored from its start, /proc/PID/status SigIgn 0x...7) saw
+    both runs below go on training after their Ctrl+C (faulthandler's stacks: in backward, 90 s later)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
