@@ -81,8 +81,7 @@ class GifRecorder(Observer):
                 return
             from ..record.budget import spacing_within
 
-            self._meter.timed(lambda: self.capture(trainer))()
-            looked = self._meter.look(int(stats.iteration))
+            looked = self._meter.record(lambda: self.capture(trainer), int(stats.iteration))
             if looked is not None:
                 self.every = spacing_within(self.budget, *looked, self.every)
 

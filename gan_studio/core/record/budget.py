@@ -2,11 +2,11 @@
 
 A recorder asked for one record every ``every`` iterations measures what a record costs — CPU seconds of its
 work, on the training thread and on the writer threads alike — against the loop's time per iteration; while a
-record costs more than ``budget`` of the time between two, the spacing grows to the smallest round number (1,
-2, 5, 10, 20, 50, ...) at which it fits. A tiny, fast network (ring8 at hundreds of iterations a second) then records less often instead of training
-slower; a big one is unaffected. The record stays evenly spaced: records are taken at multiples of the spacing
-in force, which never shrinks; and round spacings keep round steps recorded (a branch ``--at 2000`` finds
-its training state).
+record costs more than ``budget`` of the time between two, the spacing grows to the smallest round number (1, 2,
+5, 10, 20, 50, ...) at which it fits. A tiny, fast network (ring8 at hundreds of iterations a second) then
+records less often instead of training slower; a big one is unaffected. The record stays evenly spaced: records
+are taken at multiples of the spacing in force, which never shrinks; and round spacings keep round steps
+recorded (a branch ``--at 2000`` finds its training state).
 Used by :class:`~gan_studio.core.record.runwriter.RunWriter` (``gan-studio train``), :func:`gan_studio.watch`
 and :class:`~gan_studio.core.export.gif.GifRecorder`.
 """
@@ -56,6 +56,11 @@ class CostMeter:
             finally:
                 self.spent += time.thread_time() - c0
         return run
+
+    def record(self, fn: Callable[[], None], iteration: int) -> tuple[float, float] | None:
+        """Run the record at ``iteration`` (``fn``, timed), then :meth:`look`."""
+        self.timed(fn)()
+        return self.look(iteration)
 
     def look(self, iteration: int) -> tuple[float, float] | None:
         """After a record at ``iteration``: (CPU seconds a record cost, seconds an iteration of the loop) over

@@ -201,8 +201,7 @@ class RunWriter:
             if self.budget is None:
                 self.snapshot(trainer)
                 return
-            self._meter.timed(lambda: self.snapshot(trainer))()
-            looked = self._meter.look(int(s.iteration))
+            looked = self._meter.record(lambda: self.snapshot(trainer), int(s.iteration))
             if looked is not None:
                 self.keep_budget(*looked)
 

@@ -145,7 +145,8 @@ class Watch(Steering):
         self.real = real_x
         self._range = value_range
         self.every = max(1, int(every))  # as asked; the writer's `every` is the spacing in force (it grows)
-        #: the share of the loop's time the snapshots' work may take (None: no limit); over it, their spacing grows (budget.py)
+        #: the share of the loop's time the snapshots' work may take (None: no limit); over it, their spacing
+        #: grows (budget.py)
         self.budget = None if budget is None else float(budget)
         self._iter_s: float | None = None  # seconds per iteration of the loop (a running mean)
         self.writer = RunWriter(path, self._run, every=self.every, max_snapshots=max_snapshots,
@@ -456,9 +457,8 @@ def watch(path: str | os.PathLike, generator, discriminator, *, z_dim, real, opt
     "uniform"), ``value_range`` (images: (low, high) of the data), ``centers``/``sigma`` (a mixture's modes,
     for mode coverage), ``states``, ``doctor``, ``control``, ``background`` (False: snapshots on the caller's
     thread), ``k``, ``g_steps``, ``batch_size`` (as recorded), ``budget`` (the share of the loop's time the
-    snapshots may take, 0.02: beyond it their spacing grows to a round number; None: exactly every ``every``). On a rank other
-    than 0 returns a
-    :class:`NullWatch`."""
+    snapshots may take, 0.02: beyond it their spacing grows to a round number; None: exactly every ``every``).
+    On a rank other than 0 returns a :class:`NullWatch`."""
     if _rank() != 0:
         return NullWatch()
     return Watch(path, generator, discriminator, z_dim=z_dim, real=real, optimizers=optimizers, loss=loss,
