@@ -80,12 +80,12 @@ def test_slow_training_that_was_asked_for_is_not_a_hang_but_a_stall_is(genuine, 
     def big(name):
         return ["train", "--preset", "ring8", "--k", "10000", "--steps", "3", "--out", tmp_path / name, "--quiet"]
 
-    o = fuzzlib.run_in_process(big("big"), [tmp_path], [tmp_path / "big"], hang_s=5, iterations=3)
-    assert o.slow and not o.problems, o  # 3 x 10,001 optimiser steps: > 30 s at 1 ms each, past 5 s
+    o = fuzzlib.run_in_process(big("big"), [tmp_path], [tmp_path / "big"], hang_s=2, iterations=3)
+    assert o.slow and not o.problems, o  # 3 x 10,001 optimiser steps: > 30 s at 1 ms each, past 2 s
     small = ["train", "--preset", "ring8", "--model-arg", "hidden=16", "--steps", "100000", "--out",
              tmp_path / "small", "--quiet"]
-    o = fuzzlib.run_in_process(small, [tmp_path], [tmp_path / "small"], hang_s=5, iterations=1)
-    # one ring8 iteration is milliseconds: hung (by CPU time, or by the clock on a machine too loaded to give 5 s)
+    o = fuzzlib.run_in_process(small, [tmp_path], [tmp_path / "small"], hang_s=2, iterations=1)
+    # one ring8 iteration is milliseconds: hung (by CPU time, or by the clock on a machine too loaded to give 2 s)
     assert len(o.problems) == 1 and o.problems[0].startswith("hung: ") and not o.slow, o
-    o = fuzzlib.run_in_process(big("big2"), [tmp_path], [tmp_path / "big2"], hang_s=5)  # no request declared
+    o = fuzzlib.run_in_process(big("big2"), [tmp_path], [tmp_path / "big2"], hang_s=2)  # no request declared
     assert o.problems and not o.slow

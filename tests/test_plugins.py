@@ -273,13 +273,13 @@ def test_the_studio_trains_a_plugin_in_the_training_process_only(tmp_path):
     plug.write_text(MARKS_ITS_PROCESS)
     pids = tmp_path / "pids.txt"
     env = dict(os.environ, PLUGIN_PIDS=str(pids), QT_QPA_PLATFORM="offscreen", GAN_STUDIO_RECORD="0")
-    p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "30",
-                          "--screenshot", tmp_path / "s.png"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "200",
+                          "--exit-at", "20", "--screenshot", tmp_path / "s.png"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=env)
     out, err = p.communicate(timeout=240)
     assert p.returncode == 0, err
     rep = json.loads(out.strip().splitlines()[-1])
-    assert rep["iterations"] > 0 and rep["state"] == "running" and not rep["message"], rep
+    assert rep["iterations"] >= 20 and rep["state"] == "running" and not rep["message"], rep
     ran = {int(x) for x in pids.read_text().split()}
     assert ran and p.pid not in ran  # run in other processes (the probe, the training process), never the window's
     assert (tmp_path / "s.png").stat().st_size > 10_000
@@ -392,7 +392,12 @@ def test_the_studios_model_picker_lists_installed_plugins_and_trains_one(qtbot, 
     monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
     importlib.invalidate_caches()
     monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Yes)
-    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="ring8", autoplay=True, persist=False)
+    w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="ring8", autoplay=False, persist=False)
+    from gan_studio.core.live.handles import ThreadRun
+
+    # the window's picker and what the run accepts, trained in a thread (the training process imports an installed
+    # package from the same sys.path as the window's; a plug-in in the training process: the test above)
+    w.run_class = ThreadRun
     qtbot.addWidget(w)
     w.show()
     w.start()
@@ -634,6 +639,9 @@ def test_the_studio_opening_a_checkpoint_that_names_a_plugin_asks_in_a_dialog(qt
     plugin_spec.forget_all()  # a new session: the window's user named no plug-in
     monkeypatch.setenv("GAN_STUDIO_RECORD", "0")
     w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="ring8", autoplay=False, persist=False)
+    from gan_studio.core.live.handles import ThreadRun
+
+    w.run_class = ThreadRun  # the dialog is the window's; the training process is tested above
     qtbot.addWidget(w)
     w.show()
     w.start()

@@ -17,8 +17,8 @@ from conftest import REPO, SHARED_MNIST
 STUDIO = {"open", "compare"}  # commands that open the window
 NEEDS_MNIST = {"reproduce", "figure2", "figure3"}
 _PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_]*(\.[a-z]+)?|\.\.\.")
-_CUT = {"--steps": 60, "--iterations": 60, "--eval-every": 30, "--checkpoint-every": 30, "--save-every": 30,
-        "--at": 60}  # a branch point scales with the run it branches
+_CUT = {"--steps": 60, "--iterations": 60, "--eval-every": 60, "--checkpoint-every": 30, "--save-every": 30,
+        "--at": 60}  # a branch point scales with the run it branches; one evaluation (the paper's protocol) per run
 DEFAULT_STEPS = "20"  # for a `train` example that gives none (presets train for thousands of iterations)
 
 

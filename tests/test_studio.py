@@ -202,13 +202,14 @@ def test_settings_a_user_changed_survive_a_restart(qtbot, tmp_path):
 
 def test_automation_prints_figures_and_saves_a_screenshot(tmp_path):
     png = tmp_path / "shot.png"
-    p = run_cli("--preset", "ring8", "--exit-after", "8", "--screenshot", str(png),
-                env={"QT_QPA_PLATFORM": "offscreen", "GAN_STUDIO_CONFIG_DIR": str(tmp_path / "cfg")}, timeout=120)
+    p = run_cli("--preset", "ring8", "--exit-after", "100", "--exit-at", "300", "--screenshot", str(png),
+                env={"QT_QPA_PLATFORM": "offscreen", "GAN_STUDIO_CONFIG_DIR": str(tmp_path / "cfg")}, timeout=150)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout.strip().splitlines()[-1])
-    for key in ("iterations", "it_per_s", "ui_frames", "ui_stall_p99_ms", "startup_s"):
+    for key in ("iterations", "it_per_s", "ui_frames", "ui_stall_p99_ms", "startup_s", "open_s"):
         assert key in out
-    assert out["iterations"] > 0 and out["it_per_s"] > 0 and out["ui_frames"] > 0
+    # --exit-at: closed once the window showed iteration 300, long before --exit-after's 100 s
+    assert out["iterations"] >= 300 and out["it_per_s"] > 0 and out["ui_frames"] > 0 and out["open_s"] < 100
     assert 0 < out["startup_s"] < 10
     from PySide6 import QtGui
 
@@ -222,6 +223,7 @@ def test_automation_prints_figures_and_saves_a_screenshot(tmp_path):
     (["--screenshot", "x.png"], "needs --exit-after"),
     (["--preset", "ring8", "--exit-after", "1", "--screenshot", "/no/such/folder/x.png"], "does not exist"),
     (["--exit-after", "-3"], "must be more than 0"),
+    (["--exit-at", "30"], "needs --exit-after"),
     (["--size", "10x10"], "out of range"),
 ])
 def test_bad_studio_arguments_get_one_clear_line(tmp_path, args, message):

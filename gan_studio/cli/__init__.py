@@ -85,7 +85,7 @@ def _run_studio(a) -> int:
         from ..gui.app import run_studio
     except ImportError as exc:
         return studio_missing(exc)
-    return run_studio(preset=a.studio_preset, exit_after=a.exit_after, screenshot=a.screenshot,
+    return run_studio(preset=a.studio_preset, exit_after=a.exit_after, exit_at=a.exit_at, screenshot=a.screenshot,
                       seed=a.studio_seed, device=a.studio_device, size=a.size, present=a.present, plugin=plugin)
 
 

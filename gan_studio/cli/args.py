@@ -90,11 +90,14 @@ def dataset_names() -> str:
 
 # ------------------------------------------------------------------------------ the studio window's flags
 def add_studio_args(p, *, top: bool = False) -> None:
-    """--exit-after, --screenshot and --size, for everything that opens the studio window (the top level,
+    """--exit-after, --exit-at, --screenshot and --size, for everything that opens the studio window (the top level,
     ``open``, ``compare``); check them with :func:`check_studio_args`."""
     p.add_argument("--exit-after", type=positive_float, metavar="SECONDS",
                    help="close after this many seconds and print one JSON line of figures (for docs and tests)"
                    if top else "close after this long")
+    p.add_argument("--exit-at", type=positive_int, metavar="ITERATION",
+                   help="with --exit-after: close as soon as the window shows this iteration (the seconds stay the "
+                   "limit): a screenshot at a chosen moment" if top else "with --exit-after: close at this iteration")
     p.add_argument("--screenshot", metavar="FILE.png",
                    help="with --exit-after: save the window to this PNG first" if top
                    else "with --exit-after: save the window first")
@@ -104,6 +107,8 @@ def add_studio_args(p, *, top: bool = False) -> None:
 def check_studio_args(a) -> None:
     if a.screenshot and a.exit_after is None:
         raise UserError("--screenshot needs --exit-after (the screenshot is taken just before exiting)")
+    if a.exit_at is not None and a.exit_after is None:
+        raise UserError("--exit-at needs --exit-after (the longest to wait for that iteration, in seconds)")
 
 
 def studio_missing(exc: Exception) -> int:

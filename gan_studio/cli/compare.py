@@ -54,5 +54,5 @@ def run(a) -> int:
         from ..gui.app import run_studio
     except ImportError as exc:
         return studio_missing(exc)
-    return run_studio(preset=a.preset, compare=(ch_a, ch_b), exit_after=a.exit_after, screenshot=a.screenshot,
+    return run_studio(preset=a.preset, compare=(ch_a, ch_b), exit_after=a.exit_after, exit_at=a.exit_at, screenshot=a.screenshot,
                       size=a.size, plugin=plugin)

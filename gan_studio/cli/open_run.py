@@ -42,5 +42,5 @@ def run(a) -> int:
         from ..gui.app import run_studio
     except ImportError as exc:
         return studio_missing(exc)
-    return run_studio(open_run=a.run_dir, follow=a.follow, exit_after=a.exit_after, screenshot=a.screenshot,
+    return run_studio(open_run=a.run_dir, follow=a.follow, exit_after=a.exit_after, exit_at=a.exit_at, screenshot=a.screenshot,
                       size=a.size, position=a.position)

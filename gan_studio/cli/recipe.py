@@ -101,4 +101,4 @@ def open_recipe(a) -> int:
         from ..gui.app import run_studio
     except ImportError as exc:
         return studio_missing(exc)
-    return run_studio(recipe=rec, exit_after=a.exit_after, screenshot=a.screenshot, size=a.size)
+    return run_studio(recipe=rec, exit_after=a.exit_after, exit_at=a.exit_at, screenshot=a.screenshot, size=a.size)

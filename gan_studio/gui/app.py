@@ -44,7 +44,8 @@ def offscreen_screen(size: tuple[int, int]) -> None:
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={path}"
 
 
-def run_studio(preset: str | None = None, exit_after: float | None = None, screenshot: str | None = None,
+def run_studio(preset: str | None = None, exit_after: float | None = None, exit_at: int | None = None,
+               screenshot: str | None = None,
                seed: int | None = None, device: str | None = None, size: tuple[int, int] | None = None,
                open_run: str | None = None, follow: bool = False, position: int | None = None,
                compare: tuple[dict, dict] | None = None, present: bool = False, recipe=None,
@@ -181,6 +182,9 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
 
         def finish_and_exit() -> None:
             """--exit-after: report, take the screenshot, and exit — always, whatever fails on the way."""
+            if "open_s" in result:  # --exit-at came first
+                return
+            result["open_s"] = round(time.perf_counter() - t_main, 2)
             try:
                 finish()
             except Exception as exc:  # noqa: BLE001 - what was gathered is printed; the app exits regardless
@@ -197,6 +201,15 @@ def run_studio(preset: str | None = None, exit_after: float | None = None, scree
             app.quit()
 
         QtCore.QTimer.singleShot(int(exit_after * 1000), finish_and_exit)
+        if exit_at is not None:  # --exit-at: sooner, once the window shows that iteration (every side's, compared)
+            def shown_iteration() -> int:
+                if shown is not win:
+                    return min(shown.iterations())
+                return win.snapshot.iteration if win.snapshot is not None else 0
+
+            watcher = QtCore.QTimer(win)
+            watcher.timeout.connect(lambda: shown_iteration() >= exit_at and (watcher.stop(), finish_and_exit()))
+            watcher.start(100)
     code = app.exec()
     if automated:
         print(json.dumps(result), flush=True)

@@ -129,7 +129,7 @@ def _call_with_limit(fn, what: str, where: str):
 #: Seconds past the time limit after which a plug-in that never lets Python run again (C code holding the
 #: interpreter lock, e.g. ``sum(itertools.count())``: the waiting thread cannot even wake up) ends the process:
 #: exit status 1, with where each thread was (faulthandler's watchdog needs no interpreter lock).
-BACKSTOP_S = 15.0
+BACKSTOP_S = 5.0
 
 
 def _arm_backstop(seconds: float) -> bool:
