@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "reliability": ("reliability.py", [], ["--seeds", "1000", "--presets", "ring8-collapse,ring8-pacgan",
                                            "--no-demo"]),
     "soak": ("soak.py", [], ["--iterations", "12000", "--warmup", "2000", "--every", "2000"]),
+    "process_start": ("process_start.py", [], ["--runs", "2"]),
 }
 
 

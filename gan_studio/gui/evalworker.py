@@ -2,7 +2,7 @@
 
 1. the training process saves a checkpoint to a temporary file (between two iterations, so the weights are
    a consistent snapshot);
-2. a separate process (spawned, one torch thread) loads it, draws 10,000 samples and runs
+2. a separate process (core/live/processes.py; one torch thread) loads it, draws 10,000 samples and runs
    ``gan_studio.core.evaluate.scores.eval_job``: Parzen (the paper's protocol) plus the metrics that apply
    (for labelled images FID, KID and precision–recall by torch-fidelity on the classifier's features);
 3. progress and the result come back through a queue, read by a :class:`~.workers.Worker` (the studio's one
@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import queue as queue_mod
 import os
 import tempfile
@@ -20,6 +19,7 @@ import time
 from PySide6 import QtCore
 
 from ..core.errors import GanStudioError
+from ..core.live import processes
 from .workers import Aborted, Worker
 
 
@@ -33,7 +33,7 @@ class EvalWorker(QtCore.QObject):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._ctx = mp.get_context("spawn")
+        self._ctx = processes.context()
         self.proc = None
         self.worker: Worker | None = None
         self.cancel_event = None
@@ -74,8 +74,7 @@ class EvalWorker(QtCore.QObject):
 
         q = self._ctx.Queue()
         self.cancel_event = self._ctx.Event()
-        self.proc = self._ctx.Process(target=eval_job, args=(path, self.options, q, self.cancel_event),
-                                      daemon=True, name="gan-studio-eval")
+        self.proc = processes.process(eval_job, (path, self.options, q, self.cancel_event), name="gan-studio-eval")
         self.proc.start()
         self.worker = Worker(_watch, self.proc, q, self.cancel_event, name="gan-studio-eval-watch", parent=self)
         self.worker.yielded.connect(self._on_message)

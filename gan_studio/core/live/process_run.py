@@ -15,6 +15,7 @@ import numpy as np
 
 from ..protocol import STAT_COLUMNS, Event, Snapshot
 from ..train.config import TrainConfig
+from . import processes
 from .commands import Commands as _Commands, run_ids as _run_ids, views_mode
 from .handles import ThreadRun
 
@@ -88,13 +89,11 @@ class ProcessRun(_Commands):
     """
 
     def __init__(self, config: TrainConfig, *, start_paused: bool = False, **kwargs) -> None:
-        import multiprocessing as mp
-
         self.run_id = next(_run_ids)
         self.config = config
         self.views_mode = views_mode(kwargs.pop("views", None))
         kwargs["views"] = self.views_mode
-        ctx = mp.get_context("spawn")  # never fork a process that has Qt (or CUDA) initialised
+        ctx = processes.context()  # never a fork of this process (it may have Qt or CUDA initialised)
         self._cmds = ctx.Queue()
         self._recv, send = ctx.Pipe(duplex=False)
         kwargs = dict(kwargs, start_paused=start_paused, run_id=self.run_id)
@@ -112,8 +111,8 @@ class ProcessRun(_Commands):
             if views_process_enabled(True):  # started here: a training process (daemonic) cannot start one
                 self._views_conn, self._helper_proc = start_helper()
                 kwargs["views_conn"] = self._views_conn
-        self._proc = ctx.Process(target=_child_main, args=(config.to_dict(), kwargs, self._cmds, send),
-                                 name=f"gan-studio-train-{self.run_id}", daemon=True)
+        self._proc = processes.process(_child_main, (config.to_dict(), kwargs, self._cmds, send),
+                                       name=f"gan-studio-train-{self.run_id}")
         self._send = send
         self._latest: Snapshot | None = None
         self._static = None

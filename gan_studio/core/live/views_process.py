@@ -248,11 +248,10 @@ class ViewsHelper:
 def start_helper():
     """Start a helper process (idle until a :class:`ViewsHelper` sends it ``init``) → (its pipe end, process).
     The helper ends when the other end of the pipe is closed everywhere, or is told to stop."""
-    import multiprocessing as mp
+    from . import processes
 
-    ctx = mp.get_context("spawn")  # never fork a process with threads (or CUDA)
-    conn, child = ctx.Pipe(duplex=True)
-    proc = ctx.Process(target=_helper_main, args=(child,), name="gan-studio-views", daemon=True)
+    conn, child = processes.context().Pipe(duplex=True)  # (never a fork of this process: threads, CUDA)
+    proc = processes.process(_helper_main, (child,), name="gan-studio-views")
     proc.start()
     child.close()
     return conn, proc
