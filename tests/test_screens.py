@@ -4,8 +4,9 @@ presentation — keeps the window on the screen (presentation: exactly the scree
 the screen and unclipped, and every plot at least a readable size (gui/screens.py: layout_problems).
 
 Each screen is a separate process (tests/screens_probe.py): Qt's offscreen platform takes its screen
-from a JSON file named in QT_QPA_PLATFORM, and a process has one QApplication. The runs are in-process
-threads that stay paused: what is checked is the geometry, not training."""
+from a JSON file named in QT_QPA_PLATFORM, and a process has one QApplication. The runs are fake run
+handles playing a run recorded here for real (tests/fake_run.py: the same panels with the same kind of
+data, without importing torch in every probe): what is checked is the geometry, not training."""
 from __future__ import annotations
 
 import json
@@ -49,8 +50,8 @@ def problems_of(out: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("size", ["1024x768", "1280x720", "1366x768", "1920x1080"])
-def test_every_layout_fits_the_screen_and_every_plot_is_readable(size, tmp_path):
-    out = probe(size, tmp_path=tmp_path)
+def test_every_layout_fits_the_screen_and_every_plot_is_readable(size, tmp_path, tape):
+    out = probe(size, tmp_path=tmp_path, tape=tape)
     assert sorted(out["modes"]) == sorted(MODES)
     assert problems_of(out) == []
     w, h = (int(v) for v in size.split("x"))
@@ -64,6 +65,40 @@ def test_every_layout_fits_the_screen_and_every_plot_is_readable(size, tmp_path)
     else:
         assert out["columns"] == 3
     assert out["thin_pens"] == []
+
+
+def test_a_wrapped_label_gives_back_the_height_it_needed_when_narrow_or_large(qtbot):
+    """A panel's wrapped text asks for the height its lines need at its width, and gives it back when it
+    is wider again or its type smaller (QLabel's height for a width never goes below its minimum: measured
+    with the old minimum in place, the height of its narrowest moment stuck, and after a presentation a
+    1280×720 window no longer fitted its screen)."""
+    from gan_studio.gui.panels.base import WrapLabel
+
+    lab = WrapLabel()
+    qtbot.addWidget(lab)
+    lab.setText("<b>modes 0/8</b> " + "a few more words of a headline " * 6)
+    lab.resize(300, 40)
+    lab.show()
+    qtbot.waitUntil(lambda: lab.width() == 300 and lab.minimumHeight() > 0, timeout=5000)
+    one = lab.minimumHeight()
+
+    def settles(cond):  # (a window's new size may arrive as an event)
+        qtbot.waitUntil(lambda: cond(lab.minimumHeight()), timeout=5000)
+        return lab.minimumHeight()
+
+    lab.resize(100, one)
+    narrow = settles(lambda h: h > 2 * one)
+    lab.resize(300, narrow)
+    settles(lambda h: h == one)
+    f = lab.font()
+    f.setPointSizeF(f.pointSizeF() * 2)
+    lab.setFont(f)
+    settles(lambda h: h > 1.5 * one)
+    f.setPointSizeF(f.pointSizeF() / 2)
+    lab.setFont(f)
+    settles(lambda h: h == one)
+    lab.setText("")
+    settles(lambda h: h == 0)
 
 
 def test_at_2x_scaling_the_layout_is_the_same_in_device_independent_pixels(tmp_path, tape):

@@ -42,8 +42,14 @@ class WrapLabel(QtWidgets.QLabel):
         self.setMinimumWidth(60)
 
     def _fit(self) -> None:
-        h = self.heightForWidth(max(1, self.width())) if self.text() else 0
-        if h > 0 and h != self.minimumHeight():
+        h = 0
+        if self.text():
+            # (QLabel's height for a width never goes below its minimum height: measured with the old minimum
+            # in place, the height needed at a narrower width or a larger font -- presentation mode -- stuck,
+            # and a 1280×720 window no longer fitted its screen after a presentation)
+            self.setMinimumHeight(0)
+            h = max(0, self.heightForWidth(max(1, self.width())))
+        if h != self.minimumHeight():
             self.setMinimumHeight(h)
 
     def setText(self, text: str) -> None:
