@@ -223,7 +223,7 @@ def check_oscillation(doc, rule: Rule, it: int):
     if not np.isfinite(y).all():
         return None
     ys = np.convolve(y, np.ones(3) / 3, mode="valid")  # 150-iteration moving mean: minibatch noise out
-    lo, hi = float(np.quantile(ys, 0.1)), float(np.quantile(ys, 0.9))
+    lo, hi = (float(q) for q in np.quantile(ys, (0.1, 0.9)))
     amp = hi - lo
     scale = 1.0 if sig else max(float(np.median(np.abs(y))), 1e-12)
     if amp / scale < (th["amplitude_min"] if sig else th["relative_amplitude_min"]):
