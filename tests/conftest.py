@@ -55,13 +55,21 @@ def mnist_root():
 LOAD_MS = 90_000
 
 
+#: the Speed slider of the test windows (iterations a second): what a window test checks comes at the display's
+#: rate, and a run at full speed would spend a core on iterations nobody looks at (``speed=None``: no limit;
+#: ``speed=REMEMBERED``: what the window's settings remember, as a user reopening the studio gets)
+WINDOW_SPEED = 100
+REMEMBERED = "remembered"
+
+
 def make_window(qtbot, tmp_path, preset="ring8", autoplay=False, *, process=False, size=(1280, 800), wait=True,
-                **kw):
+                speed=WINDOW_SPEED, **kw):
     """The studio window on ``preset``, shown offscreen and started; returns once its first run is drawn
     (``wait``). ``process=False`` trains in a thread of this process (GAN_STUDIO_THREAD_WORKER=1: the same
     run loop without a fresh interpreter importing torch per window), for tests about the window and what it
     does with a run; ``process=True`` uses the studio's real training process (its default), for tests about
     that process.
+    ``speed``: the Speed slider, as a user sets it (iterations a second; None: as fast as possible).
     Keyword arguments go to :class:`StudioWindow`; ``confirm_reset`` to its run manager."""
     from gan_studio.gui.settings import Settings
     from gan_studio.gui.window import StudioWindow
@@ -76,6 +84,8 @@ def make_window(qtbot, tmp_path, preset="ring8", autoplay=False, *, process=Fals
     if confirm is not None:
         w.confirm_reset = confirm
     w.resize(*size)
+    if speed != REMEMBERED:
+        w.controls.set_speed(speed)
     w.show()
     if wait:
         with qtbot.waitSignal(w.controller.snapshotChanged, timeout=LOAD_MS):  # drawn: static and snapshot known
@@ -181,7 +191,10 @@ def run_cli(*args, check=False, timeout=300, env=None, process=None):
     return p
 
 
-if os.environ.get("GAN_STUDIO_TEST_CPU"):  # where the suite's CPU time goes: one JSON line per test phase
+# Where the suite's CPU time goes: one JSON line per test. "children" counts the processes this one started
+# and reaped, not those forked by the fork server (core/live/processes.py: they are the server's children);
+# a suite's whole CPU time, every descendant counted, is a cgroup's (cpuacct.usage), as its figures were taken.
+if os.environ.get("GAN_STUDIO_TEST_CPU"):
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(item, nextitem):
         import json

@@ -176,10 +176,11 @@ def test_conditional_models_need_labels():
 
 def test_conditional_generator_follows_its_labels():
     """After a conditional run on digits, G's mean image for each label is nearest the real mean of that
-    label (label conditioning really steers the generator). ~12 s on one CPU core."""
+    label (label conditioning really steers the generator). 2,000 iterations: 10 of 10 labels (1,000: none,
+    1,500: 9)."""
     tr = Trainer(TrainConfig(dataset="digits", model="cond-mlp", model_args={"hidden": 128, "out_range": "unit"},
-                             z_dim=8, batch_size=64, device="cpu", seed=0, steps=3000))
-    tr.run(3000)
+                             z_dim=8, batch_size=64, device="cpu", seed=0, steps=2000))
+    tr.run(2000)
     X, Y = tr.dataset.images.float() / 255, tr.dataset.labels
     z = torch.randn(200, 8, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():

@@ -235,6 +235,7 @@ def test_studio_draws_a_live_fid_curve_every_n_iterations_without_parzen(qtbot, 
     w = StudioWindow(settings=Settings(tmp_path / "studio.ini"), preset="digits", autoplay=True)
     qtbot.addWidget(w)
     w.resize(1280, 800)
+    w.controls.set_speed(40)  # slow motion (the Speed slider): the points come every 100 iterations, not per second
     w.show()
     w.start()
     try:

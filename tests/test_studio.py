@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from conftest import LOAD_MS, make_window, run_cli
+from conftest import LOAD_MS, REMEMBERED, make_window, run_cli
 from gan_studio.core.live.handles import STAT_COLUMNS
 
 COL = {name: i for i, name in enumerate(STAT_COLUMNS)}
@@ -190,7 +190,7 @@ def test_settings_a_user_changed_survive_a_restart(qtbot, tmp_path):
     w.samples.nn.setChecked(False)
     qtbot.waitUntil(lambda: w.run.latest().config["k"] == 4, timeout=10_000)
     w.close()
-    w2 = make_window(qtbot, tmp_path, preset=None)
+    w2 = make_window(qtbot, tmp_path, preset=None, speed=REMEMBERED)
     try:
         assert w2.controls.k.value() == 4
         assert w2.run.latest().config["k"] == 4

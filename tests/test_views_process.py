@@ -26,7 +26,7 @@ from gan_studio.core.views.viewspec import ViewRequest
 SMALL = dict(batch_size=64, model_args={"hidden": 32, "layers": 2})
 #: iterations per second of the live runs here: what they test comes at the display's rate, and a run at full
 #: speed would spend a core on iterations nobody looks at
-PACE = 300
+PACE = 100
 PANELS = ViewRequest(names=frozenset({"samples", "d_hist", "field", "latent", "metrics"}))
 
 
