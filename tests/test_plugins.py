@@ -272,7 +272,8 @@ def test_the_studio_trains_a_plugin_in_the_training_process_only(tmp_path):
     plug = tmp_path / "ring_marked.py"
     plug.write_text(MARKS_ITS_PROCESS)
     pids = tmp_path / "pids.txt"
-    env = dict(os.environ, PLUGIN_PIDS=str(pids), QT_QPA_PLATFORM="offscreen", GAN_STUDIO_RECORD="0")
+    env = dict(os.environ, PLUGIN_PIDS=str(pids), QT_QPA_PLATFORM="offscreen", GAN_STUDIO_RECORD="0",
+               PYTHONFAULTHANDLER="1")  # (a crash shows its threads' stacks in the failure)
     p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--plugin", plug, "--exit-after", "200",
                           "--exit-at", "20", "--screenshot", tmp_path / "s.png"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=env)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,28 @@ def test_a_process_gets_the_environment_and_folder_of_the_moment_it_starts(tmp_p
 def test_gan_studio_forkserver_0_spawns_fresh_interpreters(monkeypatch, value, expected):
     monkeypatch.setenv("GAN_STUDIO_FORKSERVER", value)
     assert processes.forkserver_enabled() == (expected and sys.platform.startswith("linux"))
+
+
+def test_starting_a_run_never_waits_for_the_fork_server(tmp_path):
+    """The window's thread starts runs: ``ProcessRun.start()`` returns at once, also for the first run of a
+    session, while a fresh fork server is still importing torch (~3 s); the run then starts as usual."""
+    import json
+    import subprocess
+
+    code = ("import json, time\n"
+            "from gan_studio.core.live.process_run import ProcessRun\n"
+            "from gan_studio.core.train.presets import get_preset\n"
+            "if __name__ == '__main__':\n"
+            "    run = ProcessRun(get_preset('ring8').config, start_paused=True)\n"
+            "    t0 = time.perf_counter(); run.start(); took = time.perf_counter() - t0\n"
+            "    while run.latest() is None and time.perf_counter() - t0 < 120: time.sleep(0.01)\n"
+            "    print(json.dumps({'start_s': took, 'first_s': time.perf_counter() - t0,"
+            " 'state': run.latest() and run.latest().state}))\n"
+            "    run.stop(10)\n")
+    script = tmp_path / "first_run.py"
+    script.write_text(code)
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240,
+                       env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])))
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    assert got["state"] == "paused" and got["start_s"] < 1.0, got  # (before: ~3 s, the server's imports)

@@ -209,9 +209,10 @@ def test_the_studios_training_process_hands_its_views_to_a_helper_that_ends_with
     run = ProcessRun(get_preset("ring8").config.replace(**SMALL), threads=1)
     run.set_views(PANELS)
     run.set_speed(PACE)
-    run.start()
+    run.start()  # (returns at once: the reader thread starts the processes)
     helper = run._helper_proc
-    assert helper is not None and helper.is_alive()
+    assert helper is not None
+    wait_for(helper.is_alive, 120, "the helper to start")
     lagged = set()  # views the helper computed arrive an iteration or more after the one they show
 
     def helper_frames():

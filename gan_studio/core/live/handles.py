@@ -26,6 +26,7 @@ import numpy as np
 from ..columns import row as stats_row
 from ..protocol import STAT_COLUMNS, Capability, Event, EventKind, Snapshot  # noqa: F401 (re-exported)
 from ..train.config import ConfigError, TrainConfig  # noqa: F401 (re-exported)
+from . import processes
 from .commands import (DEFAULT_VIEWS_MODE, HELPER_DELAY, VIEWS_MODES, Commands, check_live_changes,  # noqa: F401
                        check_speed, check_step_kind, run_ids, views_mode)
 from .commands import describe_error as _describe
@@ -270,6 +271,8 @@ class ThreadRun(Commands, CommandHandlers, RecordingSync):
             return
         # a helper the window started has loaded torch meanwhile: it starts with training
         self._helper_at = time.perf_counter() + (HELPER_DELAY if self._views_conn is None else 0.0)
+        if self._views_conn is None:
+            processes.warm_up()
 
     def _begin_helper(self, tr) -> None:
         from .views_process import ViewsHelper, start_helper
@@ -351,8 +354,9 @@ class ThreadRun(Commands, CommandHandlers, RecordingSync):
         now = time.perf_counter()
         running = self.state == "running"
         wanted = self._request is not None and bool(self._request.names)
-        if self._helper_at is not None and running and now >= self._helper_at:
-            self._begin_helper(tr)
+        if (self._helper_at is not None and running and now >= self._helper_at
+                and (self._views_conn is not None or processes.ready())):  # (starting one here: once the fork
+            self._begin_helper(tr)                                         # server's imports are done)
         helper = self._helper
         arrived = self._from_helper(running and not self._narr.on) if helper is not None else None
         offload = running and wanted and helper is not None and helper.usable and not self._narr.on

@@ -103,13 +103,13 @@ class ProcessRun(_Commands):
 
             require_consent(config.plugin)
             kwargs.update(plugin_consent=dict(config.plugin))
-        self._helper_proc = None
+        self._helper_proc = self._helper_child = None
         self._views_conn = None
         if kwargs["views_process"] and str(config.device) in ("auto", "cpu"):
             from .views_process import start_helper, views_process_enabled
 
             if views_process_enabled(True):  # started here: a training process (daemonic) cannot start one
-                self._views_conn, self._helper_proc = start_helper()
+                self._views_conn, self._helper_child, self._helper_proc = start_helper(later=True)
                 kwargs["views_conn"] = self._views_conn
         self._proc = processes.process(_child_main, (config.to_dict(), kwargs, self._cmds, send),
                                        name=f"gan-studio-train-{self.run_id}")
@@ -119,17 +119,41 @@ class ProcessRun(_Commands):
         self._stats: list[np.ndarray] = []
         self._events: list[Event] = []
         self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, name=f"gan-studio-reader-{self.run_id}", daemon=True)
+        self._launched = threading.Event()  # the processes are started (or could not be)
+        self._reader = threading.Thread(target=self._launch_and_read, name=f"gan-studio-reader-{self.run_id}",
+                                        daemon=True)
         self.state = "loading"
         self.trainer = None  # lives in the child process
 
     def start(self) -> "ProcessRun":
-        self._proc.start()
-        self._send.close()  # the child holds the sending end now
-        if self._views_conn is not None:
-            self._views_conn.close()  # and the views helper's
+        """Returns at once: the processes are started by the reader thread (the first one a fork server starts
+        waits for its imports, ~3 s; the window's thread never does)."""
         self._reader.start()
         return self
+
+    def _launch_and_read(self) -> None:
+        try:
+            if self._helper_proc is not None:
+                try:
+                    self._helper_proc.start()
+                except Exception as exc:  # noqa: BLE001 - the training process computes the views itself
+                    self._helper_proc = None
+                    with self._lock:
+                        self._events.append(Event("warning", f"the views process could not start: {exc}"))
+                finally:
+                    self._helper_child.close()  # the helper holds its end now
+            self._proc.start()
+        except Exception as exc:  # noqa: BLE001 - said as the run's error
+            with self._lock:
+                self._events.append(Event("error", f"the training process could not start: {exc}"))
+                self.state = "error"
+            return
+        finally:
+            self._send.close()  # the child holds the sending end now
+            if self._views_conn is not None:
+                self._views_conn.close()  # and the views helper's
+            self._launched.set()
+        self._read()
 
     def _read(self) -> None:
         while True:
@@ -175,8 +199,13 @@ class ProcessRun(_Commands):
             pass
 
     def stop(self, timeout: float | None = 2.0) -> bool:
-        self._put("stop")
+        self._put("stop")  # (a process still being started reads it first and ends)
+        if not self._reader.is_alive() and not self._launched.is_set():
+            return True  # never started
         if timeout is None or timeout > 0:
+            self._launched.wait(timeout)
+            if self._proc.pid is None:
+                return True
             self._proc.join(timeout)
             if self._proc.is_alive():  # stuck (e.g. still importing torch): do not keep the window waiting
                 self._proc.terminate()

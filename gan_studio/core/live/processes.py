@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+import threading
 
 #: what the fork server imports once, for every process it starts (nothing here reads the environment when
 #: imported: a process started later sees the environment of that moment). ``torch._dynamo``: torch imports it
@@ -23,6 +24,8 @@ PRELOAD = ("torch", "numpy", "torch._dynamo", "gan_studio.core.live.process_run"
            "gan_studio.core.train.trainer", "gan_studio.core.views.views")
 
 _context = None
+_warm: threading.Event | None = None  # set once the fork server has started a process (its imports are done)
+_warm_lock = threading.Lock()
 
 
 def forkserver_enabled() -> bool:
@@ -59,3 +62,34 @@ def _run_as_started(here, target, args) -> None:
         pass
     sys.path[:] = path
     target(*args)
+
+
+def warm_up() -> None:
+    """Have the fork server start now, in the background: the first process it starts waits for its imports
+    (~3 s), so a thread that must not wait that long (a training thread) starts one once :func:`ready`."""
+    global _warm
+    with _warm_lock:
+        if _warm is not None or not forkserver_enabled():
+            return
+        _warm = threading.Event()
+    threading.Thread(target=_warm_server, args=(_warm,), name="forkserver-warm-up", daemon=True).start()
+
+
+def ready() -> bool:
+    """Whether a process starts without waiting for the fork server's imports (always, when spawning)."""
+    return not forkserver_enabled() or (_warm is not None and _warm.is_set())
+
+
+def _warm_server(done: threading.Event) -> None:
+    try:
+        p = context().Process(target=_nothing, name="gan-studio-warm-up", daemon=True)
+        p.start()
+        p.join(120)
+    except Exception:  # noqa: BLE001 - a process started later says what is wrong
+        pass
+    finally:
+        done.set()
+
+
+def _nothing() -> None:
+    pass

@@ -245,13 +245,16 @@ class ViewsHelper:
         self._old_paths, self._path = [], None
 
 
-def start_helper():
+def start_helper(later: bool = False):
     """Start a helper process (idle until a :class:`ViewsHelper` sends it ``init``) → (its pipe end, process).
-    The helper ends when the other end of the pipe is closed everywhere, or is told to stop."""
+    The helper ends when the other end of the pipe is closed everywhere, or is told to stop. ``later``: not
+    started → (its pipe end, the helper's end, process); the caller starts it, then closes the helper's end."""
     from . import processes
 
     conn, child = processes.context().Pipe(duplex=True)  # (never a fork of this process: threads, CUDA)
     proc = processes.process(_helper_main, (child,), name="gan-studio-views")
+    if later:
+        return conn, child, proc
     proc.start()
     child.close()
     return conn, proc
