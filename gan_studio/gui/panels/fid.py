@@ -87,6 +87,8 @@ class FidSection:
         its = np.array([x.get("iteration", 0) for x in rs], float)
         fid = np.array([x["images"]["fid"] for x in rs], float)
         live = np.array([is_live(x) for x in rs], bool)
+        if live.any():  # the next point N iterations after the snapshot this one was taken from (a request waits for
+            self.next_due = max(self.next_due, int(its[live][-1]) + self.every.value())  # the trainer, ~1 it later)
         real = float(rs[-1]["images_ceiling"]["fid"])
         self.plot.setVisible(True)
         self.glw.setMinimumHeight(170)  # two charts
