@@ -667,8 +667,8 @@ def test_the_studio_opening_a_checkpoint_that_names_a_plugin_asks_in_a_dialog(qt
 def test_a_plugin_that_hangs_ends_the_process_and_writes_nothing(tmp_path):
     """The build that never returns is left behind, but the process ends: exit 2 with one line naming the file and
     the limit. One that never lets Python run again (C code holding the interpreter lock) is ended by the
-    backstop a little later (exit 1, with where it was stuck; the run folder it claimed stays empty), instead of
-    hanging for ever."""
+    backstop a little later (exit 1, with where it was stuck), instead of hanging for ever. Either way no run
+    folder is made, and an old run that ``--overwrite`` would replace stays where it was."""
     busy, c_loop = tmp_path / "busy.py", tmp_path / "c_loop.py"
     busy.write_text("def build():\n    while True:\n        pass\n")
     c_loop.write_text("import itertools\n\ndef build():\n    return sum(itertools.count())\n")
@@ -680,8 +680,15 @@ def test_a_plugin_that_hangs_ends_the_process_and_writes_nothing(tmp_path):
     p = run_cli("train", "--plugin", c_loop, "--steps", "3", "--out", tmp_path / "b", "--quiet", env=env, timeout=120,
                 process=True)  # the hang ends the process itself
     assert p.returncode == 1 and f'File "{c_loop}", line 4 in build' in p.stderr, p.stderr
-    assert not (tmp_path / "a").exists()
-    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())  # at most the empty --out it claimed
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "metrics.jsonl").write_text('{"iteration": 1}\n')
+    p = run_cli("train", "--plugin", c_loop, "--steps", "3", "--out", old, "--overwrite", "--quiet", env=env,
+                timeout=120, process=True)
+    assert p.returncode == 1, p.stderr
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["busy.py", "c_loop.py", "old"]  # nothing moved aside
+    assert (old / "metrics.jsonl").read_text() == '{"iteration": 1}\n'
 
 
 def test_evaluate_now_on_a_labelled_image_plugin_gives_parzen_and_says_there_is_no_classifier(tmp_path, capsys):

@@ -78,13 +78,12 @@ def run(a) -> int:
     _branch_out(a)
     # an existing folder is refused unless --resume/--overwrite (core/record/outdir.py); only rank 0 writes
     guard = OutDir(a.out, resume=a.resume, overwrite=getattr(a, "overwrite", False)).check() if main else None
+    # the trainer first (a refused configuration, or a plug-in that hangs until the backstop ends the process,
+    # leaves every file as it was: no empty folder, an old run not moved aside), then the folder
+    trainer = setup(a)
     out = guard.claim() if guard is not None else Path(a.out).expanduser()
-    try:
-        trainer = setup(a)
-    except BaseException:
-        if guard is not None:  # a refused configuration leaves every existing file as it was
-            guard.release()
-        raise
+    if getattr(a, "keep_points", False) and main:
+        _keep_points(out, trainer)
     if guard is not None and guard.moved_to is not None:  # said even with --quiet: where the old run went
         print(f"gan-studio train: moved the old {out.name} aside to {guard.moved_to}", file=sys.stderr)
     try:
@@ -169,7 +168,8 @@ def setup(a):
     if getattr(a, "branch", None) or getattr(a, "at", None) is not None:
         return _branch(a, explicit)
     if not a.resume:
-        return _keep_points(a, Trainer(TrainConfig.from_dict(new_config(a, explicit))))
+        a.keep_points = True  # a new run of a points file: a copy in its folder, once the folder is made
+        return Trainer(TrainConfig.from_dict(new_config(a, explicit)))
     # with --resume, the data are found only where the command line says: --data-root (or the default data
     # root) and --dataset-arg path=/download= ; the checkpoint's own paths are never used
     described = TrainConfig.from_dict(new_config(a, explicit)).to_dict() if a.preset else None
@@ -192,7 +192,7 @@ def setup(a):
 KEEP_POINTS_MAX_BYTES = 256 * 2**20
 
 
-def _keep_points(a, trainer):
+def _keep_points(out: Path, trainer):
     """A new run of a points file keeps a copy in its folder (``points-<hash>.npy``, as a recipe's run does)
     and names that copy in its configuration: the folder then holds its own data, and a recipe made from it
     never reads a path outside it."""
@@ -202,10 +202,10 @@ def _keep_points(a, trainer):
     if trainer.config.dataset != "points" or getattr(trainer.dataset, "array", None) is None:
         return trainer
     pts = trainer.dataset.array.detach().cpu().numpy()
-    if pts.nbytes > KEEP_POINTS_MAX_BYTES or not Path(a.out).expanduser().is_dir():
+    if pts.nbytes > KEEP_POINTS_MAX_BYTES or not out.is_dir():
         return trainer
     name, data = points_file_bytes(pts)
-    kept = Path(a.out).expanduser() / name
+    kept = out / name
     if not kept.is_file():
         atomic_write_bytes(kept, data)
     trainer.config.dataset_args = {**trainer.config.dataset_args, "path": str(kept.resolve())}
