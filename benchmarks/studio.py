@@ -18,8 +18,12 @@ Runs the real commands in subprocesses (the studio on the offscreen platform). P
   ``ui_fps`` (display ticks that drew a new snapshot, per second of training), ``views_fps`` (distinct views
   the data panels drew per second), UI stall p99, and from the training process (``GAN_STUDIO_PERF``):
   views computed and snapshots published per second, CPU ms per frame of views and per iteration
-  (``headless_cpu_ms_per_it``: the same for `gan-studio train`); where /proc is readable, the CPU of the
-  window's process (cores, and ms per distinct frame drawn).
+  (``headless_cpu_ms_per_it``: the same for `gan-studio train`), of which the training steps alone
+  (``step_cpu_ms_per_it``), and the time publishing waited for the window (``publish_wait_ms_per_s``); where
+  /proc is readable, the CPU of the window's process (cores, and ms per distinct frame drawn).
+
+``--baseline TREE`` runs that checkout's code in its own folder (``code`` and ``baseline_code`` say which
+package each imported; the same one twice is refused).
 """
 from __future__ import annotations
 
@@ -74,6 +78,19 @@ def _env(tree: str | None) -> dict:
     return env
 
 
+def _cwd(tree: str | None) -> str | None:
+    """Where that subprocess runs: in ``tree`` (``python -m`` puts its folder before PYTHONPATH, so from another
+    checkout it would run that checkout's code)."""
+    return str(Path(tree).resolve()) if tree else None
+
+
+def code_of(tree: str | None) -> str:
+    """The gan_studio package a subprocess for ``tree`` imports (said in the output: what was compared)."""
+    p = subprocess.run([sys.executable, "-c", "import gan_studio; print(gan_studio.__file__)"], env=_env(tree),
+                       cwd=_cwd(tree), capture_output=True, text=True, timeout=120)
+    return str(Path(p.stdout.strip()).parent) if p.returncode == 0 else f"? ({p.stderr.strip()[-200:]})"
+
+
 def headless(preset: str, seconds: float, threads: int | None, steps: int = 100_000_000, warmup: float = 3.0,
              tree: str | None = None) -> dict:
     """`gan-studio train --steps steps` from `warmup` seconds after its first logged iteration, for `seconds`
@@ -86,7 +103,7 @@ def headless(preset: str, seconds: float, threads: int | None, steps: int = 100_
         metrics = Path(d) / "run" / "metrics.jsonl"
         p = subprocess.Popen([sys.executable, "-m", "gan_studio", "train", "--preset", preset, "--steps", str(steps),
                               "--out", str(Path(d) / "run"), "--quiet", "--log-every", "10"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=_cwd(tree))
         try:
             deadline = time.monotonic() + 300
             while _last_iteration(metrics) is None:  # loading torch and the data
@@ -147,7 +164,8 @@ def studio(preset: str, seconds: float, mode: str, tree: str | None = None) -> d
         perf = Path(cfg) / "perf.jsonl"
         env.update(GAN_STUDIO_CONFIG_DIR=cfg, GAN_STUDIO_PERF=str(perf))
         p = subprocess.Popen([sys.executable, "-m", "gan_studio", "--preset", preset, "--exit-after", str(seconds)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             cwd=_cwd(tree))
         t0 = time.perf_counter()
         samples = []
         for at in (0.5 * seconds, seconds - 0.5):  # the process starts in well under half the run
@@ -234,6 +252,13 @@ def bench_preset(preset: str, seconds: float, rounds: int, modes: list[str], thr
                                 for p in perf],
             "train_cpu_ms_per_it": [round(1000 * p["loop_cpu_s"] / p["loop_iterations"], 3)
                                     if p.get("loop_iterations") else None for p in perf],
+            # of which the training steps alone (beside headless_cpu_ms_per_it: what sharing the machine with
+            # the window costs the same code), and the wall time publishing took beyond its CPU (the window
+            # reading the pipe late), in ms a second
+            "step_cpu_ms_per_it": [round(1000 * p["step_cpu_s"] / p["loop_iterations"], 3)
+                                   if p.get("loop_iterations") and "step_cpu_s" in p else None for p in perf],
+            "publish_wait_ms_per_s": [round(1000 * (p["publish_wall_s"] - p["publish_cpu_s"]) / p["loop_wall_s"], 1)
+                                      if p.get("loop_wall_s") and "publish_wall_s" in p else None for p in perf],
             # the window's process, in cores, and per distinct frame drawn
             "ui_cpu": [r.get("ui_cpu") for r in runs],
             "ui_cpu_ms_per_frame": [round(1000 * r["ui_cpu"] / f, 1) if r.get("ui_cpu") is not None and f else None
@@ -258,7 +283,12 @@ def main(argv=None) -> dict:
     a = ap.parse_args(argv)
     presets = [a.preset] if a.preset else a.presets
     threads = studio_threads()
-    out = {"benchmark": "studio", "seconds": a.seconds, "rounds": a.rounds, "cpus": os.cpu_count(), "presets": {}}
+    out = {"benchmark": "studio", "seconds": a.seconds, "rounds": a.rounds, "cpus": os.cpu_count(), "presets": {},
+           "code": code_of(None)}
+    if a.baseline:
+        out["baseline_code"] = code_of(a.baseline)
+        if out["baseline_code"] == out["code"]:
+            ap.error(f"--baseline {a.baseline} runs the same code as this checkout ({out['code']})")
     for p in presets:
         out["presets"][p] = bench_preset(p, a.seconds, a.rounds, a.modes, threads, a.default_threads,
                                          a.baseline)

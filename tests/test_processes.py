@@ -71,3 +71,27 @@ def test_starting_a_run_never_waits_for_the_fork_server(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     got = json.loads(p.stdout.strip().splitlines()[-1])
     assert got["state"] == "paused" and got["start_s"] < 1.0, got  # (before: ~3 s, the server's imports)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe buffers are resized on Linux only")
+def test_a_training_process_can_send_several_snapshots_before_the_window_reads_them():
+    """The snapshot pipe holds ~1 MB: a training process whose window is busy painting does not wait for it
+    (the default 64 KiB held about two snapshots with pictures)."""
+    import threading
+
+    recv, send = processes.pipe(processes.context())
+    msg = b"x" * 40_000  # a ring8 snapshot with its pictures is ~35-80 kB
+    done = threading.Event()
+
+    def writer():
+        for _ in range(10):
+            send.send_bytes(msg)
+        done.set()
+
+    threading.Thread(target=writer, daemon=True).start()
+    try:
+        assert done.wait(10), "the sender waited for a reader"
+        assert [len(recv.recv_bytes()) for _ in range(10)] == [40_000] * 10
+    finally:
+        recv.close()
+        send.close()

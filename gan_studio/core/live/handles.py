@@ -106,8 +106,9 @@ class ThreadRun(Commands, CommandHandlers, RecordingSync):
         # what the display path did (benchmarks read it): snapshots published, frames of views and their
         # CPU time, metrics evaluations and theirs, CPU time spent publishing
         self.perf = {"publishes": 0, "views": 0, "views_cpu_s": 0.0, "metrics": 0, "metrics_cpu_s": 0.0,
-                     "publish_cpu_s": 0.0, "records": 0, "record_cpu_s": 0.0, "helper_views": 0, "helper_cpu_s": 0.0,
-                     "requests": 0, "request_cpu_s": 0.0}
+                     "publish_cpu_s": 0.0, "publish_wall_s": 0.0, "records": 0, "record_cpu_s": 0.0,
+                     "helper_views": 0, "helper_cpu_s": 0.0,
+                     "requests": 0, "request_cpu_s": 0.0, "step_cpu_s": 0.0}
 
     def _set_views_mode(self, mode: str) -> None:
         rates = dict(VIEWS_MODES[mode], **self._views_overrides)
@@ -320,7 +321,10 @@ class ThreadRun(Commands, CommandHandlers, RecordingSync):
                                                                                       now >= self._next_step)
             if go:
                 try:
-                    self._record(tr.step())
+                    c0 = time.thread_time()
+                    s = tr.step()
+                    self.perf["step_cpu_s"] += time.thread_time() - c0  # the training alone (benchmarks)
+                    self._record(s)
                     if self._recorder is not None:
                         self._maybe_record(tr)
                 except Diverged as exc:
@@ -332,9 +336,6 @@ class ThreadRun(Commands, CommandHandlers, RecordingSync):
                 if self._speed:
                     self._next_step = max(now, self._next_step) + 1.0 / self._speed
             self._maybe_publish(tr)
-
-
-
 
 
     def _record(self, s) -> None:
@@ -403,19 +404,13 @@ class ThreadRun(Commands, CommandHandlers, RecordingSync):
             self._views_due = max(self._views_due + interval, now + 0.5 * interval)
             if self._recorder is not None and running:
                 self._maybe_record(tr, views)
-        c0 = time.thread_time()
+        c0, w0 = time.thread_time(), time.perf_counter()
         self._publish(views=views, views_iteration=v_it)
         self.perf["publishes"] += 1
         self.perf["publish_cpu_s"] += time.thread_time() - c0
+        self.perf["publish_wall_s"] += time.perf_counter() - w0  # more than its CPU: waited for the window
         self._last_publish = now
         self._dirty = False
-
-
-
-
-
-
-
 
 
     def _compute_views(self, tr, now: float) -> dict:

@@ -95,7 +95,7 @@ class ProcessRun(_Commands):
         kwargs["views"] = self.views_mode
         ctx = processes.context()  # never a fork of this process (it may have Qt or CUDA initialised)
         self._cmds = ctx.Queue()
-        self._recv, send = ctx.Pipe(duplex=False)
+        self._recv, send = processes.pipe(ctx)
         kwargs = dict(kwargs, start_paused=start_paused, run_id=self.run_id)
         kwargs.setdefault("views_process", True)  # the window's process leaves a core mostly idle
         if config.plugin is not None:  # the user's code: run in the training process (and its views helper),

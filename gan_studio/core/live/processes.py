@@ -93,3 +93,22 @@ def _warm_server(done: threading.Event) -> None:
 
 def _nothing() -> None:
     pass
+
+
+#: bytes a one-way pipe from a training process holds before its writer waits (Linux: 64 KiB by default, about
+#: two snapshots with pictures: a writer whose reader was late -- the window painting -- waited for it)
+PIPE_BYTES = 1 << 20
+
+
+def pipe(ctx=None):
+    """A one-way pipe ``(receiving end, sending end)`` from :func:`context` whose sender rarely waits: on Linux
+    its buffer is :data:`PIPE_BYTES` (as much as the system allows an unprivileged process; elsewhere, as is)."""
+    recv, send = (ctx or context()).Pipe(duplex=False)
+    if sys.platform.startswith("linux"):
+        import fcntl
+
+        try:
+            fcntl.fcntl(recv.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except (OSError, AttributeError):  # above /proc/sys/fs/pipe-max-size, or too many pipes: the default
+            pass
+    return recv, send
