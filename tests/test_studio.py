@@ -265,3 +265,35 @@ def test_an_evaluation_can_be_cancelled_and_training_goes_on(studio, qtbot):
     assert w.evaluation.eval_btn.isEnabled() and not w.evaluation.cancel_btn.isEnabled()
     it = iteration(w)
     qtbot.waitUntil(lambda: iteration(w) > it + 50, timeout=20_000)
+
+
+def test_the_discriminator_histograms_axis_title_is_never_cut_off(qtbot):
+    """At 1280x720 the D-output panel is ~230 px wide: its axis title shortens to what fits and stays centred
+    (it used to read "D output (proba": too long, and placed by the centre of the title before it), and is whole
+    again when the panel is wide."""
+    from PySide6 import QtGui
+
+    from gan_studio.gui.panels.dhist import DHistPanel
+
+    p = DHistPanel()
+    qtbot.addWidget(p)
+    p.set_sigmoid(True)
+    ax = p.plot.getAxis("bottom")
+    font = QtGui.QFont()
+    font.setPointSize(11)
+    fm = QtGui.QFontMetrics(font)
+    seen = {}
+    p.show()
+    for width in (900, 300, 230, 900):
+        p.resize(width, 320)
+        qtbot.waitUntil(lambda: abs(ax.width() - (p.plot.width() - p.plot.getAxis("left").width())) < 40,
+                        timeout=5_000)
+        qtbot.wait(50)
+        assert fm.horizontalAdvance(ax.labelText) <= ax.width(), (width, ax.labelText, ax.width())
+        x, w = ax.label.pos().x(), ax.label.boundingRect().width()  # placed inside the axis (centred)
+        assert 0 <= x and x + w <= ax.width() + 1 and abs(x + w / 2 - ax.width() / 2) < 2, (width, x, w, ax.width())
+        seen[width] = (ax.labelText, p.width())
+    assert seen[900][0] == "D output (probability of “real”)" and seen[230][0] != seen[900][0], seen
+    p.set_sigmoid(False)
+    assert ax.labelText == "critic score" and abs(ax.label.pos().x() + ax.label.boundingRect().width() / 2
+                                                 - ax.width() / 2) < 2

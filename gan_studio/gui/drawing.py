@@ -118,8 +118,8 @@ class DrawingMode(QtCore.QObject):
         f.setVisible(True)
         f.plot.setAspectLocked(True)
         f.plot.setRange(xRange=CANVAS, yRange=CANVAS, padding=0)
-        f.plot.setLabel("bottom", "x₁")
-        f.plot.setLabel("left", "x₂")
+        theme.set_label(f.plot, "bottom", "x₁")
+        theme.set_label(f.plot, "left", "x₂")
         f.subtitle.setText("drawing: drag to paint; stamps place a ring, a line or a blob")
         self.scatter.setVisible(True)
         self.bar.setVisible(True)
@@ -148,7 +148,7 @@ class DrawingMode(QtCore.QObject):
         (xr, yr) = s["range"]
         f.plot.setRange(xRange=xr, yRange=yr, padding=0)
         for k, text in s["labels"].items():
-            f.plot.setLabel(k, text)
+            theme.set_label(f.plot, k, text)
         f.subtitle.setText(s["subtitle"])
         self.draw_button.setText("✎ Draw")
         self._sync_action()

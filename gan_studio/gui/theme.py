@@ -65,13 +65,41 @@ def style_plot(plot: pg.PlotItem, title: str | None = None, left: str | None = N
         ax.setPen(pg.mkPen(TEXT, width=1))
         ax.setTextPen(pg.mkPen(TEXT))
     if left:
-        plot.setLabel("left", left, **{"font-size": f"{font_pt}pt"})
+        set_label(plot, "left", left, **{"font-size": f"{font_pt}pt"})
     if bottom:
-        plot.setLabel("bottom", bottom, **{"font-size": f"{font_pt}pt"})
+        set_label(plot, "bottom", bottom, **{"font-size": f"{font_pt}pt"})
     if title:
         plot.setTitle(title, size=f"{font_pt + 1}pt")
     # no grid: pyqtgraph draws it inside the axes, which then repaint with every data update
     plot.setMenuEnabled(False)
+
+
+def set_label(plot: pg.PlotItem, side: str, text: str, **style) -> None:
+    """An axis title (in the style it has unless ``style`` is given), centred again: pyqtgraph places a title
+    only when the axis is resized, so a new one sat where the old one's centre put it, cut off at the edge."""
+    plot.setLabel(side, text, **style)
+    plot.getAxis(side).resizeEvent()
+
+
+def fit_axis_label(plot: pg.PlotItem, side: str, texts, font_pt: int = 11) -> None:
+    """The axis title: the first of ``texts`` (longest first) that fits along the axis, chosen again whenever
+    the axis changes size -- a long title cut off in a narrow panel ("D output (proba") reads as nonsense."""
+    ax = plot.getAxis(side)
+    ax.gs_texts = tuple(texts)
+
+    def fit(*_) -> None:
+        font = QtGui.QFont()
+        font.setPointSize(font_pt)
+        fm = QtGui.QFontMetrics(font)
+        room = (ax.width() if side in ("bottom", "top") else ax.height()) - 8
+        pick = next((t for t in ax.gs_texts if fm.horizontalAdvance(t) <= room), ax.gs_texts[-1])
+        if pick != ax.labelText:
+            set_label(plot, side, pick)
+
+    if not getattr(ax, "gs_fitting", False):
+        ax.gs_fitting = True
+        ax.geometryChanged.connect(fit)
+    fit()
 
 
 def diverging_lut(n: int = 256):

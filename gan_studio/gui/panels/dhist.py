@@ -57,7 +57,8 @@ class DHistPanel(Panel):
         self.x_range.reset()
         if sigmoid:
             self.plot.setXRange(0, 1, padding=0.02)
-        self.plot.setLabel("bottom", "D output (probability of “real”)" if sigmoid else "critic score")
+        theme.fit_axis_label(self.plot, "bottom", ("D output (probability of “real”)", "D output: P(real)",
+                                                   "D output") if sigmoid else ("critic score",))
         real = f'<span style="color:{theme.hexcolor(theme.REAL)}; font-weight:600">■ real</span>'
         fake = f'<span style="color:{theme.hexcolor(theme.FAKE)}; font-weight:600">■ generated</span>'
         tail = " · 0.5: can't tell" if sigmoid else " (critic scores)"

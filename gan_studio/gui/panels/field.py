@@ -113,8 +113,8 @@ class FieldPanel(Panel):
             self.fake.setData([], [])
             self.plot.setAspectLocked(True)
             self.plot.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0)
-            self.plot.setLabel("bottom", "principal axis 1")
-            self.plot.setLabel("left", "principal axis 2")
+            theme.set_label(self.plot, "bottom", "principal axis 1")
+            theme.set_label(self.plot, "left", "principal axis 2")
             self.subtitle.setText(f"{static.name}: {static.dim}-D points on the real data's first two principal axes "
                                   "· real · generated (fixed z)")
         elif two:
@@ -126,8 +126,8 @@ class FieldPanel(Panel):
             self.arrows.setData([], [])
             self.plot.setAspectLocked(True)
             self.plot.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0)
-            self.plot.setLabel("bottom", "x₁")
-            self.plot.setLabel("left", "x₂")
+            theme.set_label(self.plot, "bottom", "x₁")
+            theme.set_label(self.plot, "left", "x₂")
             self.subtitle.setText(f"{static.name}: real · generated (fixed z) · D heatmap")
         else:
             self._legend(("p_data", "p_g", "D", "D*"))
@@ -138,15 +138,17 @@ class FieldPanel(Panel):
             self.c_d.setData([], [])
             self._ytop = max(1.0, float(static.p_data.max()) * 1.25)
             self.plot.setXRange(lo[0], hi[0], padding=0)
-            self.plot.setLabel("bottom", "x")
-            self.plot.setLabel("left", "density · D(x)")
+            theme.set_label(self.plot, "bottom", "x")
+            theme.set_label(self.plot, "left", "density · D(x)")
             self.subtitle.setText("the paper's Figure 1: p_data (dotted), p_g (green), D (dashed), "
                                   "optimal D* = p_data/(p_data+p_g) (purple)")
             self._axes_1d(lo[0], hi[0])
 
     def _heat_mode_changed(self) -> None:
         on = self.dstar_cb.isChecked()
-        self.cbar.getAxis("left").setLabel("½ + (D − D*)/2" if on else "D(x)")
+        ax = self.cbar.getAxis("left")
+        ax.setLabel("½ + (D − D*)/2" if on else "D(x)")
+        ax.resizeEvent()  # centred again (pyqtgraph places a title only when the axis is resized)
         if self.static is not None and self.static.dim == 2:
             name = self.static.name
             self.subtitle.setText(f"{name}: real · generated · D − D* (red: D below the optimum, blue: above)" if on

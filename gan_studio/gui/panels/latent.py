@@ -104,14 +104,14 @@ class LatentPanel(Panel):
             lo, hi = static.bounds
             self.plot.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0)
             self.plot.setAspectLocked(True)
-            self.plot.setLabel("bottom", "x₁")
-            self.plot.setLabel("left", "x₂")
+            theme.set_label(self.plot, "bottom", "x₁")
+            theme.set_label(self.plot, "left", "x₂")
         else:
             self.subtitle.setText("the generator as a function: x = G(z)")
             self.real.setData([], [])
             self.plot.setAspectLocked(False)
-            self.plot.setLabel("bottom", "z")
-            self.plot.setLabel("left", "x = G(z)")
+            theme.set_label(self.plot, "bottom", "z")
+            theme.set_label(self.plot, "left", "x = G(z)")
             lo, hi = static.bounds
             self.plot.setYRange(lo[0], hi[0], padding=0)
 

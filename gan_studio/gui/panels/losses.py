@@ -93,7 +93,8 @@ class LossesPanel(Panel):
         self.eq_d.setValue(d_eq)
         self.eq_g.setValue(g_eq)
         self.half.setVisible(sigmoid)
-        self.p_d.setLabel("left", "mean D" if sigmoid else "mean critic score")
+        theme.fit_axis_label(self.p_d, "left", ("mean D",) if sigmoid else ("mean critic score", "critic score",
+                                                                            "critic"))
         self.subtitle.setText(f"{loss} loss · dashed: equilibrium, D = {_eq_label(d_eq)}, G = {_eq_label(g_eq)}")
 
     def add_stats(self, stats: np.ndarray) -> None:
