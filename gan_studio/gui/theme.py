@@ -74,11 +74,17 @@ def style_plot(plot: pg.PlotItem, title: str | None = None, left: str | None = N
     plot.setMenuEnabled(False)
 
 
-def set_label(plot: pg.PlotItem, side: str, text: str, **style) -> None:
+def set_axis_title(ax: pg.AxisItem, text: str, **style) -> None:
     """An axis title (in the style it has unless ``style`` is given), centred again: pyqtgraph places a title
     only when the axis is resized, so a new one sat where the old one's centre put it, cut off at the edge."""
-    plot.setLabel(side, text, **style)
-    plot.getAxis(side).resizeEvent()
+    ax.setLabel(text, **style)
+    ax.resizeEvent()
+
+
+def set_label(plot: pg.PlotItem, side: str, text: str, **style) -> None:
+    """:func:`set_axis_title` for one side of a plot (shown if it was hidden, as ``PlotItem.setLabel`` does)."""
+    plot.showAxis(side)
+    set_axis_title(plot.getAxis(side), text, **style)
 
 
 def fit_axis_label(plot: pg.PlotItem, side: str, texts, font_pt: int = 11) -> None:

@@ -146,9 +146,7 @@ class FieldPanel(Panel):
 
     def _heat_mode_changed(self) -> None:
         on = self.dstar_cb.isChecked()
-        ax = self.cbar.getAxis("left")
-        ax.setLabel("½ + (D − D*)/2" if on else "D(x)")
-        ax.resizeEvent()  # centred again (pyqtgraph places a title only when the axis is resized)
+        theme.set_axis_title(self.cbar.getAxis("left"), "½ + (D − D*)/2" if on else "D(x)")
         if self.static is not None and self.static.dim == 2:
             name = self.static.name
             self.subtitle.setText(f"{name}: real · generated · D − D* (red: D below the optimum, blue: above)" if on
